@@ -1,0 +1,110 @@
+"""Turning validated settings into this run's state: paths, baseline, cache, collection args."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_promotion.errors import ConfigError
+from pytest_promotion.migrations.baseline import load_baseline
+from pytest_promotion.migrations.cache import CACHE_KEY
+from pytest_promotion.migrations.dialects import dialect_for
+from pytest_promotion.migrations.gate import GateConfig, GateRun
+from pytest_promotion.migrations.plugin import MigrationGatePlugin
+from pytest_promotion.migrations.rules import select_rules
+from pytest_promotion.settings import OPTION_NAMES, PromotionSettings
+
+_OPTION_FIELDS = {
+    "promotion_migrations_dir": "migrations_dir",
+    "promotion_baseline": "baseline",
+    "promotion_rules": "rules",
+    "strict_baseline": "strict_baseline",
+    "migrations_report": "migrations_report",
+}
+
+
+def pyproject_for(config: pytest.Config) -> Path | None:
+    """The ``pyproject.toml`` holding ``[tool.promotion]``: pytest's ini file or the root's."""
+    if config.inipath is not None and config.inipath.name == "pyproject.toml":
+        return config.inipath
+    candidate = config.rootpath / "pyproject.toml"
+    return candidate if candidate.is_file() else None
+
+
+def given_options(config: pytest.Config) -> dict[str, Any]:
+    """The settings fields set on the command line (unset options are left to env and TOML)."""
+    given = {}
+    for dest, field in _OPTION_FIELDS.items():
+        value = config.getoption(dest)
+        if value is not None:
+            given[field] = value
+    return given
+
+
+def _accept_command(options: dict[str, Any]) -> str:
+    words = ["pytest", "-m", "migrations", "--update-baseline"]
+    for field in ("migrations_dir", "baseline", "rules"):
+        if field in options:
+            words += [OPTION_NAMES[field], str(options[field])]
+    return shlex.join(words)
+
+
+def configure_gate(config: pytest.Config, settings: PromotionSettings) -> GateRun | None:
+    """Build the migration gate's run and register its hooks; None when there is nothing to gate.
+
+    A migrations folder that was configured explicitly but does not exist is an error; the
+    default ``prisma/migrations`` missing just means this project has no Prisma migrations.
+    """
+    options = given_options(config)
+    project = (pyproject_for(config) or config.rootpath / "pyproject.toml").parent
+    here = config.invocation_params.dir
+
+    def resolve(field: str, path: Path) -> Path:
+        return ((here if field in options else project) / path).resolve()
+
+    migrations_dir = resolve("migrations_dir", settings.migrations_dir)
+    if not migrations_dir.is_dir():
+        if "migrations_dir" in settings.model_fields_set:
+            source = OPTION_NAMES["migrations_dir"] if "migrations_dir" in options else "[tool.promotion] migrations_dir"
+            raise ConfigError(
+                f"{source}: the migrations folder {migrations_dir} does not exist. "
+                "Point it at the folder holding your Prisma migrations (prisma/migrations by default)."
+            )
+        return None
+    baseline_path = resolve("baseline", settings.baseline)
+    gate = GateConfig(
+        root=config.rootpath,
+        migrations_dir=migrations_dir,
+        baseline_path=baseline_path,
+        dialect=dialect_for(migrations_dir),
+        rules=select_rules(settings.rules),
+        update=bool(config.getoption("update_baseline")),
+        strict=settings.strict_baseline,
+        report_path=None if settings.migrations_report is None else resolve("migrations_report", settings.migrations_report),
+        annotations=settings.github_actions,
+        accept_command=_accept_command(options),
+    )
+    cached = config.cache.get(CACHE_KEY, {}) if config.cache is not None else {}
+    run = GateRun(config=gate, entries=load_baseline(baseline_path), cached=cached if isinstance(cached, dict) else {})
+    config.pluginmanager.register(MigrationGatePlugin(run), "promotion-migrations")
+    _collect_from_root(config, migrations_dir)
+    return run
+
+
+def _collect_from_root(config: pytest.Config, migrations_dir: Path) -> None:
+    """Collect the migrations even when ``testpaths`` does not reach them.
+
+    Only when pytest chose the paths itself (``testpaths``): explicit paths on the command line
+    mean the user asked for those tests alone.
+    """
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+        return
+    here = config.invocation_params.dir
+    for arg in config.args:
+        path = (here / arg.split("::")[0]).resolve()
+        if migrations_dir == path or migrations_dir.is_relative_to(path):
+            return
+    config.args.append(str(migrations_dir))

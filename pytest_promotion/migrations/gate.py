@@ -1,0 +1,133 @@
+"""One run of the migration gate: what it scanned, against which baseline, and the outcome.
+
+Workers and the controller each hold a :class:`GateRun`. Items record their findings into it;
+on an xdist worker the results are exported through ``workeroutput`` and merged on the
+controller, which alone computes the outcome and writes files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_promotion.migrations.baseline import (
+    Entry,
+    Key,
+    Refresh,
+    refresh,
+    split_findings,
+    stale_entries,
+)
+from pytest_promotion.migrations.cache import Row, content_key, from_rows, to_rows
+from pytest_promotion.migrations.dialects import Dialect
+from pytest_promotion.migrations.rules import Rule
+from pytest_promotion.migrations.scan import Finding, decode_migration, migration_files, scan_text
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateConfig:
+    """The gate's settings for this run, resolved to absolute paths."""
+
+    root: Path
+    migrations_dir: Path
+    baseline_path: Path
+    dialect: Dialect
+    rules: tuple[Rule, ...]
+    update: bool
+    strict: bool
+    report_path: Path | None
+    annotations: bool
+    accept_command: str
+    """The exact command that accepts reviewed findings, shown in every failure."""
+
+    def display(self, path: Path) -> str:
+        """``path`` relative to the project root when it is inside it, with forward slashes."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the controller reports at the end of the run."""
+
+    new: list[Finding]
+    baselined: list[Finding]
+    stale: list[Entry]
+    unreadable: list[str]
+    refresh: Refresh | None
+
+
+@dataclass
+class GateRun:
+    """Mutable per-run state: the baseline, the scan cache and each migration's findings."""
+
+    config: GateConfig
+    entries: list[Entry]
+    cached: Mapping[str, Any] = field(default_factory=dict)
+    results: dict[str, list[Finding]] = field(default_factory=dict)
+    unreadable: set[str] = field(default_factory=set)
+    new_cache: dict[str, list[Row]] = field(default_factory=dict)
+    _accepted: dict[str, Counter[Key]] | None = None
+
+    def accepted(self, migration: str) -> Counter[Key]:
+        """Baseline counts for one migration."""
+        if self._accepted is None:
+            self._accepted = {}
+            for entry in self.entries:
+                self._accepted.setdefault(entry.migration, Counter())[entry.key] += 1
+        return self._accepted.get(migration, Counter())
+
+    def scan(self, path: Path, migration: str) -> list[Finding]:
+        """Findings of one migration file, from the cache when its bytes are unchanged."""
+        raw = path.read_bytes()
+        key = content_key(raw, self.config.dialect, self.config.rules)
+        rows = self.cached.get(key)
+        if rows is not None:
+            findings = from_rows(rows, migration)
+        else:
+            text = decode_migration(raw, self.config.display(path))
+            findings = scan_text(text, self.config.dialect, self.config.rules, migration)
+            self.new_cache[key] = to_rows(findings)
+        self.results[migration] = findings
+        return findings
+
+    def new_findings(self, migration: str, findings: list[Finding]) -> list[Finding]:
+        """The findings no baseline entry covers."""
+        return split_findings(findings, self.accepted(migration))[0]
+
+    def export(self) -> dict[str, Any]:
+        """This worker's results, as plain data for ``workeroutput``."""
+        return {
+            "results": {name: to_rows(findings) for name, findings in self.results.items()},
+            "unreadable": sorted(self.unreadable),
+            "cache": self.new_cache,
+        }
+
+    def merge(self, data: Mapping[str, Any]) -> None:
+        """Take in a worker's exported results."""
+        for name, rows in data.get("results", {}).items():
+            self.results[name] = from_rows([tuple(row) for row in rows], name)  # type: ignore[misc]
+        self.unreadable.update(data.get("unreadable", ()))
+        self.new_cache.update(data.get("cache", {}))
+
+    def outcome(self) -> Outcome:
+        """New and baselined findings, stale entries, and the refreshed baseline in update mode."""
+        existing = {path.parent.name for path in migration_files(self.config.migrations_dir)}
+        scanned = {name: self.results[name] for name in sorted(self.results)}
+        new: list[Finding] = []
+        baselined: list[Finding] = []
+        for name, findings in scanned.items():
+            fresh, known = split_findings(findings, self.accepted(name))
+            new += fresh
+            baselined += known
+        stale = stale_entries(self.entries, scanned, existing)
+        updated = None
+        if self.config.update:
+            complete = existing <= set(scanned) | self.unreadable
+            updated = refresh(self.entries, scanned, existing, complete)
+        return Outcome(new, baselined, stale, sorted(self.unreadable), updated)

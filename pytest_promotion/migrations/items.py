@@ -1,0 +1,101 @@
+"""Pytest nodes for the gate: the migrations folder is a collector, each migration an item.
+
+Failures are reported through ``repr_failure`` as a few plain lines — file, line, rule,
+statement, why, what instead, and the command that accepts it — never a Python traceback: a
+first run over a real project fails hundreds of items at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+from pytest_promotion.migrations.gate import GateRun
+from pytest_promotion.migrations.rules import RULES
+from pytest_promotion.migrations.scan import Finding, MigrationFileError, migration_files
+
+MARK = "migrations"
+_STATEMENT_CHARS = 300
+
+
+class RiskyMigrationError(Exception):
+    """Raised by an item whose migration holds risky statements not in the baseline."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__(findings)
+        self.findings = findings
+
+
+def shorten(statement: str, limit: int = _STATEMENT_CHARS) -> str:
+    """A statement cut to ``limit`` characters on one line, for terminal and JUnit text."""
+    flat = " ".join(statement.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def describe(finding: Finding, run: GateRun) -> str:
+    """The failure text for one finding: where, what, why, and what to do instead."""
+    rule = RULES[finding.rule]
+    return (
+        f"  line {finding.line}: {finding.rule} — {shorten(finding.statement)}\n"
+        f"      why: {rule.reason}\n"
+        f"      instead: {rule.instead}"
+    )
+
+
+class MigrationItem(pytest.Item):
+    """One ``<name>/migration.sql``: passes when every risky statement in it is baselined."""
+
+    def __init__(self, *, run: GateRun, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.run = run
+        self.add_marker(MARK)
+
+    def runtest(self) -> None:
+        """Scan the file (or take the cached scan) and fail on findings the baseline lacks."""
+        try:
+            findings = self.run.scan(self.path, self.name)
+        except MigrationFileError:
+            self.run.unreadable.add(self.name)
+            raise
+        new = self.run.new_findings(self.name, findings)
+        if new and not self.run.config.update:
+            raise RiskyMigrationError(new)
+
+    def repr_failure(
+        self, excinfo: ExceptionInfo[BaseException], style: str | None = None
+    ) -> str | TerminalRepr:
+        """Readable lines for our own failures; anything else is a real error with a traceback."""
+        config = self.run.config
+        if isinstance(excinfo.value, MigrationFileError):
+            return str(excinfo.value)
+        if isinstance(excinfo.value, RiskyMigrationError):
+            findings = excinfo.value.findings
+            count = f"{len(findings)} risky statement{'s' if len(findings) != 1 else ''}"
+            lines = [
+                f"{config.display(self.path)}: {count} not in the reviewed baseline "
+                f"({config.display(config.baseline_path)})",
+                *(describe(f, self.run) for f in findings),
+                f"Review, then accept with: {config.accept_command}",
+            ]
+            return "\n".join(lines)
+        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        """Point at the migration file."""
+        return self.path, 0, f"migration {self.name}"
+
+
+class MigrationsDirectory(pytest.Directory):
+    """The Prisma migrations folder: yields one item per migration, in folder-name order."""
+
+    def __init__(self, *, run: GateRun, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.run = run
+
+    def collect(self) -> Iterator[MigrationItem]:
+        """One item per ``<name>/migration.sql``."""
+        for path in migration_files(self.path):
+            yield MigrationItem.from_parent(self, name=path.parent.name, path=path, run=self.run)

@@ -1,0 +1,34 @@
+"""drop-table: ``DROP TABLE`` outside a function body.
+
+Why is this bad? The table's rows are gone the moment the migration commits, and the previous
+release — still serving traffic during a rolling deploy — fails on every query that touches it.
+In a SQLite ``RedefineTables`` block Prisma copies the rows to ``new_<table>`` first; the finding
+still stands there because columns left out of the copy are lost.
+
+Use instead: stop reading and writing the table, deploy, then drop it in a later migration (or
+rename it to a ``_deprecated`` name first, so a rollback can bring it back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pytest_promotion.migrations.rules.base import Hit, Rule
+from pytest_promotion.migrations.statement import FileContext, Statement
+
+
+def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
+    """One hit per DROP TABLE command (a list of tables is one statement to review)."""
+    for i in stmt.command_starts():
+        if stmt.words_at(i, "DROP", "TABLE"):
+            yield Hit(stmt.tokens[i].start, stmt.command_text(i))
+
+
+RULE = Rule(
+    id="drop-table",
+    default=True,
+    reason="Dropping a table deletes its rows and breaks the running release that still queries it.",
+    instead="Stop using the table, deploy, then drop it in a later migration (expand/contract).",
+    keywords={"DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|SCHEMA|DATABASE|MATERIALIZED|POLICY|PROCEDURE|ENUM|IDENTITY|EXPRESSION|COLUMN|UNIQUE)\b)"},
+    check=check,
+)
