@@ -87,7 +87,8 @@ def configure_gate(config: pytest.Config, settings: PromotionSettings) -> GateRu
         annotations=settings.github_actions,
         accept_command=_accept_command(options),
     )
-    cached = config.cache.get(CACHE_KEY, {}) if config.cache is not None else {}
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    cached = cache.get(CACHE_KEY, {}) if cache is not None else {}
     run = GateRun(config=gate, entries=load_baseline(baseline_path), cached=cached if isinstance(cached, dict) else {})
     config.pluginmanager.register(MigrationGatePlugin(run), "promotion-migrations")
     _collect_from_root(config, migrations_dir)

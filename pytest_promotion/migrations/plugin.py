@@ -11,7 +11,7 @@ from pytest_promotion.migrations.baseline import render, write_atomic
 from pytest_promotion.migrations.cache import CACHE_KEY, merged
 from pytest_promotion.migrations.gate import GateRun, Outcome
 from pytest_promotion.migrations.items import MigrationsDirectory
-from pytest_promotion.migrations.report import annotations, summary_lines, write_report
+from pytest_promotion.migrations.report import annotations, plural, summary_lines, write_report
 
 WORKER_OUTPUT_KEY = "promotion_migrations"
 
@@ -41,7 +41,7 @@ class MigrationGatePlugin:
         rules = ", ".join(rule.id for rule in gate.rules)
         return (
             f"promotion: migrations {gate.display(gate.migrations_dir)} ({gate.dialect.name}), "
-            f"baseline {gate.display(gate.baseline_path)} ({len(self.run.entries)} entries), rules: {rules}"
+            f"baseline {gate.display(gate.baseline_path)} ({plural(len(self.run.entries), 'entry', 'entries')}), rules: {rules}"
         )
 
     @pytest.hookimpl(optionalhook=True)
@@ -62,8 +62,9 @@ class MigrationGatePlugin:
         if outcome.refresh is not None:
             write_atomic(gate.baseline_path, render(outcome.refresh.entries))
         write_report(outcome, gate)
-        if self.run.new_cache and config.cache is not None:
-            config.cache.set(CACHE_KEY, merged(self.run.cached, self.run.new_cache))
+        cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+        if self.run.new_cache and cache is not None:
+            cache.set(CACHE_KEY, merged(self.run.cached, self.run.new_cache))
         if gate.strict and outcome.stale and outcome.refresh is None and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

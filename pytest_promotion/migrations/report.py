@@ -14,8 +14,9 @@ from pytest_promotion.migrations.scan import Finding
 REPORT_VERSION = 1
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 entry``, ``2 entries``."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def summary_lines(outcome: Outcome, config: GateConfig) -> Iterator[str]:
@@ -28,7 +29,7 @@ def summary_lines(outcome: Outcome, config: GateConfig) -> Iterator[str]:
     if outcome.new:
         migrations = len({f.migration for f in outcome.new})
         yield (
-            f"{_plural(len(outcome.new), 'new risky statement')} in {_plural(migrations, 'migration')} "
+            f"{plural(len(outcome.new), 'new risky statement')} in {plural(migrations, 'migration')} "
             f"not in {baseline}:"
         )
         for f in outcome.new:
@@ -36,13 +37,13 @@ def summary_lines(outcome: Outcome, config: GateConfig) -> Iterator[str]:
         yield f"Review them, then accept with: {config.accept_command}"
     if outcome.stale:
         verdict = "fails the run (--strict-baseline)" if config.strict else "not a failure"
-        yield f"{_plural(len(outcome.stale), 'baseline entry')} in {baseline} match nothing ({verdict}):"
+        yield f"{plural(len(outcome.stale), 'baseline entry', 'baseline entries')} in {baseline} {'matches' if len(outcome.stale) == 1 else 'match'} nothing ({verdict}):"
         for e in outcome.stale:
             yield f"  {e.migration}: {e.rule} — {shorten(e.statement, 120)}"
         yield f"Remove them with: {config.accept_command}"
     if not outcome.new and not outcome.stale and not outcome.unreadable:
         yield (
-            f"{_plural(len(outcome.baselined) + len(outcome.new), 'risky statement')} found, "
+            f"{plural(len(outcome.baselined) + len(outcome.new), 'risky statement')} found, "
             f"all reviewed in {baseline}"
         )
 

@@ -197,8 +197,18 @@ def iter_hits(
             ctx.observe(stmt)
 
 
+_VERSIONED_COMMENT = re.compile(r"/\*!\d*(.*?)\*/", re.DOTALL)
+
+
+def _unwrap_versioned_comments(text: str) -> str:
+    """MySQL runs the body of ``/*!50503 … */``: blank out only the wrapper, keeping offsets."""
+    return _VERSIONED_COMMENT.sub(lambda m: " " * (m.start(1) - m.start()) + m.group(1) + "  ", text)
+
+
 def scan_text(text: str, dialect: Dialect, rules: tuple[Rule, ...], migration: str) -> list[Finding]:
     """Findings of one migration's text, ordered by position, then by rule."""
+    if dialect.hash_comments and "/*!" in text:
+        text = _unwrap_versioned_comments(text)
     order = {rule.id: k for k, rule in enumerate(RULES.values())}
     hits = sorted(iter_hits(text, dialect, rules), key=lambda h: (h[0], order[h[1].id]))
     findings: list[Finding] = []

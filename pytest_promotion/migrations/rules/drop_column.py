@@ -3,7 +3,8 @@
 Why is this bad? The column's data is deleted, and the release still running during the deploy
 selects or inserts it and fails. ``DROP CONSTRAINT``, ``DROP INDEX``/``KEY``, ``DROP FOREIGN KEY``,
 ``DROP PRIMARY KEY``, ``DROP CHECK`` and ``ALTER COLUMN … DROP DEFAULT/NOT NULL`` keep the data and
-are not columns.
+are not columns. On SQL Server ``COLUMN`` is required (a bare ``DROP x`` drops a constraint), and
+``DROP COLUMN a, b`` drops two.
 
 Use instead: expand/contract — stop reading the column, deploy, then drop it in a later
 migration.
@@ -24,15 +25,25 @@ _NOT_COLUMNS = frozenset(
 
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """One hit per dropped column, at the line of its DROP action."""
+    # T-SQL requires COLUMN (a bare "DROP x" drops a constraint); elsewhere COLUMN is optional.
+    bare_is_column = ctx.dialect.name != "sqlserver"
     for i in stmt.command_starts():
         alter = stmt.alter_table(i)
         if alter is None:
             continue
+        dropping_columns = False
         for action in alter.actions:
             if action.verb != "DROP" or not action.args:
                 continue
             first = action.args[0]
-            if action.continuation or first.is_word("COLUMN") or not first.is_word(*_NOT_COLUMNS):
+            if first.is_word("COLUMN"):
+                dropping_columns = True
+            elif first.is_word(*_NOT_COLUMNS):
+                dropping_columns = False
+            elif not action.continuation:
+                dropping_columns = bare_is_column
+            # A continuation ("DROP COLUMN a, b") keeps the kind of the list it continues.
+            if dropping_columns:
                 yield Hit(action.start.start, alter.text(action))
 
 

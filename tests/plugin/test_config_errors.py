@@ -1,0 +1,69 @@
+"""Bad configuration and bad baseline files stop the run with one clear paragraph."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DROP_BIO, PYPROJECT, add_migration
+
+BASELINE = "baselines/migration-safety-baseline.json"
+
+
+def usage_error(result: pytest.RunResult) -> str:
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "Traceback" not in err + result.stdout.str()
+    return err
+
+
+def test_unknown_key_is_named(project: pytest.Pytester) -> None:
+    project.makefile(".toml", pyproject=PYPROJECT + 'migration_dir = "x"\n')
+    err = usage_error(project.runpytest("-m", "migrations"))
+    assert "[tool.promotion] in" in err
+    assert "unknown key 'migration_dir'" in err
+
+
+def test_wrong_type_is_named(project: pytest.Pytester) -> None:
+    project.makefile(".toml", pyproject=PYPROJECT + "rules = 5\n")
+    err = usage_error(project.runpytest("-m", "migrations"))
+    assert "key 'rules' of [tool.promotion]" in err
+
+
+def test_unknown_rule_lists_the_known_ones(project: pytest.Pytester) -> None:
+    err = usage_error(project.runpytest("-m", "migrations", "--promotion-rules", "default,drop-everything"))
+    assert "option --promotion-rules: Value error, unknown rule 'drop-everything'" in err
+    assert "create-index-blocking" in err
+
+
+def test_configured_folder_that_does_not_exist(project: pytest.Pytester) -> None:
+    err = usage_error(project.runpytest("--promotion-migrations-dir", "db/migrations"))
+    assert "--promotion-migrations-dir: the migrations folder" in err
+    assert "does not exist" in err
+
+
+def test_unknown_provider_in_lock_file(project: pytest.Pytester) -> None:
+    (project.path / "prisma" / "migrations" / "migration_lock.toml").write_text('provider = "oracle"\n')
+    err = usage_error(project.runpytest())
+    assert "migration_lock.toml: provider 'oracle' is not one this plugin scans" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"version": 1, "entries": [}', "is not valid JSON at line 1, column 28"),
+        ('{"version": 2, "entries": []}', "has version 2, but this plugin reads version 1"),
+        ('{"version": 1, "entries": [{"migration": "m"}]}', "is not a baseline (entries/0/rule: Field required)"),
+        ("[]", "is not a baseline"),
+    ],
+)
+def test_malformed_baseline_is_a_usage_error_and_never_overwritten(
+    project: pytest.Pytester, content: str, expected: str
+) -> None:
+    add_migration(project, "20240201000000_drop_bio", DROP_BIO)
+    path = project.path / BASELINE
+    path.parent.mkdir()
+    path.write_text(content)
+    err = usage_error(project.runpytest("-m", "migrations", "--update-baseline"))
+    assert f"{path}: {expected}" in err
+    assert "not overwritten" in err or "Upgrade pytest-promotion" in err
+    assert path.read_text() == content
