@@ -43,6 +43,8 @@ class Token:
     kind: Kind
     text: str
     start: int
+    keyword: bool = False
+    """sqlparse knows the word as a keyword: normalised to upper case; names keep their case."""
 
     @property
     def upper(self) -> str:
@@ -185,9 +187,9 @@ _WORDS = re.compile(r"[^\W\d]\w*(?:\s+\w+)*")
 
 
 @lru_cache(maxsize=8192)
-def _lex_code(code: str) -> tuple[tuple[Kind, str, int], ...]:
-    """sqlparse's tokens for plain code, as (kind, text, offset); the same stretches recur a lot."""
-    out: list[tuple[Kind, str, int]] = []
+def _lex_code(code: str) -> tuple[tuple[Kind, str, int, bool], ...]:
+    """sqlparse's tokens for plain code, as (kind, text, offset, keyword); the same stretches recur."""
+    out: list[tuple[Kind, str, int, bool]] = []
     offset = 0
     for ttype, value in _LEXER.get_tokens(code):
         here = offset
@@ -196,11 +198,12 @@ def _lex_code(code: str) -> tuple[tuple[Kind, str, int], ...]:
             continue
         if (ttype in T.Keyword or ttype in T.Name) and _WORDS.fullmatch(value):
             # sqlparse joins some phrases ("NOT NULL", "IF EXISTS"); the rules read single words.
-            out.extend((Kind.WORD, word.group(), here + word.start()) for word in _WORD.finditer(value))
+            keyword = ttype in T.Keyword
+            out.extend((Kind.WORD, w.group(), here + w.start(), keyword) for w in _WORD.finditer(value))
         elif ttype in T.Punctuation or ttype in T.Operator:
-            out.append((Kind.PUNCT, value, here))
+            out.append((Kind.PUNCT, value, here, False))
         else:
-            out.append((Kind.OTHER, value, here))
+            out.append((Kind.OTHER, value, here, False))
     return tuple(out)
 
 
@@ -213,7 +216,7 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
         m = patterns.opaque.search(text, pos, end)
         stop = end if m is None else m.start()
         if stop > pos:
-            tokens.extend(Token(kind, value, pos + rel) for kind, value, rel in _lex_code(text[pos:stop]))
+            tokens.extend(Token(kind, value, pos + rel, kw) for kind, value, rel, kw in _lex_code(text[pos:stop]))
         if m is None:
             break
         pos = stop

@@ -17,6 +17,11 @@ from pytest_promotion.migrations.lexer import Kind, Token
 _COMMAND_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN"})
 _NO_SPACE_BEFORE = frozenset({",", ")", ";", ".", "::", "]"})
 _NO_SPACE_AFTER = frozenset({"(", ".", "::", "["})
+# Keywords followed by a space before "(" (IN ('a'), AS ENUM ('A')); other words call: NOW().
+_CLAUSE_WORDS = frozenset(
+    """IN VALUES AS ON USING EXISTS AND OR NOT WHERE SELECT FROM KEY CHECK ENUM INTO TABLE JOIN BY WITH
+    RETURNING SET THEN ELSE WHEN UNIQUE INCLUDE""".split()
+)
 
 # Words that start an ALTER TABLE action in some dialect; any other first word continues the
 # previous action's list (SQL Server's "DROP COLUMN a, b" and "ADD a INT, b INT").
@@ -31,17 +36,21 @@ _ACTION_VERBS = frozenset(
 def normalize(tokens: Sequence[Token]) -> str:
     """Canonical text of ``tokens``: identity that ignores whitespace, comments and keyword case.
 
+    Keywords are upper-cased; names keep the case they were written in.
+
     Spacing is decided from the tokens alone, never from the input, so reformatting a reviewed
     statement does not make it new.
     """
     out: list[str] = []
     prev = ""
+    call = False  # the previous token names a function, type or table: NOW(), VARCHAR(191), "User"("id")
     for tok in tokens:
-        text = tok.text.upper() if tok.kind is Kind.WORD else tok.text.replace("\r\n", "\n")
-        if out and text not in _NO_SPACE_BEFORE and prev not in _NO_SPACE_AFTER:
+        text = tok.text.upper() if tok.keyword else tok.text.replace("\r\n", "\n")
+        if out and text not in _NO_SPACE_BEFORE and prev not in _NO_SPACE_AFTER and not (call and text == "("):
             out.append(" ")
         out.append(text)
         prev = text
+        call = tok.kind is Kind.IDENT or (tok.kind is Kind.WORD and text not in _CLAUSE_WORDS)
     return "".join(out)
 
 
@@ -75,7 +84,7 @@ class AlterTable:
 
     def text(self, action: Action) -> str:
         """The statement as if it held only ``action``: one finding's identity."""
-        verb = [] if not action.continuation else [Token(Kind.WORD, action.verb, action.start.start)]
+        verb = [] if not action.continuation else [Token(Kind.WORD, action.verb, action.start.start, True)]
         own = [action.start] if not action.continuation else []
         return normalize([*self.head, *verb, *own, *action.args])
 

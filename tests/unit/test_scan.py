@@ -1,0 +1,115 @@
+"""The documented scan API, statement identity, and the lexer's hard cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_promotion.errors import ConfigError
+from pytest_promotion.migrations import Finding, MigrationFileError, scan
+from pytest_promotion.migrations.dialects import POSTGRESQL, dialect_for
+from pytest_promotion.migrations.lexer import statement_spans
+from pytest_promotion.migrations.rules import select_rules
+from pytest_promotion.migrations.scan import scan_text
+
+DEFAULT = select_rules(["default"])
+
+
+def findings(sql: str, rules: tuple[str, ...] = ("default",)) -> list[tuple[int, str, str]]:
+    return [(f.line, f.rule, f.statement) for f in scan_text(sql, POSTGRESQL, select_rules(rules), "m")]
+
+
+def write(folder: Path, name: str, sql: str) -> None:
+    (folder / name).mkdir(parents=True)
+    (folder / name / "migration.sql").write_text(sql)
+
+
+def test_scan_api_returns_findings_in_migration_order(tmp_path: Path) -> None:
+    write(tmp_path, "2_second", "TRUNCATE t;")
+    write(tmp_path, "1_first", "SELECT 1;\nDROP TABLE a;")
+    assert scan(tmp_path) == [
+        Finding("1_first", 2, "drop-table", "DROP TABLE a", scan(tmp_path)[0].fingerprint),
+        Finding("2_second", 1, "truncate", "TRUNCATE t", scan(tmp_path)[1].fingerprint),
+    ]
+    assert scan(tmp_path)[0].path == "1_first/migration.sql"
+    assert scan(tmp_path, rules=["truncate"])[0].rule == "truncate"
+
+
+def test_scan_api_reports_non_utf8(tmp_path: Path) -> None:
+    (tmp_path / "1_bad").mkdir()
+    (tmp_path / "1_bad" / "migration.sql").write_bytes(b"SELECT '\xff';")
+    with pytest.raises(MigrationFileError, match=r"is not valid UTF-8 \(byte 0xff on line 1\)"):
+        scan(tmp_path)
+
+
+def test_unknown_rule_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown rule 'nope'"):
+        scan(tmp_path, rules=["nope"])
+
+
+def test_identity_ignores_whitespace_comments_and_keyword_case() -> None:
+    a = findings('ALTER TABLE "User" DROP COLUMN "bio";')
+    b = findings('-- note\nalter   table "User"\n  /* why */ drop column "bio"  ;')
+    assert [x[2] for x in a] == [x[2] for x in b] == ['ALTER TABLE "User" DROP COLUMN "bio"']
+
+
+def test_each_action_of_a_multi_action_alter_table_is_its_own_finding() -> None:
+    sql = 'ALTER TABLE "T" DROP CONSTRAINT "k",\nDROP COLUMN "a",\n  DROP "b",\nADD COLUMN "c" TEXT;'
+    assert findings(sql) == [
+        (2, "drop-column", 'ALTER TABLE "T" DROP COLUMN "a"'),
+        (3, "drop-column", 'ALTER TABLE "T" DROP "b"'),
+    ]
+
+
+def test_line_is_where_the_statement_starts_not_its_comment() -> None:
+    assert findings("/* a\n b */\n-- DropTable\n\nDROP TABLE x;")[0][0] == 5
+
+
+def test_crlf_and_bom_do_not_change_lines_or_identity() -> None:
+    lf = findings("SELECT 1;\nDELETE FROM t WHERE a = 'x\ny';\n")
+    crlf = findings("\ufeffSELECT 1;\r\nDELETE FROM t WHERE a = 'x\r\ny';\r\n".removeprefix("\ufeff"))
+    assert lf == crlf == [(2, "delete-from", "DELETE FROM t WHERE a = 'x\ny'")]
+
+
+def test_nested_comment_hides_its_whole_content() -> None:
+    assert findings("/* outer /* inner */ DROP TABLE x; */ SELECT 1;") == []
+
+
+def test_unterminated_string_runs_to_the_end() -> None:
+    assert findings("SELECT 'abc; DROP TABLE x;") == []
+
+
+def test_do_block_statements_are_found_at_their_own_line() -> None:
+    sql = "DO $$\nBEGIN\n  IF true THEN\n    DELETE FROM t;\n  END IF;\nEND $$;"
+    assert findings(sql) == [(4, "delete-from", "DELETE FROM t")]
+
+
+def test_function_body_is_not_scanned() -> None:
+    sql = "CREATE FUNCTION f() RETURNS void AS $$ DELETE FROM t; $$ LANGUAGE sql;"
+    assert findings(sql) == []
+
+
+def test_trigger_body_with_semicolons_stays_one_statement() -> None:
+    sql = "CREATE TRIGGER tr AFTER INSERT ON a BEGIN\n DELETE FROM b;\n DELETE FROM c;\nEND;\nDROP TABLE d;"
+    spans = list(statement_spans(sql, POSTGRESQL))
+    assert len(spans) == 4  # the splitter alone cuts the body; the scan joins it back
+    assert findings(sql) == [(5, "drop-table", "DROP TABLE d")]
+
+
+def test_statement_without_semicolon_at_end_of_file() -> None:
+    assert findings("SELECT 1;\nTRUNCATE t") == [(2, "truncate", "TRUNCATE t")]
+
+
+def test_context_rules_skip_tables_created_in_the_same_file() -> None:
+    sql = 'CREATE TABLE "T" (id int);\nCREATE INDEX "i" ON "T"(id);\nCREATE INDEX "j" ON "Old"(id);'
+    assert findings(sql, ("create-index-blocking",)) == [
+        (3, "create-index-blocking", 'CREATE INDEX "j" ON "Old"(id)')
+    ]
+
+
+def test_lock_file_errors_name_the_file(tmp_path: Path) -> None:
+    (tmp_path / "migration_lock.toml").write_text("provider = ")
+    with pytest.raises(ConfigError, match=r"migration_lock.toml: is not valid TOML"):
+        dialect_for(tmp_path)
+    assert dialect_for(tmp_path / "missing") is POSTGRESQL
