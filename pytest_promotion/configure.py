@@ -68,7 +68,11 @@ def configure_gate(config: pytest.Config, settings: PromotionSettings) -> GateRu
     migrations_dir = resolve("migrations_dir", settings.migrations_dir)
     if not migrations_dir.is_dir():
         if "migrations_dir" in settings.model_fields_set:
-            source = OPTION_NAMES["migrations_dir"] if "migrations_dir" in options else "[tool.promotion] migrations_dir"
+            source = (
+                OPTION_NAMES["migrations_dir"]
+                if "migrations_dir" in options
+                else "[tool.promotion] migrations_dir"
+            )
             raise ConfigError(
                 f"{source}: the migrations folder {migrations_dir} does not exist. "
                 "Point it at the folder holding your Prisma migrations (prisma/migrations by default)."
@@ -83,13 +87,17 @@ def configure_gate(config: pytest.Config, settings: PromotionSettings) -> GateRu
         rules=select_rules(settings.rules),
         update=bool(config.getoption("update_baseline")),
         strict=settings.strict_baseline,
-        report_path=None if settings.migrations_report is None else resolve("migrations_report", settings.migrations_report),
+        report_path=None
+        if settings.migrations_report is None
+        else resolve("migrations_report", settings.migrations_report),
         annotations=settings.github_actions,
         accept_command=_accept_command(options),
     )
     cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
     cached = cache.get(CACHE_KEY, {}) if cache is not None else {}
-    run = GateRun(config=gate, entries=load_baseline(baseline_path), cached=cached if isinstance(cached, dict) else {})
+    run = GateRun(
+        config=gate, entries=load_baseline(baseline_path), cached=cached if isinstance(cached, dict) else {}
+    )
     config.pluginmanager.register(MigrationGatePlugin(run), "promotion-migrations")
     _collect_from_root(config, migrations_dir)
     return run

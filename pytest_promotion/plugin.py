@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_promotion.errors import ConfigError
 from pytest_promotion.configure import configure_gate, given_options, pyproject_for
+from pytest_promotion.errors import ConfigError
 from pytest_promotion.settings import load_settings
 from pytest_promotion.stash import GATE_KEY, SETTINGS_KEY
 
@@ -34,12 +34,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--migrations-report", metavar="PATH", help="write the findings as JSON to PATH")
     group.addoption(
-        "--promotion-migrations-dir", metavar="DIR", help="the Prisma migrations folder (default: prisma/migrations)"
+        "--promotion-migrations-dir",
+        metavar="DIR",
+        help="the Prisma migrations folder (default: prisma/migrations)",
     )
     group.addoption("--promotion-baseline", metavar="PATH", help="the reviewed baseline JSON file")
-    group.addoption(
-        "--promotion-rules", metavar="RULES", help="comma-separated rule ids, 'default' or 'all'"
-    )
+    group.addoption("--promotion-rules", metavar="RULES", help="comma-separated rule ids, 'default' or 'all'")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -25,17 +25,17 @@ from pytest_promotion.migrations.rules import RULES
 TABLE = "[tool.promotion]"
 
 # The TOML table being loaded; pydantic-settings builds sources from the class, not the call.
-_table: ContextVar[Mapping[str, Any]] = ContextVar("promotion_table", default={})
+_table: ContextVar[Mapping[str, Any]] = ContextVar("promotion_table")
 
 
 class _TableSource(PydanticBaseSettingsSource):
     """``[tool.promotion]`` as a settings source, below env and options."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return _table.get().get(field_name), field_name, False
+        return _table.get({}).get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_table.get())
+        return dict(_table.get({}))
 
 
 class PromotionSettings(BaseSettings):
@@ -71,7 +71,9 @@ class PromotionSettings(BaseSettings):
         known = {"default", "all", *RULES}
         unknown = [name for name in value if name not in known]
         if unknown:
-            raise ValueError(f"unknown rule {unknown[0]!r}; use any of: {', '.join(['default', 'all', *RULES])}")
+            raise ValueError(
+                f"unknown rule {unknown[0]!r}; use any of: {', '.join(['default', 'all', *RULES])}"
+            )
         if not value:
             raise ValueError("lists no rule; use default, all, or rule ids")
         return value
@@ -136,11 +138,15 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
         for error in exc.errors(include_input=False, include_url=False):
             field = ".".join(str(part) for part in error["loc"])
             if error["type"] == "extra_forbidden":
-                known = ", ".join(sorted(name for name in PromotionSettings.model_fields if name in OPTION_NAMES))
+                known = ", ".join(
+                    sorted(name for name in PromotionSettings.model_fields if name in OPTION_NAMES)
+                )
                 problems.append(f"{TABLE} in {pyproject} has an unknown key {field!r} (known keys: {known})")
             else:
                 where = _where(field.split(".")[0], options, pyproject)
                 problems.append(f"{where}: {error['msg']}")
-        raise ConfigError("Invalid promotion configuration: " + "; ".join(problems) + ". Fix it and run again.") from None
+        raise ConfigError(
+            "Invalid promotion configuration: " + "; ".join(problems) + ". Fix it and run again."
+        ) from None
     finally:
         _table.reset(token)

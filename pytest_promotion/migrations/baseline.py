@@ -108,7 +108,9 @@ def load_baseline(path: Path) -> list[Entry]:
     return [Entry(e.migration, e.rule, e.fingerprint, e.statement, e.reason) for e in model.entries]
 
 
-def split_findings(findings: Iterable[Finding], accepted: Counter[Key]) -> tuple[list[Finding], list[Finding]]:
+def split_findings(
+    findings: Iterable[Finding], accepted: Counter[Key]
+) -> tuple[list[Finding], list[Finding]]:
     """Split ``findings`` into (new, baselined), consuming ``accepted`` counts in order."""
     remaining = Counter(accepted)
     new: list[Finding] = []
@@ -123,7 +125,9 @@ def split_findings(findings: Iterable[Finding], accepted: Counter[Key]) -> tuple
     return new, baselined
 
 
-def stale_entries(entries: Sequence[Entry], scanned: Mapping[str, Sequence[Finding]], existing: set[str]) -> list[Entry]:
+def stale_entries(
+    entries: Sequence[Entry], scanned: Mapping[str, Sequence[Finding]], existing: set[str]
+) -> list[Entry]:
     """Entries that match nothing: of a scanned migration and unmatched, or of a missing one."""
     remaining: Counter[Key] = Counter()
     for findings in scanned.values():

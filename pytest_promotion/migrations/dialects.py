@@ -98,12 +98,10 @@ def dialect_for(migrations_dir: Path) -> Dialect:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(
-            f"{lock}: is not valid TOML ({exc}). Restore it as Prisma writes it, e.g. provider = \"postgresql\"."
+            f'{lock}: is not valid TOML ({exc}). Restore it as Prisma writes it, e.g. provider = "postgresql".'
         ) from None
     provider = data.get("provider", "postgresql")
     if provider not in DIALECTS:
         known = ", ".join(sorted(DIALECTS))
-        raise ConfigError(
-            f"{lock}: provider {provider!r} is not one this plugin scans. Use one of: {known}."
-        )
+        raise ConfigError(f"{lock}: provider {provider!r} is not one this plugin scans. Use one of: {known}.")
     return DIALECTS[provider]

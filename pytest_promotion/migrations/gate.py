@@ -111,7 +111,7 @@ class GateRun:
     def merge(self, data: Mapping[str, Any]) -> None:
         """Take in a worker's exported results."""
         for name, rows in data.get("results", {}).items():
-            self.results[name] = from_rows([tuple(row) for row in rows], name)  # type: ignore[misc]
+            self.results[name] = from_rows([tuple(row) for row in rows], name)
         self.unreadable.update(data.get("unreadable", ()))
         self.new_cache.update(data.get("cache", {}))
 

@@ -86,7 +86,7 @@ def _patterns(dialect: Dialect) -> _Patterns:
         parts.append("[Ee]")
     if dialect.dollar_quotes:
         specials.add("$")
-        parts.append(rf"(?<=\w)\$|\$(?!(?:[^\W\d]\w*)?\$)")
+        parts.append(r"(?<=\w)\$|\$(?!(?:[^\W\d]\w*)?\$)")
     if dialect.hash_comments:
         specials.add("#")
     plain = "[^" + "".join(re.escape(c) for c in sorted(specials)) + "]+"
@@ -104,9 +104,7 @@ def _patterns(dialect: Dialect) -> _Patterns:
     strings = list(dialect.strings)
     if dialect.escape_strings:
         strings.insert(0, _ESCAPE_STRING)
-    literal = re.compile(
-        "(?P<s>" + "|".join(strings) + ")|(?P<i>" + "|".join(dialect.identifiers) + ")"
-    )
+    literal = re.compile("(?P<s>" + "|".join(strings) + ")|(?P<i>" + "|".join(dialect.identifiers) + ")")
     return _Patterns(run=run, opaque=opaque, literal=literal)
 
 
@@ -145,7 +143,9 @@ def _skip_dollar(text: str, pos: int, end: int, tag: str) -> int:
     return end if close < 0 else close + len(tag)
 
 
-def statement_spans(text: str, dialect: Dialect, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+def statement_spans(
+    text: str, dialect: Dialect, start: int = 0, end: int | None = None
+) -> Iterator[tuple[int, int]]:
     """Yield ``(start, end)`` of each ``;``-terminated statement in ``text[start:end]``.
 
     Spans include leading comments and whitespace; the ``;`` itself is excluded. A trailing
@@ -181,7 +181,7 @@ def statement_spans(text: str, dialect: Dialect, start: int = 0, end: int | None
         yield stmt_start, end
 
 
-_LEXER = Lexer.get_default_instance()
+_LEXER = Lexer.get_default_instance()  # type: ignore[no-untyped-call]
 _WORD = re.compile(r"\w+")
 _WORDS = re.compile(r"[^\W\d]\w*(?:\s+\w+)*")
 
@@ -216,7 +216,9 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
         m = patterns.opaque.search(text, pos, end)
         stop = end if m is None else m.start()
         if stop > pos:
-            tokens.extend(Token(kind, value, pos + rel, kw) for kind, value, rel, kw in _lex_code(text[pos:stop]))
+            tokens.extend(
+                Token(kind, value, pos + rel, kw) for kind, value, rel, kw in _lex_code(text[pos:stop])
+            )
         if m is None:
             break
         pos = stop

@@ -11,7 +11,7 @@ from pytest_promotion.migrations.baseline import render, write_atomic
 from pytest_promotion.migrations.cache import CACHE_KEY, merged
 from pytest_promotion.migrations.gate import GateRun, Outcome
 from pytest_promotion.migrations.items import MigrationsDirectory
-from pytest_promotion.migrations.report import annotations, plural, summary_lines, write_report
+from pytest_promotion.migrations.report import github_annotations, plural, summary_lines, write_report
 
 WORKER_OUTPUT_KEY = "promotion_migrations"
 
@@ -65,7 +65,12 @@ class MigrationGatePlugin:
         cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
         if self.run.new_cache and cache is not None:
             cache.set(CACHE_KEY, merged(self.run.cached, self.run.new_cache))
-        if gate.strict and outcome.stale and outcome.refresh is None and session.exitstatus == pytest.ExitCode.OK:
+        if (
+            gate.strict
+            and outcome.stale
+            and outcome.refresh is None
+            and session.exitstatus == pytest.ExitCode.OK
+        ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -77,5 +82,5 @@ class MigrationGatePlugin:
         for line in summary_lines(self.outcome, gate):
             terminalreporter.write_line(line)
         if gate.annotations and self.outcome.refresh is None:
-            for line in annotations(self.outcome, gate):
+            for line in github_annotations(self.outcome, gate):
                 terminalreporter.write_line(line)

@@ -56,7 +56,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotations(outcome: Outcome, config: GateConfig) -> Iterator[str]:
+def github_annotations(outcome: Outcome, config: GateConfig) -> Iterator[str]:
     """GitHub Actions ``::error`` workflow commands, one per new finding."""
     for f in outcome.new:
         path = config.display(config.migrations_dir / f.path)
@@ -77,7 +77,9 @@ def _finding_json(f: Finding, status: str) -> dict[str, object]:
 
 def render_report(outcome: Outcome) -> bytes:
     """The ``--migrations-report`` JSON document."""
-    rows = [_finding_json(f, "new") for f in outcome.new] + [_finding_json(f, "baselined") for f in outcome.baselined]
+    rows = [_finding_json(f, "new") for f in outcome.new] + [
+        _finding_json(f, "baselined") for f in outcome.baselined
+    ]
     rows.sort(key=lambda r: (str(r["path"]), int(r["line"]), str(r["rule"]), str(r["status"])))  # type: ignore[call-overload]
     document = {
         "version": REPORT_VERSION,

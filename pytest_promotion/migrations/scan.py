@@ -9,8 +9,8 @@ migration does. ``DO`` blocks run at migration time, so their bodies are scanned
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache

@@ -27,9 +27,9 @@ _CLAUSE_WORDS = frozenset(
 # previous action's list (SQL Server's "DROP COLUMN a, b" and "ADD a INT, b INT").
 _ACTION_VERBS = frozenset(
     """ADD DROP ALTER RENAME MODIFY CHANGE SET RESET ENABLE DISABLE VALIDATE OWNER INHERIT NO CLUSTER
-    REPLICA ATTACH DETACH OF NOT FORCE ORDER ALGORITHM LOCK CONVERT DEFAULT CHARACTER CHARSET COLLATE
-    WITH CHECK NOCHECK SWITCH REBUILD ENGINE AUTO_INCREMENT COMMENT ROW_FORMAT DISCARD IMPORT TRUNCATE
-    COALESCE REORGANIZE EXCHANGE ANALYZE OPTIMIZE REPAIR REMOVE UPGRADE SPLIT MERGE""".split()
+    REPLICA ATTACH DETACH OF NOT FORCE ORDER ALGORITHM LOCK CONVERT DEFAULT CHARACTER CHARSET
+    COLLATE WITH CHECK NOCHECK SWITCH REBUILD ENGINE AUTO_INCREMENT COMMENT ROW_FORMAT DISCARD
+    IMPORT TRUNCATE COALESCE REORGANIZE EXCHANGE ANALYZE OPTIMIZE REPAIR REMOVE UPGRADE SPLIT MERGE""".split()
 )
 
 
@@ -46,7 +46,12 @@ def normalize(tokens: Sequence[Token]) -> str:
     call = False  # the previous token names a function, type or table: NOW(), VARCHAR(191), "User"("id")
     for tok in tokens:
         text = tok.text.upper() if tok.keyword else tok.text.replace("\r\n", "\n")
-        if out and text not in _NO_SPACE_BEFORE and prev not in _NO_SPACE_AFTER and not (call and text == "("):
+        if (
+            out
+            and text not in _NO_SPACE_BEFORE
+            and prev not in _NO_SPACE_AFTER
+            and not (call and text == "(")
+        ):
             out.append(" ")
         out.append(text)
         prev = text
@@ -114,7 +119,9 @@ class FileContext:
         if len(toks) < 3:
             return
         i = 1
-        while i < len(toks) and toks[i].is_word("OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"):
+        while i < len(toks) and toks[i].is_word(
+            "OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"
+        ):
             i += 1
         if toks[0].is_word("CREATE") and i < len(toks) and toks[i].is_word("TABLE"):
             names = statement.table_names(i + 1)

@@ -118,7 +118,9 @@ def test_xdist_update_writes_the_same_bytes_as_a_plain_run(project: pytest.Pytes
     plain.assert_outcomes(passed=7)
     expected = (project.path / BASELINE).read_bytes()
     (project.path / BASELINE).unlink()
-    result = project.runpytest_subprocess("-m", "migrations", "--update-baseline", "-n", workers, "-p", "xdist")
+    result = project.runpytest_subprocess(
+        "-m", "migrations", "--update-baseline", "-n", workers, "-p", "xdist"
+    )
     result.assert_outcomes(passed=7)
     result.stdout.fnmatch_lines(["baseline: 12 added, 0 removed, 0 kept*"])
     assert (project.path / BASELINE).read_bytes() == expected

@@ -42,7 +42,9 @@ def test_default_folder_missing_means_no_gate(pytester: pytest.Pytester) -> None
 def test_report_header_names_folder_dialect_and_baseline(project: pytest.Pytester) -> None:
     result = project.runpytest("-m", "migrations")
     result.stdout.fnmatch_lines(
-        ["promotion: migrations prisma/migrations (postgresql), baseline baselines/migration-safety-baseline.json*"]
+        [
+            "promotion: migrations prisma/migrations (postgresql), baseline baselines/migration-safety-baseline.json*"
+        ]
     )
 
 

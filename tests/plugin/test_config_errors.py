@@ -52,7 +52,10 @@ def test_unknown_provider_in_lock_file(project: pytest.Pytester) -> None:
     [
         ('{"version": 1, "entries": [}', "is not valid JSON at line 1, column 28"),
         ('{"version": 2, "entries": []}', "has version 2, but this plugin reads version 1"),
-        ('{"version": 1, "entries": [{"migration": "m"}]}', "is not a baseline (entries/0/rule: Field required)"),
+        (
+            '{"version": 1, "entries": [{"migration": "m"}]}',
+            "is not a baseline (entries/0/rule: Field required)",
+        ),
         ("[]", "is not a baseline"),
     ],
 )

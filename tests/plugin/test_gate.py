@@ -30,7 +30,9 @@ def test_update_accepts_and_a_second_update_changes_no_byte(project: pytest.Pyte
     add_migration(project, "20240201000000_drop_bio", DROP_BIO)
     first = project.runpytest("-m", "migrations", "--update-baseline")
     first.assert_outcomes(passed=2)
-    first.stdout.fnmatch_lines(["baseline: 1 added, 0 removed, 0 kept (baselines/migration-safety-baseline.json)"])
+    first.stdout.fnmatch_lines(
+        ["baseline: 1 added, 0 removed, 0 kept (baselines/migration-safety-baseline.json)"]
+    )
     baseline = project.path / "baselines" / "migration-safety-baseline.json"
     written = baseline.read_bytes()
     assert written.endswith(b"}\n")

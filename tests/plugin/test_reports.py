@@ -47,7 +47,7 @@ def test_annotation_escapes_newlines_and_percent() -> None:
 
     from pytest_promotion.migrations.dialects import POSTGRESQL
     from pytest_promotion.migrations.gate import GateConfig, Outcome
-    from pytest_promotion.migrations.report import annotations
+    from pytest_promotion.migrations.report import github_annotations
     from pytest_promotion.migrations.scan import Finding
 
     config = GateConfig(
@@ -63,7 +63,7 @@ def test_annotation_escapes_newlines_and_percent() -> None:
         accept_command="pytest",
     )
     finding = Finding("a:b", 3, "delete-from", "DELETE FROM t WHERE x = '100%\nok'", "f")
-    (line,) = annotations(Outcome([finding], [], [], [], None), config)
+    (line,) = github_annotations(Outcome([finding], [], [], [], None), config)
     assert line.startswith("::error file=m%2Cx/a%3Ab/migration.sql,line=3,title=delete-from::")
     assert "\n" not in line
     assert "100%25 ok" in line  # statements are flattened to one line, % escaped
@@ -74,7 +74,7 @@ def test_json_report_lists_new_baselined_and_stale(project: pytest.Pytester) -> 
     stale = add_migration(project, "20240301000000_cleanup", 'DELETE FROM "User";\n')
     project.runpytest("-m", "migrations", "--update-baseline")
     stale.write_text("SELECT 1;\n")
-    add_migration(project, "20240401000000_truncate", "\n\nTRUNCATE \"Session\";\n")
+    add_migration(project, "20240401000000_truncate", '\n\nTRUNCATE "Session";\n')
     project.runpytest("-m", "migrations", "--migrations-report", "out/report.json")
     report = json.loads((project.path / "out" / "report.json").read_text())
     assert report["version"] == 1
@@ -84,4 +84,6 @@ def test_json_report_lists_new_baselined_and_stale(project: pytest.Pytester) -> 
     ]
     assert report["findings"][1]["statement"] == 'TRUNCATE "Session"'
     assert len(report["findings"][1]["fingerprint"]) == 16
-    assert [(s["migration"], s["rule"]) for s in report["stale"]] == [("20240301000000_cleanup", "delete-from")]
+    assert [(s["migration"], s["rule"]) for s in report["stale"]] == [
+        ("20240301000000_cleanup", "delete-from")
+    ]

@@ -26,13 +26,43 @@ def test_whole_history_scans_without_error(folder: Path, rules: tuple[str, ...])
 
 VERIFIED = [
     # Prisma's multi-action ALTER TABLE: two dropped columns next to two added ones.
-    ("langfuse__langfuse", "20230530204241_auth_api_ui", 56, "drop-column", 'ALTER TABLE "Session" DROP COLUMN "sessionToken"'),
-    ("langfuse__langfuse", "20230530204241_auth_api_ui", 57, "drop-column", 'ALTER TABLE "Session" DROP COLUMN "userId"'),
+    (
+        "langfuse__langfuse",
+        "20230530204241_auth_api_ui",
+        56,
+        "drop-column",
+        'ALTER TABLE "Session" DROP COLUMN "sessionToken"',
+    ),
+    (
+        "langfuse__langfuse",
+        "20230530204241_auth_api_ui",
+        57,
+        "drop-column",
+        'ALTER TABLE "Session" DROP COLUMN "userId"',
+    ),
     # A hand-written data fix with lower-case names (they keep their case).
-    ("langfuse__langfuse", "20251013134801_drop_atla_llm_keys", 1, "delete-from", "DELETE FROM \"llm_api_keys\" WHERE adapter = 'atla'"),
+    (
+        "langfuse__langfuse",
+        "20251013134801_drop_atla_llm_keys",
+        1,
+        "delete-from",
+        "DELETE FROM \"llm_api_keys\" WHERE adapter = 'atla'",
+    ),
     # Prisma's enum value removal renames the type twice.
-    ("ghostfolio__ghostfolio", "20221225084546_removed_rakuten_from_data_source", 6, "alter-type", 'ALTER TYPE "DataSource" RENAME TO "DataSource_old"'),
-    ("ghostfolio__ghostfolio", "20220302184222_removed_data_source_from_order", 2, "drop-column", 'ALTER TABLE "Order" DROP COLUMN "dataSource"'),
+    (
+        "ghostfolio__ghostfolio",
+        "20221225084546_removed_rakuten_from_data_source",
+        6,
+        "alter-type",
+        'ALTER TYPE "DataSource" RENAME TO "DataSource_old"',
+    ),
+    (
+        "ghostfolio__ghostfolio",
+        "20220302184222_removed_data_source_from_order",
+        2,
+        "drop-column",
+        'ALTER TABLE "Order" DROP COLUMN "dataSource"',
+    ),
     # SQLite RedefineTables drops the old table after copying it.
     ("spacedriveapp__spacedrive", "20230619032753_p2p", 13, "drop-table", 'DROP TABLE "node"'),
 ]

@@ -36,7 +36,9 @@ def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
                 yield Hit(stmt.tokens[i].start, stmt.command_text(i))
             continue
         alter = stmt.alter_table(i) if ctx.dialect.name == "mysql" else None
-        for action in alter.actions if alter is not None else ():
+        if alter is None:
+            continue
+        for action in alter.actions:
             if is_enum_change(action):
                 yield Hit(action.start.start, alter.text(action))
 

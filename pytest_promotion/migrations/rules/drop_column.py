@@ -52,6 +52,8 @@ RULE = Rule(
     default=True,
     reason="Dropping a column deletes its data and breaks the running release that still reads or writes it.",
     instead="Expand/contract: stop reading the column, deploy, then drop it in a later migration.",
-    keywords={"DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|TABLE|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|SCHEMA|DATABASE|MATERIALIZED|POLICY|PROCEDURE|IDENTITY|EXPRESSION|UNIQUE)\b)"},
+    keywords={
+        "DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|TABLE|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|SCHEMA|DATABASE|MATERIALIZED|POLICY|PROCEDURE|IDENTITY|EXPRESSION|UNIQUE)\b)"
+    },
     check=check,
 )

@@ -26,6 +26,8 @@ RULE = Rule(
     default=False,
     reason="Dropping a schema or database deletes every table and row inside it at once.",
     instead="Drop the objects you mean to remove one by one, each reviewed, in later migrations.",
-    keywords={"DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|MATERIALIZED|POLICY|PROCEDURE|ENUM|IDENTITY|EXPRESSION|COLUMN|UNIQUE|TABLE)\b)"},
+    keywords={
+        "DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|MATERIALIZED|POLICY|PROCEDURE|ENUM|IDENTITY|EXPRESSION|COLUMN|UNIQUE|TABLE)\b)"
+    },
     check=check,
 )

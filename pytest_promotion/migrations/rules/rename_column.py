@@ -27,8 +27,10 @@ def _renames_column(action: Action, dialect: str) -> bool:
         return not args[0].is_word(*_NOT_COLUMNS)
     if action.verb == "CHANGE" and dialect == "mysql":
         names = args[1:3] if args[0].is_word("COLUMN") else args[0:2]
-        return len(names) == 2 and all(t.kind in (Kind.WORD, Kind.IDENT) for t in names) and (
-            name_key(names[0]) != name_key(names[1])
+        return (
+            len(names) == 2
+            and all(t.kind in (Kind.WORD, Kind.IDENT) for t in names)
+            and (name_key(names[0]) != name_key(names[1]))
         )
     return False
 
@@ -40,7 +42,9 @@ def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
             yield Hit(stmt.tokens[i].start, stmt.command_text(i))
             continue
         alter = stmt.alter_table(i)
-        for action in alter.actions if alter is not None else ():
+        if alter is None:
+            continue
+        for action in alter.actions:
             if _renames_column(action, ctx.dialect.name):
                 yield Hit(action.start.start, alter.text(action))
 

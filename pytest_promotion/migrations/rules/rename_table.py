@@ -26,7 +26,9 @@ def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
             yield Hit(toks[i].start, stmt.command_text(i))
             continue
         alter = stmt.alter_table(i)
-        for action in alter.actions if alter is not None else ():
+        if alter is None:
+            continue
+        for action in alter.actions:
             args = action.args
             if action.continuation or action.verb != "RENAME" or not args or not args[0].is_word("TO", "AS"):
                 continue

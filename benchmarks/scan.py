@@ -1,0 +1,228 @@
+"""Throughput of the migration scan engine and of the pytest gate. Prints figures, asserts nothing.
+
+Each row is one migrations folder ("set"): the folders of ``../shared/corpus`` (relative to the
+repo root; skipped with a note when absent), their total, and a generated PostgreSQL history.
+
+  files, MB      migration.sql files in the set and their total size (1 MB = 10**6 bytes).
+  findings       findings of the default rules over the set: proof the scan did real work.
+  engine cold    MB/s of the first pass over the set in a fresh ``python`` subprocess, so regexes
+                 are compiled and caches filled on the way. Only ``decode_migration`` +
+                 ``scan_text`` are timed: imports, ``dialect_for``, ``select_rules`` and file reads
+                 happen before the clock starts. Best of 3 subprocesses.
+  engine warm    MB/s of a later pass in that same process. Best of 3 passes.
+  pytest cold    wall seconds of ``python -m pytest -m migrations -p no:randomly -q`` in a temporary
+                 project whose ``migrations_dir`` is the set's absolute path, after deleting its
+                 ``.pytest_cache``: every file is scanned. One run, process start-up included.
+  pytest warm    the same command again: scan results come from pytest's cache. One run.
+
+Before timing, each project runs once with ``--update-baseline`` so that every item passes.
+The total row adds the corpus folders' bytes, findings and times (MB/s = total MB / total time).
+
+Usage: python benchmarks/scan.py [--count N] [--skip-pytest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pytest_promotion.migrations.dialects import Dialect, dialect_for
+from pytest_promotion.migrations.rules import Rule, select_rules
+from pytest_promotion.migrations.scan import decode_migration, migration_files, scan_text
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+PYPROJECT = """[tool.pytest.ini_options]
+testpaths = ["tests"]
+
+[tool.promotion]
+migrations_dir = '{migrations}'
+baseline = "baselines/migration-safety-baseline.json"
+"""
+WORDS = ("account", "session", "project", "invoice", "comment", "member", "event", "token", "price", "asset")
+TYPES = ("TEXT", "INTEGER", "BOOLEAN", "TIMESTAMP(3)", "DOUBLE PRECISION", "JSONB", "VARCHAR(255)", "BIGINT")
+RISKY = (
+    'ALTER TABLE "{t}" DROP COLUMN "{c}";',
+    'DROP TABLE "{t}";',
+    "ALTER TYPE \"Status\" RENAME VALUE 'ARCHIVED' TO 'CLOSED';",
+    'DELETE FROM "{t}" WHERE "createdAt" < now() - interval \'1 year\';',
+)
+Row = dict[str, Any]
+HEADER = "set|files|MB|findings|engine cold MB/s|engine warm MB/s|pytest cold s|pytest warm s".split("|")
+
+
+def engine_pass(
+    files: list[tuple[str, Path, bytes]], dialect: Dialect, rules: tuple[Rule, ...]
+) -> tuple[float, int]:
+    """Seconds to decode and scan every file once, and the number of findings."""
+    found = 0
+    start = time.perf_counter()
+    for name, path, raw in files:
+        found += len(scan_text(decode_migration(raw, path), dialect, rules, name))
+    return time.perf_counter() - start, found
+
+
+def engine_worker(directory: Path) -> None:
+    """In a fresh process: one cold pass, then the best of 3 warm passes, as JSON on stdout."""
+    dialect, rules = dialect_for(directory), select_rules(["default"])
+    files = [(p.parent.name, p, p.read_bytes()) for p in migration_files(directory)]
+    cold, findings = engine_pass(files, dialect, rules)
+    warm = min(engine_pass(files, dialect, rules)[0] for _ in range(3))
+    size = sum(len(raw) for _, _, raw in files)
+    print(json.dumps({"files": len(files), "bytes": size, "findings": findings, "cold": cold, "warm": warm}))
+
+
+def engine_figures(directory: Path) -> Row:
+    """Best cold and warm engine times over 3 fresh subprocesses."""
+    runs = []
+    for _ in range(3):
+        cmd = [sys.executable, __file__, "--engine-worker", str(directory)]
+        runs.append(json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout))
+    return {**runs[0], "cold": min(r["cold"] for r in runs), "warm": min(r["warm"] for r in runs)}
+
+
+def run_pytest(project: Path, *extra: str) -> tuple[float, int, str]:
+    """Wall seconds, exit code and output of one ``pytest -m migrations`` run in ``project``."""
+    cmd = [sys.executable, "-m", "pytest", "-m", "migrations", "-p", "no:randomly", "-q", *extra]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
+    return time.perf_counter() - start, proc.returncode, proc.stdout + proc.stderr
+
+
+def pytest_figures(migrations: Path, project: Path, notes: list[str]) -> Row:
+    """Cold and warm wall times of the gate over ``migrations``; a failed run is noted, not timed."""
+    (project / "tests").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(PYPROJECT.format(migrations=migrations.as_posix()))
+    row: Row = {}
+    for label, extra in (("setup", ("--update-baseline",)), ("pytest_cold", ()), ("pytest_warm", ())):
+        if label == "pytest_cold":
+            shutil.rmtree(project / ".pytest_cache", ignore_errors=True)
+        seconds, code, output = run_pytest(project, *extra)
+        row[label] = seconds if code == 0 else None
+        if code != 0:
+            notes.append(f"{migrations.name}: pytest {label} exited {code}:\n{output[-1500:]}")
+    return row
+
+
+def create_table(rng: random.Random, table: str, parent: str | None) -> str:
+    """A Prisma-style CREATE TABLE with 5-15 columns, its indexes and maybe a foreign key."""
+    columns = [
+        f"{rng.choice(WORDS)}{word.title()}{k}"
+        for k, word in enumerate(rng.choices(WORDS, k=rng.randint(3, 13)))
+    ]
+    lines = ['    "id" TEXT NOT NULL']
+    lines += [f'    "{c}" {rng.choice(TYPES)}{" NOT NULL" if rng.random() < 0.5 else ""}' for c in columns]
+    lines.append('    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP')
+    if parent:
+        lines.append(f'    "{parent.lower()}Id" TEXT NOT NULL')
+    body = ",\n".join(lines)
+    sql = f'-- CreateTable\nCREATE TABLE "{table}" (\n{body},\n\n    CONSTRAINT "{table}_pkey" PRIMARY KEY ("id")\n);\n\n'
+    for column in rng.sample(columns, k=min(len(columns), rng.randint(1, 2))):
+        unique = "UNIQUE " if rng.random() < 0.3 else ""
+        sql += f'-- CreateIndex\nCREATE {unique}INDEX "{table}_{column}_idx" ON "{table}"("{column}");\n\n'
+    if parent:
+        fk = f"{parent.lower()}Id"
+        sql += (
+            f'-- AddForeignKey\nALTER TABLE "{table}" ADD CONSTRAINT "{table}_{fk}_fkey" FOREIGN KEY ("{fk}") '
+            f'REFERENCES "{parent}"("id") ON DELETE CASCADE ON UPDATE CASCADE;\n\n'
+        )
+    return sql
+
+
+def write_generated(root: Path, count: int) -> Path:
+    """``count`` deterministic PostgreSQL migrations, about 5% of them holding a risky statement."""
+    rng = random.Random(42)
+    folder = root / "generated" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    tables = ["User"]
+    for n in range(count):
+        sql = ""
+        for _ in range(rng.choice((1, 1, 2))):
+            table = f"{rng.choice(WORDS).title()}{len(tables)}"
+            sql += create_table(rng, table, rng.choice(tables) if rng.random() < 0.7 else None)
+            tables.append(table)
+        if rng.random() < 0.05:
+            sql += "-- Risky\n" + rng.choice(RISKY).format(t=rng.choice(tables), c="legacyField") + "\n"
+        stamp = (datetime(2021, 1, 1) + timedelta(hours=n)).strftime("%Y%m%d%H%M%S")
+        (folder / f"{stamp}_migration_{n}").mkdir()
+        (folder / f"{stamp}_migration_{n}" / "migration.sql").write_text(sql)
+    return folder
+
+
+def cells(name: str, row: Row) -> list[str]:
+    """One table line; a pytest figure that was skipped or failed shows as "-"."""
+    mb = row["bytes"] / 1e6
+    wall = ["-" if row.get(key) is None else f"{row[key]:.2f}" for key in ("pytest_cold", "pytest_warm")]
+    return [
+        name,
+        str(row["files"]),
+        f"{mb:.2f}",
+        str(row["findings"]),
+        f"{mb / row['cold']:.1f}",
+        f"{mb / row['warm']:.1f}",
+        *wall,
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=2000, help="generated migrations (default 2000)")
+    parser.add_argument("--skip-pytest", action="store_true", help="print only the engine figures")
+    parser.add_argument("--engine-worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.engine_worker is not None:
+        engine_worker(args.engine_worker)
+        return
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
+    print("engine: best of 3 (cold: 3 fresh processes; warm: 3 passes each); pytest: one run each")
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="promotion-bench-") as tmp:
+        sets = sorted(p for p in CORPUS.glob("*") if p.is_dir()) if CORPUS.is_dir() else []
+        if not sets:
+            notes.append(f"corpus {CORPUS} is absent or empty: corpus rows skipped")
+        generated = write_generated(Path(tmp), args.count)
+        rows: list[tuple[str, Row]] = []
+        for directory in [*sets, generated]:
+            row = engine_figures(directory)
+            if not args.skip_pytest:
+                row.update(pytest_figures(directory, Path(tmp) / f"project-{len(rows)}", notes))
+            name = f"generated ({args.count})" if directory == generated else directory.name
+            rows.append((name, row))
+    if sets:
+        corpus_rows = [row for _, row in rows[: len(sets)]]
+        total: Row = {}
+        for key in ("files", "bytes", "findings", "cold", "warm", "pytest_cold", "pytest_warm"):
+            values = [row.get(key) for row in corpus_rows]
+            total[key] = None if None in values else sum(values)
+        rows.insert(len(sets), ("corpus total", total))
+    table = [HEADER, *(cells(name, row) for name, row in rows)]
+    widths = [max(len(line[k]) for line in table) for k in range(len(HEADER))]
+    for line in table:
+        print(
+            "  ".join(
+                [line[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True))]
+            )
+        )
+    generated_row = rows[-1][1]
+    print(f"generated: average file {generated_row['bytes'] / max(generated_row['files'], 1) / 1e3:.2f} KB")
+    for note in notes:
+        print(f"note: {note}")
+
+
+if __name__ == "__main__":
+    main()
