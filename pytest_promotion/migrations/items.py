@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _pytest._code.code import ExceptionInfo, TerminalRepr
+from _pytest._code.code import ExceptionInfo, ReprFileLocation, TerminalRepr
+from _pytest._io import TerminalWriter
 
 from pytest_promotion.migrations.gate import GateRun
 from pytest_promotion.migrations.rules import RULES
@@ -19,6 +20,25 @@ from pytest_promotion.migrations.scan import Finding, MigrationFileError, migrat
 
 MARK = "migrations"
 _STATEMENT_CHARS = 300
+
+
+class GateFailureRepr(TerminalRepr):
+    """A failure as plain lines, with a one-line summary for the short test summary and JUnit.
+
+    Without ``reprcrash`` pytest would repeat the whole text in the short summary on CI.
+    """
+
+    def __init__(self, text: str, path: str, line: int, summary: str) -> None:
+        self.text = text
+        self.reprcrash = ReprFileLocation(path, line, summary)
+
+    def toterminal(self, tw: TerminalWriter) -> None:
+        """Write the failure text as it is."""
+        for line in self.text.splitlines():
+            tw.line(line)
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class RiskyMigrationError(Exception):
@@ -35,7 +55,7 @@ def shorten(statement: str, limit: int = _STATEMENT_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def describe(finding: Finding, run: GateRun) -> str:
+def describe(finding: Finding) -> str:
     """The failure text for one finding: where, what, why, and what to do instead."""
     rule = RULES[finding.rule]
     return (
@@ -69,18 +89,20 @@ class MigrationItem(pytest.Item):
     ) -> str | TerminalRepr:
         """Readable lines for our own failures; anything else is a real error with a traceback."""
         config = self.run.config
+        path = config.display(self.path)
         if isinstance(excinfo.value, MigrationFileError):
-            return str(excinfo.value)
+            return GateFailureRepr(str(excinfo.value), path, 0, str(excinfo.value))
         if isinstance(excinfo.value, RiskyMigrationError):
             findings = excinfo.value.findings
             count = f"{len(findings)} risky statement{'s' if len(findings) != 1 else ''}"
             lines = [
-                f"{config.display(self.path)}: {count} not in the reviewed baseline "
-                f"({config.display(config.baseline_path)})",
-                *(describe(f, self.run) for f in findings),
+                f"{path}: {count} not in the reviewed baseline ({config.display(config.baseline_path)})",
+                *(describe(f) for f in findings),
                 f"Review, then accept with: {config.accept_command}",
             ]
-            return "\n".join(lines)
+            rules = ", ".join(sorted({f.rule for f in findings}))
+            summary = f"{count} not in the baseline ({rules}), first on line {findings[0].line}"
+            return GateFailureRepr("\n".join(lines), path, findings[0].line, summary)
         return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
 
     def reportinfo(self) -> tuple[Path, int, str]:
