@@ -144,7 +144,7 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
                 problems.append(f"{TABLE} in {pyproject} has an unknown key {field!r} (known keys: {known})")
             else:
                 where = _where(field.split(".")[0], options, pyproject)
-                problems.append(f"{where}: {error['msg']}")
+                problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
         raise ConfigError(
             "Invalid promotion configuration: " + "; ".join(problems) + ". Fix it and run again."
         ) from None

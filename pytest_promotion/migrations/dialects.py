@@ -9,7 +9,7 @@ a string or misses one after it.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pytest_promotion.errors import ConfigError
@@ -51,15 +51,8 @@ POSTGRESQL = Dialect(
     nested_comments=True,
     concurrent_indexes=True,
 )
-COCKROACHDB = Dialect(
-    name="cockroachdb",
-    strings=(_SQL_STRING,),
-    identifiers=(_DOUBLE_IDENT,),
-    escape_strings=True,
-    dollar_quotes=True,
-    nested_comments=True,
-    concurrent_indexes=True,
-)
+# CockroachDB reads PostgreSQL syntax.
+COCKROACHDB = replace(POSTGRESQL, name="cockroachdb")
 MYSQL = Dialect(
     name="mysql",
     strings=(_BACKSLASH_SINGLE, _BACKSLASH_DOUBLE),

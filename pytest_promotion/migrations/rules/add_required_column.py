@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_promotion.migrations.rules.base import Hit, Rule
-from pytest_promotion.migrations.statement import Action, FileContext, Statement, name_key
+from pytest_promotion.migrations.lexer import Kind
+from pytest_promotion.migrations.rules.base import Hit, Rule, action_hits
+from pytest_promotion.migrations.statement import Action, FileContext, Statement
 
 _NOT_COLUMNS = frozenset(
     """CONSTRAINT INDEX KEY UNIQUE PRIMARY FOREIGN CHECK FULLTEXT SPATIAL PARTITION EXCLUDE PERIOD""".split()
@@ -25,26 +26,20 @@ _FILLS_ITSELF = frozenset(
 )
 
 
-def _adds_required_column(action: Action) -> bool:
+def _adds_required_column(action: Action, ctx: FileContext) -> bool:
     if action.verb != "ADD" or not action.args:
         return False
     args = action.args
     if not action.continuation and args[0].is_word(*_NOT_COLUMNS):
         return False
-    words = [t.upper for t in args if t.kind.value == "word"]
+    words = [t.upper for t in args if t.kind is Kind.WORD]
     not_null = any(words[k : k + 2] == ["NOT", "NULL"] for k in range(len(words) - 1))
     return not_null and not _FILLS_ITSELF.intersection(words)
 
 
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """ADD [COLUMN] c type NOT NULL with nothing to fill existing rows."""
-    for i in stmt.command_starts():
-        alter = stmt.alter_table(i)
-        if alter is None or name_key(alter.table) in ctx.created_tables:
-            continue
-        for action in alter.actions:
-            if _adds_required_column(action):
-                yield Hit(action.start.start, alter.text(action))
+    return action_hits(stmt, ctx, _adds_required_column, skip_new_tables=True)
 
 
 RULE = Rule(

@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pytest_promotion.migrations.rules.alter_type import is_enum_change
-from pytest_promotion.migrations.rules.base import Hit, Rule
-from pytest_promotion.migrations.statement import Action, FileContext, Statement, name_key
+from pytest_promotion.migrations.rules.base import Hit, Rule, action_hits
+from pytest_promotion.migrations.statement import Action, FileContext, Statement
 
 _COLUMN_SUBCOMMANDS = frozenset({"SET", "DROP", "ADD", "RESET", "RESTART", "OPTIONS"})
 
 
-def _changes_type(action: Action, dialect: str) -> bool:
+def _changes_type(action: Action, ctx: FileContext) -> bool:
+    dialect = ctx.dialect.name
     args = list(action.args)
     if action.continuation:
         return False
@@ -39,13 +40,7 @@ def _changes_type(action: Action, dialect: str) -> bool:
 
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """ALTER COLUMN … TYPE and its dialect equivalents, on tables not created in this file."""
-    for i in stmt.command_starts():
-        alter = stmt.alter_table(i)
-        if alter is None or name_key(alter.table) in ctx.created_tables:
-            continue
-        for action in alter.actions:
-            if _changes_type(action, ctx.dialect.name):
-                yield Hit(action.start.start, alter.text(action))
+    return action_hits(stmt, ctx, _changes_type, skip_new_tables=True)
 
 
 RULE = Rule(

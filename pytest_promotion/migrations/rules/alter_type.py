@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pytest_promotion.migrations.lexer import Kind
-from pytest_promotion.migrations.rules.base import Hit, Rule
+from pytest_promotion.migrations.rules.base import Hit, Rule, action_hits
 from pytest_promotion.migrations.statement import Action, FileContext, Statement
 
 
@@ -30,17 +30,16 @@ def is_enum_change(action: Action) -> bool:
 
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """ALTER TYPE commands; on MySQL also enum-typed MODIFY/CHANGE actions."""
+    toks = stmt.tokens
     for i in stmt.command_starts():
-        if stmt.words_at(i, "ALTER", "TYPE") and i + 2 < len(stmt.tokens):
-            if stmt.tokens[i + 2].kind in (Kind.WORD, Kind.IDENT):
-                yield Hit(stmt.tokens[i].start, stmt.command_text(i))
-            continue
-        alter = stmt.alter_table(i) if ctx.dialect.name == "mysql" else None
-        if alter is None:
-            continue
-        for action in alter.actions:
-            if is_enum_change(action):
-                yield Hit(action.start.start, alter.text(action))
+        if (
+            stmt.words_at(i, "ALTER", "TYPE")
+            and i + 2 < len(toks)
+            and toks[i + 2].kind in (Kind.WORD, Kind.IDENT)
+        ):
+            yield Hit(toks[i].start, stmt.command_text(i))
+    if ctx.dialect.name == "mysql":
+        yield from action_hits(stmt, ctx, lambda action, _: is_enum_change(action))
 
 
 RULE = Rule(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from pytest_promotion.migrations.statement import FileContext, Statement
+from pytest_promotion.migrations.statement import Action, FileContext, Statement, name_key
 
 
 @dataclass(frozen=True)
@@ -38,3 +38,23 @@ class Rule:
     """More pre-filter words for one dialect's own syntax (MySQL's MODIFY), by dialect name."""
     uses_context: bool = False
     """Needs to know which tables earlier statements of the file created or dropped."""
+
+
+def action_hits(
+    stmt: Statement,
+    ctx: FileContext,
+    picks: Callable[[Action, FileContext], bool],
+    *,
+    skip_new_tables: bool = False,
+) -> Iterator[Hit]:
+    """A hit for each ALTER TABLE action of ``stmt`` that ``picks`` selects.
+
+    ``skip_new_tables``: leave out tables created earlier in the same file (they are empty).
+    """
+    for i in stmt.command_starts():
+        alter = stmt.alter_table(i)
+        if alter is None or (skip_new_tables and name_key(alter.table) in ctx.created_tables):
+            continue
+        for action in alter.actions:
+            if picks(action, ctx):
+                yield Hit(action.start.start, alter.text(action))

@@ -12,20 +12,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pytest_promotion.migrations.lexer import Kind
-from pytest_promotion.migrations.rules.base import Hit, Rule
+from pytest_promotion.migrations.rules.base import Hit, Rule, action_hits
 from pytest_promotion.migrations.rules.sp_rename import sp_rename_kind
 from pytest_promotion.migrations.statement import Action, FileContext, Statement, name_key
 
 _NOT_COLUMNS = frozenset({"TO", "AS", "CONSTRAINT", "INDEX", "KEY"})
 
 
-def _renames_column(action: Action, dialect: str) -> bool:
+def _renames_column(action: Action, ctx: FileContext) -> bool:
     args = action.args
     if action.continuation or not args:
         return False
     if action.verb == "RENAME":
         return not args[0].is_word(*_NOT_COLUMNS)
-    if action.verb == "CHANGE" and dialect == "mysql":
+    if action.verb == "CHANGE" and ctx.dialect.name == "mysql":
         names = args[1:3] if args[0].is_word("COLUMN") else args[0:2]
         return (
             len(names) == 2
@@ -40,13 +40,7 @@ def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     for i in stmt.command_starts():
         if sp_rename_kind(stmt, i) == "COLUMN":
             yield Hit(stmt.tokens[i].start, stmt.command_text(i))
-            continue
-        alter = stmt.alter_table(i)
-        if alter is None:
-            continue
-        for action in alter.actions:
-            if _renames_column(action, ctx.dialect.name):
-                yield Hit(action.start.start, alter.text(action))
+    yield from action_hits(stmt, ctx, _renames_column)
 
 
 RULE = Rule(

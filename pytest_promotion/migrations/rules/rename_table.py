@@ -13,28 +13,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_promotion.migrations.rules.base import Hit, Rule
+from pytest_promotion.migrations.rules.base import Hit, Rule, action_hits
 from pytest_promotion.migrations.rules.sp_rename import sp_rename_kind
-from pytest_promotion.migrations.statement import FileContext, Statement
+from pytest_promotion.migrations.statement import Action, FileContext, Statement
 
 
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """ALTER TABLE … RENAME TO/AS, MySQL RENAME TABLE, SQL Server sp_rename of an object."""
-    toks = stmt.tokens
     for i in stmt.command_starts():
         if stmt.words_at(i, "RENAME", "TABLE") or sp_rename_kind(stmt, i) == "OBJECT":
-            yield Hit(toks[i].start, stmt.command_text(i))
-            continue
-        alter = stmt.alter_table(i)
-        if alter is None:
-            continue
-        for action in alter.actions:
-            args = action.args
-            if action.continuation or action.verb != "RENAME" or not args or not args[0].is_word("TO", "AS"):
-                continue
-            if len(args) < 2 or stmt.table_names(toks.index(args[1])) & ctx.dropped_tables:
-                continue
-            yield Hit(action.start.start, alter.text(action))
+            yield Hit(stmt.tokens[i].start, stmt.command_text(i))
+
+    def renames_table(action: Action, ctx: FileContext) -> bool:
+        args = action.args
+        if action.continuation or action.verb != "RENAME" or len(args) < 2 or not args[0].is_word("TO", "AS"):
+            return False
+        # Prisma's SQLite RedefineTables renames new_<t> back to a <t> dropped just before.
+        return not stmt.table_names(list(stmt.tokens).index(args[1])) & ctx.dropped_tables
+
+    yield from action_hits(stmt, ctx, renames_table)
 
 
 RULE = Rule(

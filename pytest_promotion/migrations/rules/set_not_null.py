@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pytest_promotion.migrations.rules.base import Hit, Rule
-from pytest_promotion.migrations.statement import Action, FileContext, Statement, name_key
+from pytest_promotion.migrations.rules.base import Hit, Rule, action_hits
+from pytest_promotion.migrations.statement import Action, FileContext, Statement
 
 
-def _sets_not_null(action: Action, dialect: str) -> bool:
+def _sets_not_null(action: Action, ctx: FileContext) -> bool:
     args = action.args
     if action.continuation or action.verb != "ALTER" or len(args) < 3:
         return False
@@ -24,18 +24,12 @@ def _sets_not_null(action: Action, dialect: str) -> bool:
     if any(words[k : k + 3] == ["SET", "NOT", "NULL"] for k in range(len(words) - 2)):
         return True
     # SQL Server restates the type: ALTER COLUMN c INT NOT NULL.
-    return dialect == "sqlserver" and words[-2:] == ["NOT", "NULL"] and "SET" not in words
+    return ctx.dialect.name == "sqlserver" and words[-2:] == ["NOT", "NULL"] and "SET" not in words
 
 
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """ALTER COLUMN … SET NOT NULL (or SQL Server's … NOT NULL) on a table not created here."""
-    for i in stmt.command_starts():
-        alter = stmt.alter_table(i)
-        if alter is None or name_key(alter.table) in ctx.created_tables:
-            continue
-        for action in alter.actions:
-            if _sets_not_null(action, ctx.dialect.name):
-                yield Hit(action.start.start, alter.text(action))
+    return action_hits(stmt, ctx, _sets_not_null, skip_new_tables=True)
 
 
 RULE = Rule(
