@@ -15,7 +15,7 @@ from pytest_promotion.migrations.dialects import dialect_for
 from pytest_promotion.migrations.gate import GateConfig, GateRun
 from pytest_promotion.migrations.plugin import MigrationGatePlugin
 from pytest_promotion.migrations.rules import select_rules
-from pytest_promotion.settings import OPTION_NAMES, PromotionSettings
+from pytest_promotion.settings import OPTION_NAMES, PromotionSettings, source_of
 
 _OPTION_FIELDS = {
     "promotion_migrations_dir": "migrations_dir",
@@ -68,11 +68,7 @@ def configure_gate(config: pytest.Config, settings: PromotionSettings) -> GateRu
     migrations_dir = resolve("migrations_dir", settings.migrations_dir)
     if not migrations_dir.is_dir():
         if "migrations_dir" in settings.model_fields_set:
-            source = (
-                OPTION_NAMES["migrations_dir"]
-                if "migrations_dir" in options
-                else "[tool.promotion] migrations_dir"
-            )
+            source = source_of("migrations_dir", options, pyproject_for(config))
             raise ConfigError(
                 f"{source}: the migrations folder {migrations_dir} does not exist. "
                 "Point it at the folder holding your Prisma migrations (prisma/migrations by default)."

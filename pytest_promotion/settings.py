@@ -8,16 +8,23 @@ names the key, variable or option and says what to do — never a pydantic trace
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from pytest_promotion.errors import ConfigError
 from pytest_promotion.migrations.rules import RULES
@@ -49,7 +56,7 @@ class PromotionSettings(BaseSettings):
     """The Prisma migrations folder, relative to the project root."""
     baseline: Path = Path("baselines/migration-safety-baseline.json")
     """The reviewed baseline of accepted risky statements."""
-    rules: tuple[str, ...] = ("default",)
+    rules: Annotated[tuple[str, ...], NoDecode] = ("default",)
     """Rule ids, ``default`` (the five seed rules) or ``all``."""
     strict_baseline: bool = False
     """Baseline entries that match nothing fail the run instead of only being listed."""
@@ -61,7 +68,12 @@ class PromotionSettings(BaseSettings):
     @field_validator("rules", mode="before")
     @classmethod
     def _split_rules(cls, value: object) -> object:
-        if isinstance(value, str):
+        if isinstance(value, str):  # "default,set-not-null" from an option or env var, or a JSON list
+            if value.lstrip().startswith("["):
+                try:
+                    return tuple(json.loads(value))
+                except (ValueError, TypeError):
+                    raise ValueError("is not a JSON list of rule names") from None
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
@@ -115,7 +127,8 @@ def read_table(pyproject: Path | None) -> dict[str, Any]:
     return table
 
 
-def _where(field: str, options: Mapping[str, Any], pyproject: Path | None) -> str:
+def source_of(field: str, options: Mapping[str, Any], pyproject: Path | None) -> str:
+    """Where a field's value came from, for an error message: option, variable or key."""
     if field in options:
         return f"option {OPTION_NAMES.get(field, field)}"
     env_name = "GITHUB_ACTIONS" if field == "github_actions" else f"PROMOTION_{field.upper()}"
@@ -133,6 +146,10 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
     token = _table.set(table)
     try:
         return PromotionSettings(**options)
+    except SettingsError as exc:  # a PROMOTION_* variable pydantic-settings could not decode
+        raise ConfigError(
+            f"Invalid promotion configuration: {exc}. Fix the variable and run again."
+        ) from None
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_input=False, include_url=False):
@@ -143,7 +160,7 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
                 )
                 problems.append(f"{TABLE} in {pyproject} has an unknown key {field!r} (known keys: {known})")
             else:
-                where = _where(field.split(".")[0], options, pyproject)
+                where = source_of(field.split(".")[0], options, pyproject)
                 problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
         raise ConfigError(
             "Invalid promotion configuration: " + "; ".join(problems) + ". Fix it and run again."

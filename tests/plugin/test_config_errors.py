@@ -37,7 +37,7 @@ def test_unknown_rule_lists_the_known_ones(project: pytest.Pytester) -> None:
 
 def test_configured_folder_that_does_not_exist(project: pytest.Pytester) -> None:
     err = usage_error(project.runpytest("--promotion-migrations-dir", "db/migrations"))
-    assert "--promotion-migrations-dir: the migrations folder" in err
+    assert "option --promotion-migrations-dir: the migrations folder" in err
     assert "does not exist" in err
 
 
@@ -70,3 +70,18 @@ def test_malformed_baseline_is_a_usage_error_and_never_overwritten(
     assert f"{path}: {expected}" in err
     assert "not overwritten" in err or "Upgrade pytest-promotion" in err
     assert path.read_text() == content
+
+
+def test_environment_variables_are_parsed_and_named(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_migration(project, "20240201000000_index", 'CREATE INDEX "i" ON "User"("email");\n')
+    monkeypatch.setenv("PROMOTION_RULES", "default,create-index-blocking")
+    project.runpytest("-m", "migrations").assert_outcomes(passed=1, failed=1)
+    monkeypatch.setenv("PROMOTION_RULES", "[default")
+    assert "environment variable PROMOTION_RULES: is not a JSON list" in usage_error(project.runpytest())
+    monkeypatch.delenv("PROMOTION_RULES")
+    monkeypatch.setenv("PROMOTION_MIGRATIONS_DIR", "elsewhere")
+    assert "environment variable PROMOTION_MIGRATIONS_DIR: the migrations folder" in usage_error(
+        project.runpytest()
+    )
