@@ -49,6 +49,11 @@ class RiskyMigrationError(Exception):
         self.findings = findings
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 entry``, ``2 entries``."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
 def shorten(statement: str, limit: int = _STATEMENT_CHARS) -> str:
     """A statement cut to ``limit`` characters on one line, for terminal and JUnit text."""
     flat = " ".join(statement.split())
@@ -94,7 +99,7 @@ class MigrationItem(pytest.Item):
             return GateFailureRepr(str(excinfo.value), path, 0, str(excinfo.value))
         if isinstance(excinfo.value, RiskyMigrationError):
             findings = excinfo.value.findings
-            count = f"{len(findings)} risky statement{'s' if len(findings) != 1 else ''}"
+            count = plural(len(findings), "risky statement")
             lines = [
                 f"{path}: {count} not in the reviewed baseline ({config.display(config.baseline_path)})",
                 *(describe(f) for f in findings),

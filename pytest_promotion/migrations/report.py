@@ -7,16 +7,11 @@ from collections.abc import Iterator
 
 from pytest_promotion.migrations.baseline import write_atomic
 from pytest_promotion.migrations.gate import GateConfig, Outcome
-from pytest_promotion.migrations.items import shorten
+from pytest_promotion.migrations.items import plural, shorten
 from pytest_promotion.migrations.rules import RULES
 from pytest_promotion.migrations.scan import Finding
 
 REPORT_VERSION = 1
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """``1 entry``, ``2 entries``."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def summary_lines(outcome: Outcome, config: GateConfig) -> Iterator[str]:

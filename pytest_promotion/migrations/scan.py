@@ -153,13 +153,19 @@ def iter_hits(
     start: int = 0,
     end: int | None = None,
     ctx: FileContext | None = None,
+    marks: list[int] | None = None,
 ) -> Iterator[tuple[int, Rule, str]]:
-    """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
+    """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``.
+
+    ``marks`` are the pre-filter's hits over the whole text; a DO body reuses its file's.
+    """
     end = len(text) if end is None else end
-    # One regex pass over the whole text: most migrations hold no risky keyword at all and stop
-    # here; in the others only statements holding a match are tokenized.
-    marks = _prefilter(rules, dialect).marks(text, start, end)
-    if not marks:
+    if marks is None:
+        # One regex pass over the whole text: most migrations hold no risky keyword at all and
+        # stop here; in the others only statements holding a match are tokenized.
+        marks = _prefilter(rules, dialect).marks(text, start, end)
+    first = bisect_left(marks, start)
+    if first == len(marks) or marks[first] >= end:
         return
     ctx = FileContext(dialect) if ctx is None else ctx
     needs_context = any(rule.uses_context for rule in rules)
@@ -172,9 +178,9 @@ def iter_hits(
             # A body of BEGIN … END holds ';' of its own: keep the definition whole, scan none of it.
             tokens = tokenize(text, dialect, s, e)
             while _open_blocks(tokens) > 0 and idx < len(spans):
+                tokens += tokenize(text, dialect, e, spans[idx][1])
                 e = spans[idx][1]
                 idx += 1
-                tokens = tokenize(text, dialect, s, e)
             continue
         mark = bisect_left(marks, s)
         candidate = mark < len(marks) and marks[mark] < e
@@ -192,7 +198,7 @@ def iter_hits(
                 for tok in stmt.tokens:
                     if tok.kind is Kind.DOLLAR:
                         body_start, body_end = _dollar_body(tok)
-                        yield from iter_hits(text, dialect, rules, body_start, body_end, ctx)
+                        yield from iter_hits(text, dialect, rules, body_start, body_end, ctx, marks)
         if needs_context:
             ctx.observe(stmt)
 
