@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from pytest_promotion.errors import ConfigError
 from pytest_promotion.migrations.baseline import load_baseline
@@ -15,6 +16,7 @@ from pytest_promotion.migrations.dialects import dialect_for
 from pytest_promotion.migrations.gate import GateConfig, GateRun
 from pytest_promotion.migrations.plugin import MigrationGatePlugin
 from pytest_promotion.migrations.rules import select_rules
+from pytest_promotion.redact import url_secrets
 from pytest_promotion.settings import OPTION_NAMES, PromotionSettings, source_of
 
 _OPTION_FIELDS = {
@@ -23,6 +25,9 @@ _OPTION_FIELDS = {
     "promotion_rules": "rules",
     "strict_baseline": "strict_baseline",
     "migrations_report": "migrations_report",
+    "wait_healthy": "smoke.wait_healthy",
+    "promotion_concurrency": "smoke.concurrency",
+    "promotion_timeout": "smoke.timeout",
 }
 
 
@@ -36,12 +41,27 @@ def pyproject_for(config: pytest.Config) -> Path | None:
 
 def given_options(config: pytest.Config) -> dict[str, Any]:
     """The settings fields set on the command line (unset options are left to env and TOML)."""
-    given = {}
+    given: dict[str, Any] = {}
     for dest, field in _OPTION_FIELDS.items():
         value = config.getoption(dest)
-        if value is not None:
+        if value is None:
+            continue
+        top, _, nested = field.partition(".")
+        if nested:
+            given.setdefault(top, {})[nested] = value
+        else:
             given[field] = value
     return given
+
+
+def secret_values(settings: PromotionSettings, base_url: str | None) -> list[SecretStr | str]:
+    """Every secret this run knows: tokens, passwords in URLs, whole database URLs."""
+    found: list[SecretStr | str] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            found += [value, *url_secrets(value.get_secret_value())]
+    return found + url_secrets(base_url)
 
 
 def _accept_command(options: dict[str, Any]) -> str:
@@ -95,12 +115,12 @@ def configure_gate(config: pytest.Config, settings: PromotionSettings) -> GateRu
         config=gate, entries=load_baseline(baseline_path), cached=cached if isinstance(cached, dict) else {}
     )
     config.pluginmanager.register(MigrationGatePlugin(run), "promotion-migrations")
-    _collect_from_root(config, migrations_dir)
+    collect_from_root(config, migrations_dir)
     return run
 
 
-def _collect_from_root(config: pytest.Config, migrations_dir: Path) -> None:
-    """Collect the migrations even when ``testpaths`` does not reach them.
+def collect_from_root(config: pytest.Config, target: Path) -> None:
+    """Collect our generated items even when ``testpaths`` does not reach them.
 
     Only when pytest chose the paths itself (``testpaths``): explicit paths on the command line
     mean the user asked for those tests alone.
@@ -110,6 +130,6 @@ def _collect_from_root(config: pytest.Config, migrations_dir: Path) -> None:
     here = config.invocation_params.dir
     for arg in config.args:
         path = (here / arg.split("::")[0]).resolve()
-        if migrations_dir == path or migrations_dir.is_relative_to(path):
+        if target == path or target.is_relative_to(path):
             return
-    config.args.append(str(migrations_dir))
+    config.args.append(str(target))

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from pytest_promotion.errors import ConfigError
+from pytest_promotion.http.endpoints import SmokeConfig
 from pytest_promotion.migrations.rules import RULES
 
 TABLE = "[tool.promotion]"
@@ -49,7 +50,11 @@ class PromotionSettings(BaseSettings):
     """Everything the plugin is configured with, validated once per run."""
 
     model_config = SettingsConfigDict(
-        env_prefix="PROMOTION_", extra="forbid", frozen=True, populate_by_name=True
+        env_prefix="PROMOTION_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
     )
 
     migrations_dir: Path = Path("prisma/migrations")
@@ -64,6 +69,36 @@ class PromotionSettings(BaseSettings):
     """Where to write the JSON findings report."""
     github_actions: bool = Field(default=False, validation_alias=AliasChoices("GITHUB_ACTIONS"))
     """Set by GitHub Actions: findings are also printed as ``::error`` annotations."""
+
+    smoke: SmokeConfig = SmokeConfig()
+    """``[tool.promotion.smoke]``: endpoints, timeouts, retries, concurrency, budgets."""
+    smoke_base_url: str | None = Field(default=None, validation_alias=AliasChoices("SMOKE_BASE_URL"))
+    """The seed's name for the deployed app's URL, below ``--base-url`` and ``PYTEST_BASE_URL``."""
+    organization_id: str | None = Field(default=None, validation_alias=AliasChoices("SMOKE_ORGANIZATION_ID"))
+    """The organization the ``{organization_id}`` endpoints are checked for."""
+    admin_bearer_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LAUNCH_ADMIN_BEARER_TOKEN")
+    )
+    """An admin's bearer token, sent as ``Authorization: Bearer …``; wins over the session token."""
+    admin_session_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LAUNCH_ADMIN_SESSION_TOKEN")
+    )
+    """An admin's session token, sent in the ``session_cookie`` cookie."""
+    session_cookie: str = "session_token"
+    """The cookie a session token travels in."""
+
+    database_url: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    """The PostgreSQL database that backup, rollback, status and the restore drill work on."""
+    backups_dir: Path = Path("backups")
+    """Where ``pytest-promotion backup`` writes and ``rollback`` looks for ``*.sql.gz`` backups."""
+
+    @field_validator(
+        "smoke_base_url", "organization_id", "admin_bearer_token", "admin_session_token", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # CI systems expand an undefined secret to an empty string: that means "not configured".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("rules", mode="before")
     @classmethod
@@ -103,6 +138,15 @@ class PromotionSettings(BaseSettings):
         return init_settings, env_settings, _TableSource(settings_cls)
 
 
+# Keys [tool.promotion] may hold: secrets and CI-provided values come from the environment only.
+TABLE_KEYS = tuple(
+    sorted(
+        name
+        for name, info in PromotionSettings.model_fields.items()
+        if info.annotation != SecretStr | None and name != "github_actions"
+    )
+)
+
 # Command-line option for each field that has one, for error messages.
 OPTION_NAMES: dict[str, str] = {
     "migrations_dir": "--promotion-migrations-dir",
@@ -110,6 +154,10 @@ OPTION_NAMES: dict[str, str] = {
     "rules": "--promotion-rules",
     "strict_baseline": "--strict-baseline",
     "migrations_report": "--migrations-report",
+    "smoke.concurrency": "--promotion-concurrency",
+    "smoke.wait_healthy": "--wait-healthy",
+    "smoke.timeout": "--promotion-timeout",
+    "backups_dir": "--backups-dir",
 }
 
 
@@ -127,14 +175,45 @@ def read_table(pyproject: Path | None) -> dict[str, Any]:
     return table
 
 
-def source_of(field: str, options: Mapping[str, Any], pyproject: Path | None) -> str:
-    """Where a field's value came from, for an error message: option, variable or key."""
-    if field in options:
-        return f"option {OPTION_NAMES.get(field, field)}"
-    env_name = "GITHUB_ACTIONS" if field == "github_actions" else f"PROMOTION_{field.upper()}"
-    if env_name in os.environ:
-        return f"environment variable {env_name}"
-    return f"key {field!r} of {TABLE} in {pyproject or 'pyproject.toml'}"
+def env_name(field: str) -> str:
+    """The environment variable a field reads: its alias (``SMOKE_BASE_URL``) or ``PROMOTION_<FIELD>``."""
+    info = PromotionSettings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"PROMOTION_{field.upper()}"
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    """``("endpoints", 3, "expect")`` as ``endpoints[3].expect``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def source_of(field: str | tuple[str | int, ...], options: Mapping[str, Any], pyproject: Path | None) -> str:
+    """Where a value came from, for an error message: option, variable or key.
+
+    ``field`` is a field name, a dotted name (``smoke.concurrency``), or pydantic's error location.
+    """
+    loc = tuple(field.split(".")) if isinstance(field, str) else field
+    top, rest = str(loc[0]), loc[1:]
+    given = options.get(top)
+    if top in options and not isinstance(given, Mapping):
+        return f"option {OPTION_NAMES.get(top, top)}"
+    if isinstance(given, Mapping) and rest and rest[0] in given:
+        name = f"{top}.{rest[0]}"
+        return f"option {OPTION_NAMES.get(name, name)}"
+    variable = env_name(top)
+    if rest and f"{variable}__{str(rest[0]).upper()}" in os.environ:
+        return f"environment variable {variable}__{str(rest[0]).upper()}"
+    if variable in os.environ:
+        return f"environment variable {variable}"
+    where = pyproject or "pyproject.toml"
+    if rest:
+        return f"[tool.promotion.{top}] {_dotted(rest)} in {where}"
+    return f"key {top!r} of {TABLE} in {where}"
 
 
 def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> PromotionSettings:
@@ -143,6 +222,12 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
     ``options`` holds only the options given on the command line.
     """
     table = read_table(pyproject)
+    secrets = [key for key in table if key in PromotionSettings.model_fields and key not in TABLE_KEYS]
+    if secrets:
+        raise ConfigError(
+            f"{TABLE} in {pyproject} sets {secrets[0]!r}, which is read from the environment only: "
+            f"remove it from the file and set {env_name(secrets[0])} instead (a CI secret, not a committed file)."
+        )
     token = _table.set(table)
     try:
         return PromotionSettings(**options)
@@ -153,14 +238,15 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_input=False, include_url=False):
-            field = ".".join(str(part) for part in error["loc"])
-            if error["type"] == "extra_forbidden":
-                known = ", ".join(
-                    sorted(name for name in PromotionSettings.model_fields if name in OPTION_NAMES)
+            loc = tuple(error["loc"])
+            if error["type"] == "extra_forbidden" and len(loc) == 1:
+                problems.append(
+                    f"{TABLE} in {pyproject} has an unknown key {loc[0]!r} (known keys: {', '.join(TABLE_KEYS)})"
                 )
-                problems.append(f"{TABLE} in {pyproject} has an unknown key {field!r} (known keys: {known})")
+            elif error["type"] == "extra_forbidden":
+                problems.append(f"{source_of(loc[:-1], options, pyproject)} has an unknown key {loc[-1]!r}")
             else:
-                where = source_of(field.split(".")[0], options, pyproject)
+                where = source_of(loc, options, pyproject)
                 problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
         raise ConfigError(
             "Invalid promotion configuration: " + "; ".join(problems) + ". Fix it and run again."

@@ -11,34 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _pytest._code.code import ExceptionInfo, ReprFileLocation, TerminalRepr
-from _pytest._io import TerminalWriter
+from _pytest._code.code import ExceptionInfo, TerminalRepr
 
+from pytest_promotion.failures import FailureRepr
 from pytest_promotion.migrations.gate import GateRun
 from pytest_promotion.migrations.rules import RULES
 from pytest_promotion.migrations.scan import Finding, MigrationFileError, migration_files
 
 MARK = "migrations"
 _STATEMENT_CHARS = 300
-
-
-class GateFailureRepr(TerminalRepr):
-    """A failure as plain lines, with a one-line summary for the short test summary and JUnit.
-
-    Without ``reprcrash`` pytest would repeat the whole text in the short summary on CI.
-    """
-
-    def __init__(self, text: str, path: str, line: int, summary: str) -> None:
-        self.text = text
-        self.reprcrash = ReprFileLocation(path, line, summary)
-
-    def toterminal(self, tw: TerminalWriter) -> None:
-        """Write the failure text as it is."""
-        for line in self.text.splitlines():
-            tw.line(line)
-
-    def __str__(self) -> str:
-        return self.text
 
 
 class RiskyMigrationError(Exception):
@@ -96,7 +77,7 @@ class MigrationItem(pytest.Item):
         config = self.run.config
         path = config.display(self.path)
         if isinstance(excinfo.value, MigrationFileError):
-            return GateFailureRepr(str(excinfo.value), path, 0, str(excinfo.value))
+            return FailureRepr(str(excinfo.value), path, 0, str(excinfo.value))
         if isinstance(excinfo.value, RiskyMigrationError):
             findings = excinfo.value.findings
             count = plural(len(findings), "risky statement")
@@ -107,7 +88,7 @@ class MigrationItem(pytest.Item):
             ]
             rules = ", ".join(sorted({f.rule for f in findings}))
             summary = f"{count} not in the baseline ({rules}), first on line {findings[0].line}"
-            return GateFailureRepr("\n".join(lines), path, findings[0].line, summary)
+            return FailureRepr("\n".join(lines), path, findings[0].line, summary)
         return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -10,11 +10,10 @@ import pytest
 from pytest_promotion.migrations.baseline import render, write_atomic
 from pytest_promotion.migrations.cache import CACHE_KEY, merged
 from pytest_promotion.migrations.gate import GateRun, Outcome
-from pytest_promotion.migrations.items import GateFailureRepr, MigrationsDirectory, plural
+from pytest_promotion.migrations.items import MigrationsDirectory, plural
 from pytest_promotion.migrations.report import github_annotations, summary_lines, write_report
 
 WORKER_OUTPUT_KEY = "promotion_migrations"
-_FAILURE_KEY = "promotion_failure"  # a gate failure's one-line summary, in a serialized report
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -49,24 +48,6 @@ class MigrationGatePlugin:
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """Merge a finished xdist worker's results into the controller's run."""
         self.run.merge(getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY, {}))
-
-    def pytest_report_to_serializable(self, config: pytest.Config, report: pytest.TestReport) -> Any:
-        """Keep the one-line summary of a gate failure when xdist ships the report."""
-        if isinstance(report.longrepr, GateFailureRepr):
-            data = report._to_json()
-            crash = report.longrepr.reprcrash
-            data[_FAILURE_KEY] = [crash.path, crash.lineno, crash.message]
-            return data
-        return None
-
-    def pytest_report_from_serializable(self, config: pytest.Config, data: dict[str, Any]) -> Any:
-        """Rebuild a gate failure's report on the controller."""
-        if _FAILURE_KEY in data and isinstance(data.get("longrepr"), str):
-            path, line, summary = data.pop(_FAILURE_KEY)
-            report = pytest.TestReport._from_json(data)
-            report.longrepr = GateFailureRepr(data["longrepr"], path, line, summary)
-            return report
-        return None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Workers hand their results over; the controller writes baseline, report and cache once."""

@@ -1,0 +1,140 @@
+"""Restore speed: our rollback's single-transaction restore against plain ``gunzip -c | psql``.
+
+Builds a database of generated rows (at least ``--mb`` MB of SQL once dumped), backs it up with
+``pytest-promotion``'s own backup, then alternates, ``--runs`` times each:
+
+- plain: ``gunzip -c FILE | psql -X -q --single-transaction -v ON_ERROR_STOP=1`` into a fresh
+  database whose public schema was dropped beforehand (untimed), so the dump applies cleanly;
+- ours: :func:`pytest_promotion.database.restore.restore` (preamble, guard, streamed backup,
+  trailer, one transaction) into the same kind of fresh database — the like-for-like figure;
+- ours again over the populated source database — what a real rollback does (the schema drop
+  of the current data included), printed separately.
+
+It prints medians, the ratio (target <= 1.1), the pre-restore checks and the safety dump timed
+separately, and the backup's sizes. Needs PostgreSQL at 127.0.0.1:5432 (trust auth) or
+``--admin-url``. It never asserts on timings. Everything it creates is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from pytest_promotion.database.backup import create_backup, describe_backup
+from pytest_promotion.database.checks import check_backup
+from pytest_promotion.database.restore import restore
+from pytest_promotion.database.tools import find_tools
+from pytest_promotion.database.url import parse_database_url
+
+ROW_BYTES = 160  # roughly what one generated row takes in the dump
+
+
+def psql(admin: str, database: str, sql: str) -> str:
+    done = subprocess.run(
+        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", f"{admin}/{database}", "-c", sql],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=int, default=120, help="uncompressed backup size to generate (MB)")
+    parser.add_argument("--runs", type=int, default=5, help="timed restores of each kind")
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432")
+    args = parser.parse_args()
+    admin = args.admin_url.rstrip("/")
+    suffix = f"{os.getpid()}"
+    source, plain = f"bench_restore_{suffix}", f"bench_plain_{suffix}"
+    tools = find_tools()
+    target = parse_database_url(SecretStr(f"{admin}/{source}"))
+    rows = args.mb * 1_000_000 // ROW_BYTES
+    psql(admin, "postgres", f'CREATE DATABASE "{source}"')
+    try:
+        started = time.perf_counter()
+        psql(
+            admin,
+            source,
+            'CREATE TABLE "Event" (id bigint PRIMARY KEY, "userId" integer NOT NULL, kind text NOT NULL, '
+            "payload text NOT NULL, created_at timestamptz NOT NULL);"
+            'CREATE TABLE "User" (id integer PRIMARY KEY, email text NOT NULL UNIQUE);'
+            f"INSERT INTO \"User\" SELECT g, 'user' || g || '@example.com' FROM generate_series(1, {rows // 100}) g;"
+            f"INSERT INTO \"Event\" SELECT g, 1 + g % {rows // 100}, (ARRAY['view','click','buy'])[1 + g % 3], "
+            "md5(g::text) || md5((g * 7)::text) || ' ' || repeat('x', 20 + g % 40), "
+            f"'2025-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, {rows}) g;"
+            'CREATE INDEX "Event_userId_idx" ON "Event" ("userId");',
+        )
+        print(f"generated {rows:,} rows in {time.perf_counter() - started:.1f} s")
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            path = create_backup(target, tools, Path(folder))
+            backup_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            checked = check_backup(describe_backup(path), tools.psql_version)
+            check_seconds = time.perf_counter() - started
+            print(
+                f"backup: {checked.size / 1e6:.1f} MB of SQL, {checked.compressed_size / 1e6:.1f} MB gzip, "
+                f"written in {backup_seconds:.1f} s"
+            )
+            ours, theirs, rollback = [], [], []
+            fresh = parse_database_url(SecretStr(f"{admin}/{plain}"))
+            for run in range(args.runs):
+                # Same starting state for both: a fresh database without its public schema.
+                psql(admin, "postgres", f'DROP DATABASE IF EXISTS "{plain}" WITH (FORCE)')
+                psql(admin, "postgres", f'CREATE DATABASE "{plain}"')
+                psql(admin, plain, "DROP SCHEMA public")
+                started = time.perf_counter()
+                subprocess.run(
+                    f"gunzip -c '{path}' | psql -X -q --single-transaction -v ON_ERROR_STOP=1 "
+                    f"-d '{admin}/{plain}' >/dev/null",
+                    shell=True,
+                    check=True,
+                )
+                theirs.append(time.perf_counter() - started)
+                psql(admin, "postgres", f'DROP DATABASE "{plain}" WITH (FORCE)')
+                psql(admin, "postgres", f'CREATE DATABASE "{plain}"')
+                psql(admin, plain, "DROP SCHEMA public")
+                ours.append(restore(fresh, tools, checked))
+                # The real rollback: replace the populated schema of the source database.
+                rollback.append(restore(target, tools, checked))
+                print(
+                    f"run {run + 1}: plain {theirs[-1]:.2f} s, ours {ours[-1]:.2f} s, "
+                    f"ours over the populated schema {rollback[-1]:.2f} s"
+                )
+            started = time.perf_counter()
+            create_backup(target, tools, Path(folder), prefix="pre-rollback-")
+            safety_seconds = time.perf_counter() - started
+        plain_median, ours_median = statistics.median(theirs), statistics.median(ours)
+        print()
+        print("| measure | seconds |\n|---|---|")
+        print(f"| plain gunzip -c | psql --single-transaction (median of {args.runs}) | {plain_median:.2f} |")
+        print(f"| our restore step, same fresh database (median of {args.runs}) | {ours_median:.2f} |")
+        print(f"| ratio ours / plain (target <= 1.1) | {ours_median / plain_median:.3f} |")
+        rollback_median = statistics.median(rollback)
+        print(
+            f"| our restore step replacing the populated schema (median of {args.runs}) | {rollback_median:.2f} |"
+        )
+        print(f"| ratio of that / plain | {rollback_median / plain_median:.3f} |")
+        print(f"| pre-restore checks (whole gzip decompressed once) | {check_seconds:.2f} |")
+        print(f"| safety dump (pre-rollback-*.sql.gz), separately | {safety_seconds:.2f} |")
+        print(
+            f"| backup size: SQL / gzip (MB) | {checked.size / 1e6:.1f} / {checked.compressed_size / 1e6:.1f} |"
+        )
+    finally:
+        for name in (source, plain):
+            psql(admin, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""Failures of the database commands; each message is one paragraph ending with what to do.
+
+Bad configuration raises :class:`pytest_promotion.errors.ConfigError` instead, like the rest of
+the package.
+"""
+
+from __future__ import annotations
+
+
+class DatabaseError(Exception):
+    """The database could not be reached, read or dumped; nothing was changed."""
+
+
+class NoBackupError(Exception):
+    """There is no backup to restore."""
+
+
+class BackupRefusedError(Exception):
+    """The backup failed a check that runs before anything touches the database."""
+
+
+class RestoreFailedError(Exception):
+    """psql failed or was interrupted; its single transaction was rolled back."""

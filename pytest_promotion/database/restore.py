@@ -1,0 +1,205 @@
+"""Restoring a checked backup in one transaction: all of it, or nothing.
+
+The backup is streamed through a single ``psql -X --single-transaction -v ON_ERROR_STOP=1``
+(its ``COPY … FROM stdin`` blocks and ``\\restrict`` lines need psql), behind a preamble that
+drops and recreates the schema. Without both flags psql exits 0 after applying half a file.
+
+Even with them psql COMMITs when its input simply ends — which is what happens when this
+process is killed mid-stream. So the preamble also plants a *guard*: a deferred foreign key
+from one temporary table to another that only the last line we send fills. A stream that stops
+early fails that check at COMMIT, and the server rolls everything back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import queue
+import re
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from typing import IO
+
+from pytest_promotion.database.checks import CHUNK, CheckedBackup
+from pytest_promotion.database.errors import RestoreFailedError
+from pytest_promotion.database.tools import PgTools, child_environment, psql_command, run_psql, tool_message
+from pytest_promotion.database.url import DatabaseTarget, quote_ident, quote_literal
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes of the backup sent so far, total bytes)."""
+
+GUARD = (
+    "CREATE TEMPORARY TABLE promotion_restore_complete (id integer PRIMARY KEY) ON COMMIT DROP;\n"
+    "CREATE TEMPORARY TABLE promotion_restore_guard (id integer REFERENCES "
+    "pg_temp.promotion_restore_complete DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP;\n"
+    "INSERT INTO pg_temp.promotion_restore_guard VALUES (1);\n"
+)
+TRAILER = b"\nINSERT INTO pg_temp.promotion_restore_complete VALUES (1);\n"
+_STDIN_LINE = re.compile(r"psql:<stdin>:(\d+):")
+_INTERRUPT_GRACE_SECONDS = 30
+_QUEUED_CHUNKS = 8
+
+
+def preamble(schema: str, *, create: bool) -> str:
+    """The input sent before the backup: quiet notices, the guard, and the schema reset.
+
+    Before dropping the schema it notes (in psql variables) the owner and the initial privileges
+    ``pg_init_privs`` holds for it — initdb's ``GRANT USAGE ON SCHEMA public TO PUBLIC``. pg_dump
+    leaves those out of a backup (it writes only differences from them) and dropping the schema
+    forgets them, so :func:`trailer` grants them again or app roles would lose access.
+    """
+    name = quote_literal(schema)
+    lines = [
+        "SET client_min_messages = warning;\n",
+        GUARD,
+        "SELECT coalesce((SELECT nspowner::regrole::text FROM pg_catalog.pg_namespace "
+        f"WHERE nspname = {name}), current_user) AS promotion_schema_owner,\n"
+        "  coalesce((SELECT string_agg(format('GRANT %s ON SCHEMA %I TO %s;', a.privilege_type, n.nspname,\n"
+        "    CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END), ' ')\n"
+        "    FROM pg_catalog.pg_init_privs p JOIN pg_catalog.pg_namespace n ON n.oid = p.objoid,\n"
+        "      LATERAL pg_catalog.aclexplode(p.initprivs) a\n"
+        f"    WHERE p.classoid = 'pg_catalog.pg_namespace'::regclass AND n.nspname = {name}\n"
+        "      AND a.grantee <> n.nspowner),\n"
+        # pg_dump writes public's grants relative to initdb's, even once pg_init_privs forgot them
+        f"    CASE WHEN {name} = 'public' THEN CASE WHEN current_setting('server_version_num')::int >= 150000\n"
+        "      THEN 'GRANT USAGE ON SCHEMA public TO PUBLIC;' ELSE 'GRANT ALL ON SCHEMA public TO PUBLIC;' END\n"
+        "    ELSE '' END) AS promotion_initial_grants \\gset\n",
+        f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE;\n",
+    ]
+    if create:  # a schema dump creates the schema itself, with its owner and grants
+        lines.append(f'CREATE SCHEMA {quote_ident(schema)} AUTHORIZATION :"promotion_schema_owner";\n')
+    return "".join(lines)
+
+
+def trailer(schema: str, backup: CheckedBackup) -> bytes:
+    """The input sent after the backup: initial privileges, then the backup's own grants, then the guard."""
+    grants = dict(backup.schema_grants).get(schema, "")
+    return f"\n:promotion_initial_grants\n{grants}".encode() + TRAILER
+
+
+def restore(
+    target: DatabaseTarget, tools: PgTools, backup: CheckedBackup, *, progress: Progress | None = None
+) -> float:
+    """Replace the target's schema with the backup in one transaction; seconds taken.
+
+    Raises RestoreFailedError when psql fails, is interrupted or is cut off; the transaction is
+    then rolled back and the database is as it was.
+    """
+    head = preamble(target.schema, create=target.schema not in backup.created_schemas).encode()
+    offset = head.count(b"\n")
+    name = backup.file.path.name
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            psql_command(tools, "--single-transaction", "--quiet", "--file=-"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env=child_environment(target),
+        )
+        assert proc.stdin is not None
+        try:
+            _stream(proc.stdin, head, backup, trailer(target.schema, backup), progress)
+            returncode = proc.wait()
+        except (OSError, EOFError) as exc:  # the file changed after the checks; the guard refuses the COMMIT
+            proc.wait()
+            raise RestoreFailedError(
+                f"{name} could not be read to the end during the restore ({exc}); psql rolled its "
+                "transaction back and the database is unchanged. Check the file and run again."
+            ) from None
+        except KeyboardInterrupt:
+            _interrupt(proc)
+            raise RestoreFailedError(
+                f"The restore of {name} into {target.display()} was interrupted; psql rolled its "
+                "transaction back and the database is unchanged. Run the rollback again when ready."
+            ) from None
+        elapsed = time.perf_counter() - started
+        if returncode != 0:
+            errors.seek(0)
+            message = _STDIN_LINE.sub(
+                lambda m: f"{name} line {max(int(m.group(1)) - offset, 0)}:",
+                errors.read().decode("utf-8", "replace"),
+            )
+            raise RestoreFailedError(
+                f"Restoring {name} into {target.display()} failed: {tool_message(message, target)}. "
+                "psql rolled the whole transaction back, so the database is unchanged. Fix the "
+                "cause, or restore an older backup with --backup FILE."
+            )
+    return elapsed
+
+
+def _stream(
+    pipe: IO[bytes], head: bytes, backup: CheckedBackup, tail: bytes, progress: Progress | None
+) -> None:
+    """Write preamble, backup and trailer; stop quietly if psql has already given up.
+
+    A reader thread decompresses while this one writes (zlib and pipe writes release the GIL),
+    so the restore overlaps the two the way ``gunzip -c | psql`` does.
+    """
+    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=_QUEUED_CHUNKS)
+    stop = threading.Event()
+    reader = threading.Thread(target=_decompress, args=(backup, chunks, stop), daemon=True)
+    sent = 0
+    try:
+        pipe.write(head)
+        reader.start()
+        while (chunk := chunks.get()) is not None:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            pipe.write(chunk)
+            sent += len(chunk)
+            if progress is not None:
+                progress(sent, backup.size)
+        pipe.write(tail)
+    except BrokenPipeError:
+        pass  # psql stopped on an error; its exit status and stderr say which
+    finally:
+        stop.set()
+        with contextlib.suppress(BrokenPipeError):
+            pipe.close()
+
+
+def _decompress(
+    backup: CheckedBackup, chunks: queue.Queue[bytes | BaseException | None], stop: threading.Event
+) -> None:
+    """Feed the backup's decompressed chunks to ``chunks``; None at the end, the error on failure."""
+    try:
+        with gzip.open(backup.file.path, "rb") as source:
+            while (chunk := source.read(CHUNK)) and not stop.is_set():
+                _put(chunks, chunk, stop)
+        _put(chunks, None, stop)
+    except (OSError, EOFError) as exc:  # changed on disk since the checks: never send the trailer
+        _put(chunks, exc, stop)
+
+
+def _put(
+    chunks: queue.Queue[bytes | BaseException | None],
+    item: bytes | BaseException | None,
+    stop: threading.Event,
+) -> None:
+    while not stop.is_set():
+        try:
+            chunks.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
+def _interrupt(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C: let psql cancel the running statement and roll back, as a terminal's Ctrl-C would."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=_INTERRUPT_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # the server rolls back when the connection drops
+        proc.wait()
+
+
+def analyze(target: DatabaseTarget, tools: PgTools) -> None:
+    """Refresh planner statistics after a restore (a fresh table has none); DatabaseError on failure."""
+    run_psql(tools, target, "ANALYZE", what="run ANALYZE after the restore")

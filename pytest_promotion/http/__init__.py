@@ -1,0 +1,1 @@
+"""Post-deploy smoke checks and latency budgets over HTTP."""

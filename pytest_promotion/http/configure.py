@@ -1,0 +1,92 @@
+"""Turning settings into the smoke gate's run: the effective base URL, credentials, exchange store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from pytest_promotion.errors import ConfigError
+from pytest_promotion.http.client import Credentials
+from pytest_promotion.http.plugin import STORE_KEY, SmokePlugin
+from pytest_promotion.http.run import SmokeRun, Target
+from pytest_promotion.http.store import ExchangeStore
+from pytest_promotion.redact import Redactor, mask_url
+from pytest_promotion.settings import PromotionSettings
+
+
+def resolve_base_url(config: pytest.Config, settings: PromotionSettings) -> tuple[str | None, str]:
+    """The deployed app's URL and where it came from.
+
+    ``--base-url`` > ``PYTEST_BASE_URL`` > ``SMOKE_BASE_URL`` > ini ``base_url`` (pytest-base-url's
+    chain with the seed's variable in it). The result is written back to ``config.option.base_url``
+    so pytest-base-url's ``base_url`` fixture and header agree; xdist workers receive it that way.
+    """
+    if hasattr(config, "workerinput"):
+        value = config.getoption("base_url", None)
+        return value or None, "from the controller"
+    raw = getattr(config.known_args_namespace, "base_url", None)
+    if raw:
+        given = any(arg.startswith("--base-url") for arg in config.invocation_params.args)
+        found: tuple[str | None, str] = (raw, "--base-url" if given else "PYTEST_BASE_URL")
+    elif settings.smoke_base_url:
+        found = (settings.smoke_base_url, "SMOKE_BASE_URL")
+    else:
+        ini = config.getini("base_url") if _has_ini(config) else None
+        found = (str(ini), "ini base_url") if ini else (None, "not set")
+    if found[0] is not None:
+        config.option.base_url = found[0]
+    return found
+
+
+def _has_ini(config: pytest.Config) -> bool:
+    try:
+        config.getini("base_url")
+    except ValueError:  # pytest-base-url disabled with -p no:base_url
+        return False
+    return True
+
+
+def check_base_url(url: str, source: str) -> None:
+    """A usage error unless ``url`` is an http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in {"http", "https"} and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigError(
+            f"{source}: the base URL {mask_url(url)!r} is not an http(s) URL with a host. "
+            "Give the deployed app's address, e.g. --base-url=https://app.example.com."
+        )
+
+
+def configure_smoke(
+    config: pytest.Config,
+    settings: PromotionSettings,
+    *,
+    pyproject: Path | None,
+    base_url: tuple[str | None, str],
+    redactor: Redactor,
+) -> SmokeRun | None:
+    """Build the smoke run and register its hooks; None when no endpoints are declared."""
+    if pyproject is None or not settings.smoke.endpoints:
+        return None
+    url, source = base_url
+    if url is not None:
+        check_base_url(url, source)
+    workerinput = getattr(config, "workerinput", None)
+    shared = workerinput.get(STORE_KEY) if workerinput is not None else None
+    store = ExchangeStore(Path(shared)) if shared else ExchangeStore.create()
+    target = Target(
+        base_url=url,
+        base_url_source=source,
+        organization_id=settings.organization_id,
+        admin=Credentials(settings.admin_bearer_token, settings.admin_session_token, settings.session_cookie),
+        config=settings.smoke,
+    )
+    run = SmokeRun(target=target, store=store, redactor=redactor)
+    config.pluginmanager.register(SmokePlugin(run, pyproject, owns_store=not shared), "promotion-smoke")
+    return run
