@@ -11,16 +11,18 @@ import sys
 from collections.abc import Sequence
 
 from pytest_promotion.database import commands as database_commands
+from pytest_promotion.sample import commands as sample_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``pytest-promotion`` parser with every feature's subcommands."""
     parser = argparse.ArgumentParser(
         prog="pytest-promotion",
-        description="Promotion helpers: database backup, atomic rollback and migrate status.",
+        description="Promotion helpers: database backup, atomic rollback, migrate status, the sample service.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     database_commands.add_commands(subparsers)
+    sample_commands.add_commands(subparsers)
     return parser
 
 

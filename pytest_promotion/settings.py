@@ -84,6 +84,14 @@ class PromotionSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("LAUNCH_ADMIN_SESSION_TOKEN")
     )
     """An admin's session token, sent in the ``session_cookie`` cookie."""
+    member_bearer_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LAUNCH_MEMBER_BEARER_TOKEN")
+    )
+    """A member's (non-admin's) bearer token; wins over the session token."""
+    member_session_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("LAUNCH_MEMBER_SESSION_TOKEN")
+    )
+    """A member's session token."""
     session_cookie: str = "session_token"
     """The cookie a session token travels in."""
 
@@ -93,7 +101,13 @@ class PromotionSettings(BaseSettings):
     """Where ``pytest-promotion backup`` writes and ``rollback`` looks for ``*.sql.gz`` backups."""
 
     @field_validator(
-        "smoke_base_url", "organization_id", "admin_bearer_token", "admin_session_token", mode="before"
+        "smoke_base_url",
+        "organization_id",
+        "admin_bearer_token",
+        "admin_session_token",
+        "member_bearer_token",
+        "member_session_token",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

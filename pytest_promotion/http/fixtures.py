@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from pytest_promotion.http.run import NO_BASE_URL
 from pytest_promotion.redact import without_credentials
 from pytest_promotion.stash import SETTINGS_KEY
 
@@ -19,7 +20,7 @@ def promotion_client(base_url: str | None, pytestconfig: pytest.Config) -> Itera
     become Basic auth and are scrubbed from reports.
     """
     if not base_url:
-        pytest.skip("no base URL: pass --base-url, or set PYTEST_BASE_URL or SMOKE_BASE_URL")
+        pytest.skip(NO_BASE_URL)
     clean, basic = without_credentials(base_url)
     timeout = pytestconfig.stash[SETTINGS_KEY].smoke.timeout
     with httpx.Client(base_url=clean, auth=basic, timeout=timeout, follow_redirects=False) as client:

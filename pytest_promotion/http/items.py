@@ -18,7 +18,7 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 from pytest_promotion.failures import FailureRepr
 from pytest_promotion.http.client import Exchange
 from pytest_promotion.http.endpoints import Endpoint
-from pytest_promotion.http.run import SmokeRun, plural_attempts
+from pytest_promotion.http.run import NO_BASE_URL, SmokeRun, plural_attempts
 
 SMOKE_MARK = "smoke"
 BUDGET_MARK = "perf_budget"
@@ -107,9 +107,6 @@ class _GeneratedItem(pytest.Item):
 
     def _require(self) -> Endpoint:
         assert self.endpoint is not None
-        missing = self.run.missing(self.endpoint)
-        if missing is not None:
-            pytest.skip(missing)
         ready = self.run.readiness()
         if not ready.healthy:
             raise CheckFailed(f"{self.name}: not sent, the service never became healthy", ready.detail)
@@ -121,8 +118,6 @@ class ReadinessItem(_GeneratedItem):
 
     def runtest(self) -> None:
         """Fail when the service never became healthy."""
-        if self.run.target.base_url is None:
-            pytest.skip("no base URL: pass --base-url, or set PYTEST_BASE_URL or SMOKE_BASE_URL")
         ready = self.run.readiness()
         if not ready.healthy:
             raise CheckFailed(ready.detail, ready.detail + "\nEvery smoke item fails fast until it does.")
@@ -188,6 +183,14 @@ def budget_of(endpoint: Endpoint, default: float | None) -> float | None:
     return endpoint.budget_ms if endpoint.budget_ms is not None else default
 
 
+def _marked(item: pytest.Item, mark: str, missing: str | None) -> pytest.Item:
+    """Mark an item, and skip it (reported at its entry) when its requirement is not configured."""
+    item.add_marker(mark)
+    if missing is not None:
+        item.add_marker(pytest.mark.skip(reason=missing))
+    return item
+
+
 class SmokeCollector(pytest.Collector):
     """``pyproject.toml::smoke``: the readiness check (with --wait-healthy), then one item per entry."""
 
@@ -203,11 +206,12 @@ class SmokeCollector(pytest.Collector):
                 self, name=f"wait healthy GET {config.health_path}", run=self.run, endpoint=None
             )
             readiness.add_marker(SMOKE_MARK)
+            if self.run.target.base_url is None:
+                readiness.add_marker(pytest.mark.skip(reason=NO_BASE_URL))
             yield readiness
         for endpoint in config.endpoints:
             item = SmokeItem.from_parent(self, name=endpoint.name, run=self.run, endpoint=endpoint)
-            item.add_marker(SMOKE_MARK)
-            yield item
+            yield _marked(item, SMOKE_MARK, self.run.missing(endpoint))
 
 
 class BudgetCollector(pytest.Collector):
@@ -227,8 +231,7 @@ class BudgetCollector(pytest.Collector):
             item = BudgetItem.from_parent(
                 self, name=endpoint.name, run=self.run, endpoint=endpoint, budget_ms=budget
             )
-            item.add_marker(BUDGET_MARK)
-            yield item
+            yield _marked(item, BUDGET_MARK, self.run.missing(endpoint))
 
 
 class PromotionFile(pytest.File):

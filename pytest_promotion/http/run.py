@@ -20,6 +20,7 @@ from pytest_promotion.http.store import ExchangeStore
 from pytest_promotion.redact import Redactor, mask_url
 
 READINESS_KEY = "promotion:readiness"
+NO_BASE_URL = "no base URL: pass --base-url, or set PYTEST_BASE_URL or SMOKE_BASE_URL"
 ADMIN_VARIABLES = "LAUNCH_ADMIN_BEARER_TOKEN or LAUNCH_ADMIN_SESSION_TOKEN"
 
 
@@ -68,7 +69,7 @@ class SmokeRun:
     def missing(self, endpoint: Endpoint) -> str | None:
         """Why an entry cannot run here (a skip reason naming the variable), or None."""
         if self.target.base_url is None:
-            return "no base URL: pass --base-url, or set PYTEST_BASE_URL or SMOKE_BASE_URL"
+            return NO_BASE_URL
         if "auth" in endpoint.requires and self.target.admin.kind is None:
             return f"needs admin credentials: set {ADMIN_VARIABLES}"
         if "organization_id" in endpoint.requires and not self.target.organization_id:
@@ -143,13 +144,14 @@ class SmokeRun:
                     True, f"GET {path} answered {exchange.status} after {plural_attempts(attempts)}"
                 )
             last = exchange.error or f"answered {exchange.status}"
-            if time.monotonic() + 0.5 >= deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 return Readiness(
                     False,
                     f"{self.target.shown_url} never became healthy: GET {path} gave no 2xx within "
                     f"{seconds:g} s ({plural_attempts(attempts)}; last: {last})",
                 )
-            time.sleep(0.5)
+            time.sleep(min(0.5, remaining))
 
     # -- exchanges ----------------------------------------------------------------------------
 

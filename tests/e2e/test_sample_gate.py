@@ -16,7 +16,9 @@ def sample(pytester: pytest.Pytester) -> pytest.Pytester:
     """A copy of the repository's sample, baseline and [tool.promotion] table."""
     table = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["promotion"]
     lines = ["[tool.pytest.ini_options]", 'testpaths = ["tests"]', "[tool.promotion]"]
-    lines += [f"{key} = {value!r}".replace("'", '"') for key, value in table.items()]
+    lines += [
+        f"{key} = {value!r}".replace("'", '"') for key, value in table.items() if not isinstance(value, dict)
+    ]
     pytester.makefile(".toml", pyproject="\n".join(lines) + "\n")
     (pytester.path / "tests").mkdir()
     shutil.copytree(REPO / "examples", pytester.path / "examples")

@@ -1,0 +1,127 @@
+"""The sample service's routes: the seed's dashboard API, with its access policy.
+
+Public endpoints answer anyone; admin-only ones answer 401 without valid credentials and 403 to a
+member; ``/api/status/incidents`` answers 400 without ``organization_id``. Tokens come from the
+same variables the checks send (``LAUNCH_ADMIN_BEARER_TOKEN`` …), so one shell runs both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pytest_promotion.sample import data
+from pytest_promotion.sample.auth import Accepted, Role, role_of
+from pytest_promotion.settings import PromotionSettings
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def accepted_from(settings: PromotionSettings) -> Accepted:
+    """The credentials to accept, from the settings' LAUNCH_* tokens."""
+    admin = tuple(t for t in (settings.admin_bearer_token, settings.admin_session_token) if t)
+    member = tuple(t for t in (settings.member_bearer_token, settings.member_session_token) if t)
+    return Accepted(admin=admin, member=member, cookie_name=settings.session_cookie)
+
+
+def create_app(settings: PromotionSettings, database: Path) -> Starlette:
+    """The app, its SQLite file created and seeded."""
+    data.create(database)
+    accepted = accepted_from(settings)
+    started = time.monotonic()
+
+    def rows(sql: str, *params: object) -> list[dict[str, object]]:
+        return data.query(database, sql, *params)
+
+    def admin_only(handler: Callable[[Request], Response]) -> Handler:
+        async def guarded(request: Request) -> Response:
+            role = role_of(request, accepted)
+            if role in (Role.ANONYMOUS, Role.INVALID):
+                return JSONResponse({"error": "authentication required"}, status_code=401)
+            if role is not Role.ADMIN:
+                return JSONResponse({"error": "admin role required"}, status_code=403)
+            return handler(request)
+
+        return guarded
+
+    def public(handler: Callable[[Request], Response]) -> Handler:
+        async def open_to_all(request: Request) -> Response:
+            return handler(request)
+
+        return open_to_all
+
+    def health(request: Request) -> Response:
+        rows("SELECT 1")
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    def analytics(request: Request) -> Response:
+        events = rows("SELECT name, count(*) AS count FROM event GROUP BY name ORDER BY name")
+        return JSONResponse({"events": {row["name"]: row["count"] for row in events}})
+
+    def home(request: Request) -> Response:
+        organizations = rows("SELECT count(*) AS n FROM organization")[0]["n"]
+        open_incidents = rows("SELECT count(*) AS n FROM incident WHERE status = 'open'")[0]["n"]
+        return JSONResponse({"organizations": organizations, "open_incidents": open_incidents})
+
+    def flags(request: Request) -> Response:
+        stored = rows("SELECT key, value FROM feature_flag ORDER BY key")
+        return JSONResponse(
+            {
+                "organization_id": request.query_params.get("organization_id"),
+                "flags": {row["key"]: {"value": row["value"], "source": "db"} for row in stored},
+            }
+        )
+
+    def customer_health(request: Request) -> Response:
+        accounts = rows("SELECT id, name, health_score FROM organization ORDER BY id")
+        return JSONResponse({"accounts": accounts})
+
+    def renewal_report(request: Request) -> Response:
+        accounts = rows("SELECT id, name, plan, renewal_value FROM organization ORDER BY id")
+        total = sum(int(str(account["renewal_value"])) for account in accounts)
+        return JSONResponse({"total_renewal_value": total, "accounts": accounts})
+
+    def diagnostics(request: Request) -> Response:
+        return JSONResponse({"database": "sqlite", "uptime_s": round(time.monotonic() - started, 1)})
+
+    def incidents(request: Request) -> Response:
+        return JSONResponse({"incidents": rows("SELECT * FROM incident ORDER BY id")})
+
+    def sessions(request: Request) -> Response:
+        return JSONResponse({"sessions": rows("SELECT * FROM user_session ORDER BY id")})
+
+    def impersonation(request: Request) -> Response:
+        return JSONResponse({"sessions": rows("SELECT * FROM impersonation_session ORDER BY id")})
+
+    def status_incidents(request: Request) -> Response:
+        organization = request.query_params.get("organization_id")
+        if not organization:
+            return JSONResponse({"error": "organization_id is required"}, status_code=400)
+        if not rows("SELECT id FROM organization WHERE id = ?", organization):
+            return JSONResponse({"error": "unknown organization"}, status_code=404)
+        found = rows(
+            "SELECT id, title, status, severity FROM incident WHERE organization_id = ? ORDER BY id",
+            organization,
+        )
+        return JSONResponse({"organization_id": organization, "incidents": found})
+
+    routes = [
+        Route("/api/health", public(health)),
+        Route("/api/analytics", public(analytics)),
+        Route("/api/dashboard/home", public(home)),
+        Route("/api/dashboard/feature-flags/resolved", public(flags)),
+        Route("/api/dashboard/customer-success/health", public(customer_health)),
+        Route("/api/dashboard/customer-success/renewal-value-report", public(renewal_report)),
+        Route("/api/dashboard/ops/diagnostics", public(diagnostics)),
+        Route("/api/dashboard/ops/incidents", admin_only(incidents)),
+        Route("/api/dashboard/security/sessions", admin_only(sessions)),
+        Route("/api/dashboard/support/impersonation/sessions", admin_only(impersonation)),
+        Route("/api/status/incidents", public(status_incidents)),
+    ]
+    return Starlette(routes=routes)

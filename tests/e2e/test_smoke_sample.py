@@ -1,0 +1,86 @@
+"""The root project's seed smoke list, run through pytester against the real sample service."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ADMIN_SESSION, ADMIN_TOKEN, SmokeProject
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_NAMES = [
+    "GET /api/health",
+    "GET /api/analytics",
+    "GET /api/dashboard/home",
+    "GET /api/dashboard/feature-flags/resolved",
+    "GET /api/dashboard/customer-success/health",
+    "GET /api/dashboard/customer-success/renewal-value-report",
+    "GET /api/dashboard/ops/diagnostics",
+    "GET /api/dashboard/ops/incidents",
+    "GET /api/dashboard/security/sessions",
+    "GET /api/dashboard/support/impersonation/sessions",
+    "GET /api/status/incidents?organization_id={organization_id}",
+]
+
+
+def seed_smoke_table() -> str:
+    """The body of the root pyproject's ``[tool.promotion.smoke]`` table, as written."""
+    text = (ROOT / "pyproject.toml").read_text()
+    body = text.split("[tool.promotion.smoke]\n", 1)[1]
+    return body.split("\n[", 1)[0]
+
+
+@pytest.mark.parametrize("credential", ["bearer", "session"])
+def test_seed_list_passes_against_the_sample(
+    smoke_project: SmokeProject, sample_url: str, monkeypatch: pytest.MonkeyPatch, credential: str
+) -> None:
+    if credential == "bearer":
+        monkeypatch.setenv("LAUNCH_ADMIN_BEARER_TOKEN", ADMIN_TOKEN)
+    else:
+        monkeypatch.setenv("LAUNCH_ADMIN_SESSION_TOKEN", ADMIN_SESSION)
+    monkeypatch.setenv("SMOKE_ORGANIZATION_ID", "org_acme")
+    pytester = smoke_project(seed_smoke_table())
+    result = pytester.runpytest("-m", "smoke", f"--base-url={sample_url}", "--junitxml=junit.xml", "-v")
+    result.assert_outcomes(passed=11)
+    result.stdout.fnmatch_lines([f"*admin {credential}*"])
+    cases = ET.parse(pytester.path / "junit.xml").getroot().iter("testcase")
+    names = [case.get("name") for case in cases]
+    assert names == SEED_NAMES
+    secret = ADMIN_TOKEN if credential == "bearer" else ADMIN_SESSION
+    assert secret not in result.stdout.str()
+    assert secret not in (pytester.path / "junit.xml").read_text()
+
+
+def test_without_credentials_the_admin_endpoints_are_skipped_by_name(
+    smoke_project: SmokeProject, sample_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMOKE_BASE_URL", sample_url)
+    pytester = smoke_project(seed_smoke_table())
+    result = pytester.runpytest("-m", "smoke", "-rs")
+    result.assert_outcomes(passed=7, skipped=4)
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [[]*] pyproject.toml*: needs admin credentials: set LAUNCH_ADMIN_BEARER_TOKEN*",
+            "SKIPPED [[]1] pyproject.toml*: needs an organization: set SMOKE_ORGANIZATION_ID",
+        ]
+    )
+
+
+def test_budgets_and_latency_properties(smoke_project: SmokeProject, sample_url: str) -> None:
+    pytester = smoke_project(seed_smoke_table())
+    result = pytester.runpytest("-m", "perf_budget", f"--base-url={sample_url}", "--junitxml=junit.xml")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*endpoint latency*", "*pyproject.toml::perf_budget::GET /api/health*"])
+    properties = {
+        prop.get("name") for prop in ET.parse(pytester.path / "junit.xml").getroot().iter("property")
+    }
+    assert {"latency_ms", "budget_ms", "latency_samples_ms"} <= properties
+
+
+def test_without_a_base_url_every_item_is_skipped_naming_the_options(smoke_project: SmokeProject) -> None:
+    pytester = smoke_project(seed_smoke_table())
+    result = pytester.runpytest("-m", "smoke", "-rs")
+    result.assert_outcomes(skipped=11)
+    result.stdout.fnmatch_lines(["*no base URL: pass --base-url, or set PYTEST_BASE_URL or SMOKE_BASE_URL*"])
