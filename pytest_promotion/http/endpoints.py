@@ -59,7 +59,11 @@ class Endpoint(BaseModel):
     @field_validator("expect", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
-        return (value,) if isinstance(value, int) else value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,)
+        if not isinstance(value, list | tuple):
+            raise ValueError("must be a status code or a list of them, e.g. 200 or [200, 304]")
+        return value
 
     @field_validator("expect")
     @classmethod

@@ -156,16 +156,29 @@ class SmokeRun:
     # -- exchanges ----------------------------------------------------------------------------
 
     def prefetch(self, calls: Sequence[tuple[str, Call]]) -> None:
-        """Send the selected items' requests ahead of them, each claimed once across workers."""
+        """Send the selected items' requests ahead of them, each claimed once across workers.
+
+        Each of ``concurrency`` threads claims the next unclaimed request when it is free, so
+        xdist workers share the list instead of the first one taking it all.
+        """
         with self._lock:
             if self._started or self.target.config.concurrency == 1:
                 return
             self._started = True
             self._executor = ThreadPoolExecutor(self.target.config.concurrency, "promotion-smoke")
-            executor = self._executor
+            for _ in range(self.target.config.concurrency):
+                self._executor.submit(self._drain, list(calls))
+
+    def _drain(self, calls: list[tuple[str, Call]]) -> None:
         for key, call in calls:
             if self.store.claim(key):
-                self._futures[key] = executor.submit(self._send, key, call)
+                future: Future[Exchange] = Future()
+                with self._lock:
+                    self._futures[key] = future
+                try:
+                    future.set_result(self._send(key, call))
+                except BaseException as exc:  # the item reports it as an error
+                    future.set_exception(exc)
 
     def _send(self, key: str, call: Call) -> Exchange:
         ready = self.readiness()
@@ -178,15 +191,15 @@ class SmokeRun:
         return exchange
 
     def exchange(self, key: str, call: Call) -> Exchange:
-        """The item's exchange: sent ahead, sent by another worker, or sent now."""
-        future = self._futures.get(key)
+        """The item's exchange: sent ahead here, sent by another worker, or sent now."""
+        with self._lock:
+            future = self._futures.get(key)
         if future is not None:
             return future.result()
-        if self._started:
-            data = self.store.wait(key, self._wait_limit())
-            if data is not None:
-                return Exchange.from_json(data)
-        return self._send(key, call)
+        if not self._started or self.store.claim(key):
+            return self._send(key, call)
+        data = self.store.wait(key, self._wait_limit())
+        return Exchange.from_json(data) if data is not None else self._send(key, call)
 
     def _wait_limit(self) -> float:
         config = self.target.config

@@ -1,0 +1,91 @@
+"""Wall time of ``pytest -m smoke`` for N endpoints that each take 200 ms to answer.
+
+A real service on 127.0.0.1 (Starlette on uvicorn, ``asyncio.sleep`` per request) serves
+``/slow/<n>``; a temporary project declares N smoke entries. Each configuration runs ``--runs``
+times and the median is printed, next to pytest's own start-up and collection (the same command
+with ``--collect-only``), so the last column is what the smoke requests cost. Prints figures;
+never asserts.
+
+    .venv/bin/python benchmarks/smoke.py [--endpoints 100] [--latency-ms 200] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pytest_promotion.sample.server import serving
+
+
+def slow_app(latency_ms: int) -> Starlette:
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(latency_ms / 1000)
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(routes=[Route("/slow/{n}", slow)])
+
+
+def project(folder: Path, endpoints: int) -> None:
+    entries = ",\n  ".join(f'"/slow/{n}"' for n in range(endpoints))
+    (folder / "pyproject.toml").write_text(
+        f'[tool.pytest.ini_options]\ntestpaths = ["tests"]\n\n[tool.promotion.smoke]\nendpoints = [\n  {entries}\n]\n'
+    )
+    (folder / "tests").mkdir()
+
+
+def wall(folder: Path, args: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+        )
+        times.append(time.perf_counter() - started)
+        if result.returncode not in (0,):
+            raise SystemExit(f"pytest {' '.join(args)} failed:\n{result.stdout[-2000:]}")
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoints", type=int, default=100)
+    parser.add_argument("--latency-ms", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch, serving(slow_app(options.latency_ms)) as url:
+        folder = Path(scratch)
+        project(folder, options.endpoints)
+        base = ["-m", "smoke", f"--base-url={url}"]
+        startup = wall(folder, [*base, "--collect-only"], options.runs)
+        startup_n2 = wall(folder, [*base, "--collect-only", "-n", "2"], options.runs)
+        print(
+            f"{options.endpoints} endpoints at {options.latency_ms} ms, median of {options.runs} runs "
+            f"(pytest start-up and collection: {startup:.2f} s; with -n 2: {startup_n2:.2f} s)"
+        )
+        print(f"{'configuration':<36} {'wall s':>8} {'beyond start-up s':>18}")
+        for label, extra, baseline in [
+            ("sequential (--promotion-concurrency 1)", ["--promotion-concurrency=1"], startup),
+            ("default (concurrency 8)", [], startup),
+            ("concurrency 16", ["--promotion-concurrency=16"], startup),
+            ("default, -n 2", ["-n", "2"], startup_n2),
+        ]:
+            seconds = wall(folder, [*base, *extra], options.runs)
+            print(f"{label:<36} {seconds:>8.2f} {seconds - baseline:>18.2f}")
+
+
+if __name__ == "__main__":
+    main()
