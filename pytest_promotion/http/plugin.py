@@ -11,6 +11,7 @@ import pytest
 from pytest_promotion.http.items import PromotionFile, SmokeItem
 from pytest_promotion.http.latency import Latency, latency_lines
 from pytest_promotion.http.run import SmokeRun
+from pytest_promotion.migrations.items import plural
 
 STORE_KEY = "promotion_smoke_store"  # the shared exchange folder, in xdist's workerinput
 
@@ -37,7 +38,7 @@ class SmokePlugin:
         auth = f"admin {target.admin.kind}" if target.admin.kind else "no admin credentials"
         return (
             f"promotion: smoke {target.shown_url} ({target.base_url_source}), "
-            f"{len(smoke.endpoints)} endpoints, {auth}, concurrency {smoke.concurrency}, "
+            f"{plural(len(smoke.endpoints), 'endpoint')}, {auth}, concurrency {smoke.concurrency}, "
             f"timeout {smoke.timeout:g} s, retries {smoke.retries}"
         )
 

@@ -206,7 +206,13 @@ def test_under_xdist_each_request_is_sent_once(
     pytester = smoke_project(f'endpoints = [{entries}, "/error"]')
     result = run(pytester, url, "-n", "2")
     result.assert_outcomes(passed=12, failed=1)
-    result.stdout.fnmatch_lines(["GET /error answered 500, expected 200*"])
+    result.stdout.fnmatch_lines(
+        [
+            "GET /error answered 500, expected 200*",
+            "*endpoint latency*",
+            "*1?? ms*pyproject.toml::smoke::GET /slow/*",
+        ]
+    )
     assert all(faults.hits[f"/slow/{n}"] == 1 for n in range(12))
     assert faults.max_in_flight > 1
     names = Path(pytester.path / "junit.xml").read_text().count("<testcase ")

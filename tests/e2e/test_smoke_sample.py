@@ -84,3 +84,20 @@ def test_without_a_base_url_every_item_is_skipped_naming_the_options(smoke_proje
     result = pytester.runpytest("-m", "smoke", "-rs")
     result.assert_outcomes(skipped=11)
     result.stdout.fnmatch_lines(["*no base URL: pass --base-url, or set PYTEST_BASE_URL or SMOKE_BASE_URL*"])
+
+
+def test_users_own_smoke_tests_get_a_client_on_the_base_url(
+    smoke_project: SmokeProject, sample_url: str
+) -> None:
+    pytester = smoke_project('endpoints = ["/api/health"]')
+    (pytester.path / "checks" / "test_own.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.smoke\n"
+        "def test_home_counts_organizations(promotion_client, base_url):\n"
+        '    assert str(promotion_client.base_url).rstrip("/") == base_url\n'
+        '    assert promotion_client.get("/api/dashboard/home").json()["organizations"] == 2\n'
+    )
+    pytester.runpytest("-m", "smoke", f"--base-url={sample_url}").assert_outcomes(passed=2)
+    skipped = pytester.runpytest("-m", "smoke", "-rs", "checks")
+    skipped.assert_outcomes(skipped=1)
+    skipped.stdout.fnmatch_lines(["*no base URL: pass --base-url*"])

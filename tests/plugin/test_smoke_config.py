@@ -124,7 +124,7 @@ def test_items_are_named_by_method_and_path_in_the_written_order(smoke: pytest.P
         'default_budget_ms = 500\nendpoints = ["/b", { path = "/a", method = "post" }, '
         '{ path = "/s", params = { organization_id = "{organization_id}", page = 2 } }]',
     )
-    smoke.makepyfile(checks__test_app="def test_app(): pass")
+    (smoke.path / "checks" / "test_app.py").write_text("def test_app():\n    pass\n")
     result = smoke.runpytest("--co", "-q", "-m", "smoke or perf_budget")
     result.stdout.fnmatch_lines(
         [
