@@ -8,6 +8,7 @@ pytest-base-url prints the base URL as given, password included.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
 from typing import Any
 
@@ -49,11 +50,38 @@ def _scrub_value(value: object, redactor: Redactor) -> object:
     return redactor.scrub(text) if redactor.holds_secret(text) else value
 
 
+class ScrubbingFilter(logging.Filter):
+    """Scrubs log records on their way to the live log (``--log-cli-level``) and ``--log-file``."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a record whose message holds a secret; never drop one."""
+        message = record.getMessage()
+        if self.redactor.holds_secret(message):
+            record.msg, record.args = self.redactor.scrub(message), None
+        if record.exc_text and self.redactor.holds_secret(record.exc_text):
+            record.exc_text = self.redactor.scrub(record.exc_text)
+        return True
+
+
 class ReportingPlugin:
     """Registered on every run; holds this run's redactor."""
 
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Scrub what pytest's logging plugin writes straight to the terminal or a log file."""
+        logging_plugin = session.config.pluginmanager.get_plugin("logging-plugin")
+        if not self.redactor or logging_plugin is None:
+            return
+        for name in ("log_cli_handler", "log_file_handler"):
+            handler = getattr(logging_plugin, name, None)
+            if isinstance(handler, logging.Handler):
+                handler.addFilter(ScrubbingFilter(self.redactor))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

@@ -1,0 +1,40 @@
+"""Secrets stay out of every channel of a user's own tests: live log, log file, output, JUnit."""
+
+from __future__ import annotations
+
+import pytest
+
+TOKEN = "tok-LIVE-5b0d7e"
+
+
+def test_live_log_and_log_file_are_scrubbed(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAUNCH_ADMIN_SESSION_TOKEN", TOKEN)
+    pytester.makepyfile(
+        test_leak=f"""
+        import logging
+
+        def test_logs_and_fails():
+            logging.getLogger("app").warning("calling with %s", "{TOKEN}")
+            print("{TOKEN}")
+            raise RuntimeError("bad token {TOKEN}")
+        """
+    )
+    result = pytester.runpytest(
+        "--log-cli-level=WARNING",
+        "--log-file=run.log",
+        "--junitxml=junit.xml",
+        "-rA",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*calling with ****", "*RuntimeError: bad token ****"])
+    for text in (
+        result.stdout.str(),
+        result.stderr.str(),
+        (pytester.path / "run.log").read_text(),
+        (pytester.path / "junit.xml").read_text(),
+    ):
+        assert TOKEN not in text
