@@ -27,7 +27,7 @@ from pydantic_settings import (
 )
 
 from pytest_promotion.errors import ConfigError
-from pytest_promotion.http.endpoints import SmokeConfig
+from pytest_promotion.http.endpoints import PolicyConfig, SmokeConfig
 from pytest_promotion.migrations.rules import RULES
 
 TABLE = "[tool.promotion]"
@@ -72,6 +72,8 @@ class PromotionSettings(BaseSettings):
 
     smoke: SmokeConfig = SmokeConfig()
     """``[tool.promotion.smoke]``: endpoints, timeouts, retries, concurrency, budgets."""
+    policy: PolicyConfig = PolicyConfig()
+    """``[tool.promotion.policy]``: admin-only and member endpoints, and the deny statuses."""
     smoke_base_url: str | None = Field(default=None, validation_alias=AliasChoices("SMOKE_BASE_URL"))
     """The seed's name for the deployed app's URL, below ``--base-url`` and ``PYTEST_BASE_URL``."""
     organization_id: str | None = Field(default=None, validation_alias=AliasChoices("SMOKE_ORGANIZATION_ID"))

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from pytest_promotion.errors import ConfigError
-from pytest_promotion.http.client import Credentials
+from pytest_promotion.http.client import Credentials, is_loopback
 from pytest_promotion.http.plugin import STORE_KEY, SmokePlugin
 from pytest_promotion.http.run import SmokeRun, Target
 from pytest_promotion.http.store import ExchangeStore
@@ -63,6 +63,16 @@ def check_base_url(url: str, source: str) -> None:
         )
 
 
+def check_credentials_stay_safe(url: str, source: str) -> None:
+    """A usage error when credentials would travel over plain http to another machine."""
+    if urlsplit(url).scheme == "http" and not is_loopback(url):
+        raise ConfigError(
+            f"{source}: {mask_url(url)} is plain http to a non-loopback host, and credentials are configured "
+            "(LAUNCH_*_TOKEN): they would cross the network unencrypted. Use the https URL, or pass "
+            "--promotion-allow-insecure-http if this network is trusted."
+        )
+
+
 def configure_smoke(
     config: pytest.Config,
     settings: PromotionSettings,
@@ -70,13 +80,18 @@ def configure_smoke(
     pyproject: Path | None,
     base_url: tuple[str | None, str],
     redactor: Redactor,
+    allow_insecure_http: bool = False,
 ) -> SmokeRun | None:
     """Build the smoke run and register its hooks; None when no endpoints are declared."""
-    if pyproject is None or not settings.smoke.endpoints:
+    if pyproject is None or not (settings.smoke.endpoints or settings.policy.endpoints):
         return None
     url, source = base_url
+    admin = Credentials(settings.admin_bearer_token, settings.admin_session_token, settings.session_cookie)
+    member = Credentials(settings.member_bearer_token, settings.member_session_token, settings.session_cookie)
     if url is not None:
         check_base_url(url, source)
+        if (admin.kind or member.kind) and not allow_insecure_http:
+            check_credentials_stay_safe(url, source)
     workerinput = getattr(config, "workerinput", None)
     shared = workerinput.get(STORE_KEY) if workerinput is not None else None
     store = ExchangeStore(Path(shared)) if shared else ExchangeStore.create()
@@ -84,8 +99,10 @@ def configure_smoke(
         base_url=url,
         base_url_source=source,
         organization_id=settings.organization_id,
-        admin=Credentials(settings.admin_bearer_token, settings.admin_session_token, settings.session_cookie),
+        admin=admin,
+        member=member,
         config=settings.smoke,
+        policy=settings.policy,
     )
     run = SmokeRun(target=target, store=store, redactor=redactor)
     config.pluginmanager.register(SmokePlugin(run, pyproject, owns_store=not shared), "promotion-smoke")

@@ -164,3 +164,33 @@ class SmokeConfig(BaseModel):
         if not value.startswith("/"):
             raise ValueError("must be a path starting with '/'")
         return value
+
+
+class PolicyConfig(BaseModel):
+    """``[tool.promotion.policy]``: who may reach which endpoint."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    admin_only: tuple[Endpoint, ...] = ()
+    """Endpoints only an admin may reach: member, anonymous and invalid-token callers are refused."""
+    member: tuple[Endpoint, ...] = ()
+    """Endpoints both an admin and a member may reach."""
+    member_deny: tuple[Status, ...] = (403,)
+    """Statuses that count as refusing a member."""
+    anonymous_deny: tuple[Status, ...] = (401,)
+    """Statuses that count as refusing a caller without credentials (add 403 if the service uses it)."""
+    invalid_token_deny: tuple[Status, ...] = (401,)
+    """Statuses that count as refusing a caller with a token nobody issued."""
+
+    @field_validator("admin_only", "member")
+    @classmethod
+    def _unique_names(cls, value: tuple[Endpoint, ...]) -> tuple[Endpoint, ...]:
+        duplicates = duplicate_names(value)
+        if duplicates:
+            raise ValueError(f"lists {duplicates[0]!r} more than once")
+        return value
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """Every endpoint the policy names."""
+        return self.admin_only + self.member

@@ -242,9 +242,14 @@ class PromotionFile(pytest.File):
         self.run = run
 
     def collect(self) -> Iterator[pytest.Collector]:
-        """The smoke and budget groups."""
-        yield SmokeCollector.from_parent(self, name=SMOKE_MARK, run=self.run)
+        """The smoke, budget and access-policy groups."""
+        from pytest_promotion.policy.items import POLICY_MARK, PolicyCollector  # it builds on this module
+
+        if self.run.target.config.endpoints:
+            yield SmokeCollector.from_parent(self, name=SMOKE_MARK, run=self.run)
         if any(
             budget_of(e, self.run.target.config.default_budget_ms) for e in self.run.target.config.endpoints
         ):
             yield BudgetCollector.from_parent(self, name=BUDGET_MARK, run=self.run)
+        if self.run.target.policy.endpoints:
+            yield PolicyCollector.from_parent(self, name=POLICY_MARK, run=self.run)

@@ -35,7 +35,10 @@ class SmokePlugin:
         """Name the target, the entry count, and how requests are sent (never a credential)."""
         target = self.run.target
         smoke = target.config
-        auth = f"admin {target.admin.kind}" if target.admin.kind else "no admin credentials"
+        roles = [
+            f"{role} {c.kind}" for role, c in (("admin", target.admin), ("member", target.member)) if c.kind
+        ]
+        auth = "credentials: " + ", ".join(roles) if roles else "no credentials"
         return (
             f"promotion: smoke {target.shown_url} ({target.base_url_source}), "
             f"{plural(len(smoke.endpoints), 'endpoint')}, {auth}, concurrency {smoke.concurrency}, "

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pytest_promotion.http.client import Call, Credentials, Exchange, Transport
-from pytest_promotion.http.endpoints import Endpoint, SmokeConfig
+from pytest_promotion.http.endpoints import Endpoint, PolicyConfig, SmokeConfig
 from pytest_promotion.http.store import ExchangeStore
 from pytest_promotion.redact import Redactor, mask_url
 
@@ -33,6 +33,8 @@ class Target:
     organization_id: str | None
     admin: Credentials
     config: SmokeConfig
+    member: Credentials = field(default_factory=Credentials)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
 
     @property
     def shown_url(self) -> str:

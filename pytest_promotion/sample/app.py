@@ -8,7 +8,7 @@ same variables the checks send (``LAUNCH_ADMIN_BEARER_TOKEN`` …), so one shell
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -30,8 +30,15 @@ def accepted_from(settings: PromotionSettings) -> Accepted:
     return Accepted(admin=admin, member=member, cookie_name=settings.session_cookie)
 
 
-def create_app(settings: PromotionSettings, database: Path) -> Starlette:
-    """The app, its SQLite file created and seeded."""
+def create_app(
+    settings: PromotionSettings, database: Path, loosened: Mapping[str, set[Role]] | None = None
+) -> Starlette:
+    """The app, its SQLite file created and seeded.
+
+    ``loosened`` breaks the access policy on purpose (path -> roles let into an admin-only
+    endpoint), so tests can prove that the policy checks catch it.
+    """
+    loosened = loosened or {}
     data.create(database)
     accepted = accepted_from(settings)
     started = time.monotonic()
@@ -42,6 +49,8 @@ def create_app(settings: PromotionSettings, database: Path) -> Starlette:
     def admin_only(handler: Callable[[Request], Response]) -> Handler:
         async def guarded(request: Request) -> Response:
             role = role_of(request, accepted)
+            if role in loosened.get(request.url.path, set()):
+                return handler(request)
             if role in (Role.ANONYMOUS, Role.INVALID):
                 return JSONResponse({"error": "authentication required"}, status_code=401)
             if role is not Role.ADMIN:

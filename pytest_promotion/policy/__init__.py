@@ -1,0 +1,1 @@
+"""The admin/member/anonymous access-policy matrix."""
