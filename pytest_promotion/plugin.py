@@ -19,6 +19,7 @@ from pytest_promotion.database.drill import configure_drill
 from pytest_promotion.errors import ConfigError
 from pytest_promotion.http.configure import configure_smoke, resolve_base_url
 from pytest_promotion.http.fixtures import admin_client, anonymous_client, member_client, promotion_client
+from pytest_promotion.policy.gate import LaunchGatePlugin, plan
 from pytest_promotion.redact import Redactor
 from pytest_promotion.reporting import ReportingPlugin
 from pytest_promotion.settings import load_settings
@@ -75,6 +76,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="smoke requests in flight at once (default 8; 1 sends one at a time)",
     )
     group.addoption(
+        "--launch-gate",
+        action="store_true",
+        help="the launch gate: migrations always; smoke and admin controls when LAUNCH_POST_DEPLOY_SMOKE / "
+        "LAUNCH_VALIDATE_ADMIN_CONTROLS are true; required stages fail instead of skipping",
+    )
+    group.addoption(
         "--promotion-allow-insecure-http",
         action="store_true",
         help="allow credentials over plain http to a non-loopback host (a trusted network only)",
@@ -113,6 +120,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if run is not None:
         config.stash[GATE_KEY] = run
+    if config.getoption("launch_gate"):
+        stages = plan(settings, base_url=base_url[0], has_migrations=run is not None)
+        config.pluginmanager.register(LaunchGatePlugin(stages, pyproject), "promotion-launch-gate")
+        if pyproject is not None:
+            collect_from_root(config, pyproject)
     if smoke is not None and pyproject is not None:
         config.stash[SMOKE_KEY] = smoke
         collect_from_root(config, pyproject)

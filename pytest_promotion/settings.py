@@ -95,6 +95,27 @@ class PromotionSettings(BaseSettings):
     )
     """A member's session token."""
     session_cookie: str = "session_token"
+    launch_post_deploy_smoke: bool = Field(
+        default=False, validation_alias=AliasChoices("LAUNCH_POST_DEPLOY_SMOKE")
+    )
+    """``--launch-gate`` requires the smoke stage."""
+    launch_validate_admin_controls: bool = Field(
+        default=False, validation_alias=AliasChoices("LAUNCH_VALIDATE_ADMIN_CONTROLS")
+    )
+    """``--launch-gate`` requires the access-policy stage."""
+
+    @field_validator("launch_post_deploy_smoke", "launch_validate_admin_controls", mode="before")
+    @classmethod
+    def _flag(cls, value: object) -> object:
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in {"true", "1", "yes"}:
+                return True
+            if word in {"false", "0", "no", ""}:
+                return False
+            raise ValueError("must be true/false, 1/0 or yes/no")
+        return value
+
     """The cookie a session token travels in."""
 
     database_url: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
@@ -200,6 +221,13 @@ def env_name(field: str) -> str:
     return f"PROMOTION_{field.upper()}"
 
 
+def _field_named(name: str) -> str:
+    """The field an error location names, by field name or by its variable (``SMOKE_BASE_URL``)."""
+    if name in PromotionSettings.model_fields:
+        return name
+    return next((field for field in PromotionSettings.model_fields if env_name(field) == name), name)
+
+
 def _dotted(loc: tuple[str | int, ...]) -> str:
     """``("endpoints", 3, "expect")`` as ``endpoints[3].expect``."""
     text = ""
@@ -214,7 +242,7 @@ def source_of(field: str | tuple[str | int, ...], options: Mapping[str, Any], py
     ``field`` is a field name, a dotted name (``smoke.concurrency``), or pydantic's error location.
     """
     loc = tuple(field.split(".")) if isinstance(field, str) else field
-    top, rest = str(loc[0]), loc[1:]
+    top, rest = _field_named(str(loc[0])), loc[1:]
     given = options.get(top)
     if top in options and not isinstance(given, Mapping):
         return f"option {OPTION_NAMES.get(top, top)}"

@@ -36,7 +36,9 @@ class SmokePlugin:
         target = self.run.target
         smoke = target.config
         roles = [
-            f"{role} {c.kind}" for role, c in (("admin", target.admin), ("member", target.member)) if c.kind
+            f"{role} {c.kind}" + (" (session token also set; bearer wins)" if c.bearer and c.session else "")
+            for role, c in (("admin", target.admin), ("member", target.member))
+            if c.kind
         ]
         auth = "credentials: " + ", ".join(roles) if roles else "no credentials"
         return (
