@@ -81,6 +81,7 @@ def main() -> None:
             ("sequential (--promotion-concurrency 1)", ["--promotion-concurrency=1"], startup),
             ("default (concurrency 8)", [], startup),
             ("concurrency 16", ["--promotion-concurrency=16"], startup),
+            ("concurrency 32", ["--promotion-concurrency=32"], startup),
             ("default, -n 2", ["-n", "2"], startup_n2),
         ]:
             seconds = wall(folder, [*base, *extra], options.runs)
