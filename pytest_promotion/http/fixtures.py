@@ -11,7 +11,7 @@ from pytest_promotion.http.client import Credentials
 from pytest_promotion.http.configure import check_credentials_stay_safe
 from pytest_promotion.http.run import NO_BASE_URL
 from pytest_promotion.redact import without_credentials
-from pytest_promotion.stash import SETTINGS_KEY, SMOKE_KEY
+from pytest_promotion.stash import SETTINGS_KEY
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,6 @@ def _role_client(pytestconfig: pytest.Config, base_url: str | None, role: str) -
 
     if not base_url:
         pytest.skip(NO_BASE_URL)
-    run = pytestconfig.stash.get(SMOKE_KEY, None)
     settings = pytestconfig.stash[SETTINGS_KEY]
     credentials = (
         Credentials()
@@ -47,7 +46,7 @@ def _role_client(pytestconfig: pytest.Config, base_url: str | None, role: str) -
     )
     if role != "anonymous" and credentials.kind is None:
         pytest.skip(f"needs {role} credentials: set {VARIABLES[role]}")
-    if run is None and credentials.kind is not None:
+    if credentials.kind is not None and not pytestconfig.getoption("promotion_allow_insecure_http"):
         check_credentials_stay_safe(base_url, "--base-url")
     clean, basic = without_credentials(base_url)
     with httpx.Client(

@@ -8,6 +8,7 @@ at most 500 characters of the body, and what to do next — never a traceback.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,12 +34,17 @@ class CheckFailed(Exception):
         self.text = text
 
 
+@functools.lru_cache(maxsize=8)
+def _lines(pyproject: Path) -> tuple[str, ...]:
+    try:
+        return tuple(pyproject.read_text(encoding="utf-8").splitlines())
+    except OSError:
+        return ()
+
+
 def entry_line(pyproject: Path, endpoint: Endpoint) -> int:
     """The 0-based line of an entry's path in ``[tool.promotion.smoke]``, for ``reportinfo``."""
-    try:
-        lines = pyproject.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return 0
+    lines = _lines(pyproject)  # read once per run, not once per item
     start = next((n for n, line in enumerate(lines) if line.strip() == "[tool.promotion.smoke]"), 0)
     quoted = (f'"{endpoint.path}"', f"'{endpoint.path}'")
     return next((n for n in range(start, len(lines)) if any(q in lines[n] for q in quoted)), start)
@@ -83,7 +89,7 @@ def verdict(endpoint: Endpoint, exchange: Exchange) -> CheckFailed | None:
     return CheckFailed(summary, "\n".join(lines))
 
 
-class _GeneratedItem(pytest.Item):
+class GeneratedItem(pytest.Item):
     """Shared reporting of the smoke and budget items."""
 
     def __init__(self, *, run: SmokeRun, endpoint: Endpoint | None, **kwargs: object) -> None:
@@ -113,7 +119,7 @@ class _GeneratedItem(pytest.Item):
         return self.endpoint
 
 
-class ReadinessItem(_GeneratedItem):
+class ReadinessItem(GeneratedItem):
     """``--wait-healthy``: polls the health endpoint until it answers 2xx or the deadline passes."""
 
     def runtest(self) -> None:
@@ -123,7 +129,7 @@ class ReadinessItem(_GeneratedItem):
             raise CheckFailed(ready.detail, ready.detail + "\nEvery smoke item fails fast until it does.")
 
 
-class SmokeItem(_GeneratedItem):
+class SmokeItem(GeneratedItem):
     """One endpoint: answers with an expected status (and the JSON keys the entry names)."""
 
     def runtest(self) -> None:
@@ -138,7 +144,7 @@ class SmokeItem(_GeneratedItem):
             raise failure
 
 
-class BudgetItem(_GeneratedItem):
+class BudgetItem(GeneratedItem):
     """One endpoint's latency budget: the median of N samples, after one warm-up, within budget."""
 
     def __init__(self, *, budget_ms: float, **kwargs: object) -> None:
@@ -183,7 +189,7 @@ def budget_of(endpoint: Endpoint, default: float | None) -> float | None:
     return endpoint.budget_ms if endpoint.budget_ms is not None else default
 
 
-def _marked(item: pytest.Item, mark: str, missing: str | None) -> pytest.Item:
+def marked(item: pytest.Item, mark: str, missing: str | None) -> pytest.Item:
     """Mark an item, and skip it (reported at its entry) when its requirement is not configured."""
     item.add_marker(mark)
     if missing is not None:
@@ -211,7 +217,7 @@ class SmokeCollector(pytest.Collector):
             yield readiness
         for endpoint in config.endpoints:
             item = SmokeItem.from_parent(self, name=endpoint.name, run=self.run, endpoint=endpoint)
-            yield _marked(item, SMOKE_MARK, self.run.missing(endpoint))
+            yield marked(item, SMOKE_MARK, self.run.missing(endpoint))
 
 
 class BudgetCollector(pytest.Collector):
@@ -231,7 +237,7 @@ class BudgetCollector(pytest.Collector):
             item = BudgetItem.from_parent(
                 self, name=endpoint.name, run=self.run, endpoint=endpoint, budget_ms=budget
             )
-            yield _marked(item, BUDGET_MARK, self.run.missing(endpoint))
+            yield marked(item, BUDGET_MARK, self.run.missing(endpoint))
 
 
 class PromotionFile(pytest.File):

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from pytest_promotion.http.client import Call, Credentials
-from pytest_promotion.http.items import CheckFailed, _GeneratedItem, _marked
+from pytest_promotion.http.items import CheckFailed, GeneratedItem, marked
 from pytest_promotion.http.run import NO_BASE_URL, SmokeRun
 from pytest_promotion.policy.matrix import ADMIN, INVALID, MEMBER, VARIABLES, PolicyCheck, judge, matrix
 
@@ -43,7 +43,7 @@ def missing_for(check: PolicyCheck, run: SmokeRun) -> str | None:
     return None
 
 
-class PolicyItem(_GeneratedItem):
+class PolicyItem(GeneratedItem):
     """One role against one endpoint."""
 
     def __init__(self, *, check: PolicyCheck, **kwargs: object) -> None:
@@ -81,4 +81,4 @@ class PolicyCollector(pytest.Collector):
             item = PolicyItem.from_parent(
                 self, name=check.name, run=self.run, endpoint=check.endpoint, check=check
             )
-            yield _marked(item, POLICY_MARK, missing_for(check, self.run))
+            yield marked(item, POLICY_MARK, missing_for(check, self.run))
