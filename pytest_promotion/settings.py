@@ -253,7 +253,7 @@ def source_of(field: str | tuple[str | int, ...], options: Mapping[str, Any], py
     if rest and f"{variable}__{str(rest[0]).upper()}" in os.environ:
         return f"environment variable {variable}__{str(rest[0]).upper()}"
     if variable in os.environ:
-        return f"environment variable {variable}"
+        return f"environment variable {variable}" + (f" ({_dotted(rest)})" if rest else "")
     where = pyproject or "pyproject.toml"
     if rest:
         return f"[tool.promotion.{top}] {_dotted(rest)} in {where}"
