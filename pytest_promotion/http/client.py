@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import SecretStr
 
 from pytest_promotion.redact import Redactor, without_credentials
+
+if TYPE_CHECKING:
+    from pytest_promotion.settings import PromotionSettings
 
 TRANSIENT_STATUS = frozenset({502, 503, 504})
 BODY_CHARS = 500
@@ -32,6 +35,15 @@ class Credentials:
     bearer: SecretStr | None = None
     session: SecretStr | None = None
     cookie_name: str = "session_token"
+
+    @classmethod
+    def of(cls, settings: PromotionSettings, role: str) -> Credentials:
+        """The ``admin`` or ``member`` credentials the settings hold (empty when none are set)."""
+        return cls(
+            getattr(settings, f"{role}_bearer_token"),
+            getattr(settings, f"{role}_session_token"),
+            settings.session_cookie,
+        )
 
     @property
     def kind(self) -> str | None:
@@ -135,7 +147,7 @@ class Transport:
                 return exchange
             target = httpx.URL(urljoin(str(response.url), response.headers.get("location", "")))
             if _origin(target) != _origin(self.client.base_url):
-                return _replace(
+                return replace(
                     exchange,
                     error=(
                         f"redirected to another origin ({self.redactor.scrub(_origin(target))}); "
@@ -143,7 +155,7 @@ class Transport:
                     ),
                 )
             url, params = target, None
-        return _replace(exchange, error=f"more than {MAX_REDIRECTS} redirects")
+        return replace(exchange, error=f"more than {MAX_REDIRECTS} redirects")
 
     def _with_retries(
         self, call: Call, url: httpx.URL, params: Mapping[str, str] | None, retries: int
@@ -228,10 +240,6 @@ def _origin(url: httpx.URL) -> str:
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
-
-
-def _replace(exchange: Exchange, **changes: Any) -> Exchange:
-    return Exchange(**{**asdict(exchange), **changes})
 
 
 def is_loopback(url: str) -> bool:

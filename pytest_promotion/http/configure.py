@@ -86,8 +86,7 @@ def configure_smoke(
     if pyproject is None or not (settings.smoke.endpoints or settings.policy.endpoints):
         return None
     url, source = base_url
-    admin = Credentials(settings.admin_bearer_token, settings.admin_session_token, settings.session_cookie)
-    member = Credentials(settings.member_bearer_token, settings.member_session_token, settings.session_cookie)
+    admin, member = Credentials.of(settings, "admin"), Credentials.of(settings, "member")
     if url is not None:
         check_base_url(url, source)
         if (admin.kind or member.kind) and not allow_insecure_http:

@@ -35,15 +35,7 @@ def _role_client(pytestconfig: pytest.Config, base_url: str | None, role: str) -
     if not base_url:
         pytest.skip(NO_BASE_URL)
     settings = pytestconfig.stash[SETTINGS_KEY]
-    credentials = (
-        Credentials()
-        if role == "anonymous"
-        else Credentials(
-            getattr(settings, f"{role}_bearer_token"),
-            getattr(settings, f"{role}_session_token"),
-            settings.session_cookie,
-        )
-    )
+    credentials = Credentials() if role == "anonymous" else Credentials.of(settings, role)
     if role != "anonymous" and credentials.kind is None:
         pytest.skip(f"needs {role} credentials: set {VARIABLES[role]}")
     if credentials.kind is not None and not pytestconfig.getoption("promotion_allow_insecure_http"):
