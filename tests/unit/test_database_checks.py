@@ -70,6 +70,15 @@ def test_a_complete_dump_passes_and_is_described(tmp_path: Path) -> None:
         (gzip.compress(b"SELECT 1;\n"), "not a plain-format pg_dump file"),
         (gzip.compress(b""), "is empty"),
     ],
+    ids=[
+        "cut-short",
+        "not-compressed",
+        "half-a-dump",
+        "custom-format",
+        "cluster-dump",
+        "not-pg-dump",
+        "empty",
+    ],
 )
 def test_unsafe_backups_are_refused(tmp_path: Path, data: bytes, expected: str) -> None:
     with pytest.raises(BackupRefusedError, match=expected):
