@@ -13,6 +13,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+from _pytest._io import TerminalWriter
 
 from pytest_promotion.failures import FailureRepr, from_serializable, to_serializable
 from pytest_promotion.redact import Redactor
@@ -50,6 +51,20 @@ def _scrub_value(value: object, redactor: Redactor) -> object:
     return redactor.scrub(text) if redactor.holds_secret(text) else value
 
 
+def scrub_terminal(writer: TerminalWriter, redactor: Redactor) -> None:
+    """Scrub everything written to the terminal.
+
+    Reports are scrubbed at the source, but summary sections (every plugin's) and node ids that a
+    user built from a secret reach the terminal by other paths; this writer is where they all meet.
+    """
+    write = writer.write
+
+    def scrubbed(msg: str, *, flush: bool = False, **markup: bool) -> None:
+        write(redactor.scrub(msg) if redactor.holds_secret(msg) else msg, flush=flush, **markup)
+
+    writer.write = scrubbed  # type: ignore[method-assign]
+
+
 class ScrubbingFilter(logging.Filter):
     """Scrubs log records on their way to the live log (``--log-cli-level``) and ``--log-file``."""
 
@@ -73,10 +88,15 @@ class ReportingPlugin:
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Scrub what pytest's logging plugin writes straight to the terminal or a log file."""
+        """Scrub the terminal, and what pytest's logging plugin writes straight to it or a log file."""
+        if not self.redactor:
+            return
+        if session.config.pluginmanager.has_plugin("terminalreporter"):
+            scrub_terminal(session.config.get_terminal_writer(), self.redactor)
         logging_plugin = session.config.pluginmanager.get_plugin("logging-plugin")
-        if not self.redactor or logging_plugin is None:
+        if logging_plugin is None:
             return
         for name in ("log_cli_handler", "log_file_handler"):
             handler = getattr(logging_plugin, name, None)

@@ -29,6 +29,13 @@ baseline = "baselines/migration-safety-baseline.json"
 AddMigration = Callable[..., Path]
 
 
+@pytest.fixture(autouse=True)
+def _outside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest runs must not annotate or append to the real job summary when CI is Actions."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     """A project with ``testpaths = ["checks"]`` (so migrations are outside it) and one migration."""
