@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from pytest_promotion.database import commands as database_commands
+from pytest_promotion.overrides import commands as overrides_commands
 from pytest_promotion.sample import commands as sample_commands
 
 
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     database_commands.add_commands(subparsers)
+    overrides_commands.add_commands(subparsers)
     sample_commands.add_commands(subparsers)
     return parser
 

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -29,6 +29,14 @@ from pydantic_settings import (
 from pytest_promotion.errors import ConfigError
 from pytest_promotion.http.endpoints import PolicyConfig, SmokeConfig
 from pytest_promotion.migrations.rules import RULES
+from pytest_promotion.overrides.config import (
+    OVERRIDE_FIELDS,
+    EntitlementOverride,
+    FlagValue,
+    decode_json_env,
+    describe_error,
+    json_path,
+)
 
 TABLE = "[tool.promotion]"
 
@@ -69,6 +77,16 @@ class PromotionSettings(BaseSettings):
     """Where to write the JSON findings report."""
     github_actions: bool = Field(default=False, validation_alias=AliasChoices("GITHUB_ACTIONS"))
     """Set by GitHub Actions: findings are also printed as ``::error`` annotations."""
+    github_step_summary: Path | None = Field(
+        default=None, validation_alias=AliasChoices("GITHUB_STEP_SUMMARY")
+    )
+    """Set by GitHub Actions: the file the run appends its Markdown summary to."""
+
+    @field_validator("github_step_summary", mode="before")
+    @classmethod
+    def _blank_path_is_unset(cls, value: object) -> object:
+        # An empty variable would otherwise become Path("."), the current folder.
+        return None if isinstance(value, str) and not value.strip() else value
 
     smoke: SmokeConfig = SmokeConfig()
     """``[tool.promotion.smoke]``: endpoints, timeouts, retries, concurrency, budgets."""
@@ -122,6 +140,31 @@ class PromotionSettings(BaseSettings):
     """The PostgreSQL database that backup, rollback, status and the restore drill work on."""
     backups_dir: Path = Path("backups")
     """Where ``pytest-promotion backup`` writes and ``rollback`` looks for ``*.sql.gz`` backups."""
+
+    # Per-environment overrides, JSON in one variable each. NoDecode: pydantic-settings' own JSON
+    # decoding would put the raw value into its SettingsError; _decode_overrides names only the path.
+    feature_flag_env_overrides: Annotated[dict[str, FlagValue], NoDecode] = Field(
+        default_factory=dict, validation_alias=AliasChoices("FEATURE_FLAG_ENV_OVERRIDES_JSON")
+    )
+    """Flag key → value for every organization in this environment; wins over the database."""
+    feature_flag_org_overrides: Annotated[dict[str, dict[str, FlagValue]], NoDecode] = Field(
+        default_factory=dict, validation_alias=AliasChoices("FEATURE_FLAG_ORG_OVERRIDES_JSON")
+    )
+    """Organization id → flag key → value; wins over the environment's overrides."""
+    entitlement_env_overrides: Annotated[EntitlementOverride | None, NoDecode] = Field(
+        default=None, validation_alias=AliasChoices("ENTITLEMENT_ENV_OVERRIDES_JSON")
+    )
+    """Seat limit, extra features and usage caps over every organization's plan."""
+    entitlement_org_overrides: Annotated[dict[str, EntitlementOverride], NoDecode] = Field(
+        default_factory=dict, validation_alias=AliasChoices("ENTITLEMENT_ORG_OVERRIDES_JSON")
+    )
+    """Organization id → its entitlement overrides, over the environment's."""
+
+    @field_validator(*OVERRIDE_FIELDS, mode="before")
+    @classmethod
+    def _decode_overrides(cls, value: object, info: ValidationInfo) -> object:
+        assert info.field_name is not None
+        return decode_json_env(value, info.field_name)
 
     @field_validator(
         "smoke_base_url",
@@ -180,7 +223,8 @@ TABLE_KEYS = tuple(
     sorted(
         name
         for name, info in PromotionSettings.model_fields.items()
-        if info.annotation != SecretStr | None and name != "github_actions"
+        if info.annotation != SecretStr | None
+        and name not in {"github_actions", "github_step_summary", *OVERRIDE_FIELDS}
     )
 )
 
@@ -250,6 +294,8 @@ def source_of(field: str | tuple[str | int, ...], options: Mapping[str, Any], py
         name = f"{top}.{rest[0]}"
         return f"option {OPTION_NAMES.get(name, name)}"
     variable = env_name(top)
+    if top in OVERRIDE_FIELDS:  # one JSON value: the rest of the location is a path inside it
+        return f"environment variable {variable} at {json_path(rest)}"
     if rest and f"{variable}__{str(rest[0]).upper()}" in os.environ:
         return f"environment variable {variable}__{str(rest[0]).upper()}"
     if variable in os.environ:
@@ -270,7 +316,7 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
     if secrets:
         raise ConfigError(
             f"{TABLE} in {pyproject} sets {secrets[0]!r}, which is read from the environment only: "
-            f"remove it from the file and set {env_name(secrets[0])} instead (a CI secret, not a committed file)."
+            f"remove it from the file and set {env_name(secrets[0])} instead (set per environment, e.g. as a CI secret, never in a committed file)."
         )
     token = _table.set(table)
     try:
@@ -283,7 +329,10 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
         problems = []
         for error in exc.errors(include_input=False, include_url=False):
             loc = tuple(error["loc"])
-            if error["type"] == "extra_forbidden" and len(loc) == 1:
+            if _field_named(str(loc[0])) in OVERRIDE_FIELDS:
+                field = _field_named(str(loc[0]))
+                problems.append(describe_error(env_name(field), field, loc[1:], error))
+            elif error["type"] == "extra_forbidden" and len(loc) == 1:
                 problems.append(
                     f"{TABLE} in {pyproject} has an unknown key {loc[0]!r} (known keys: {', '.join(TABLE_KEYS)})"
                 )
@@ -293,7 +342,9 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
                 where = source_of(loc, options, pyproject)
                 problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
         raise ConfigError(
-            "Invalid promotion configuration: " + "; ".join(problems) + ". Fix it and run again."
+            "Invalid promotion configuration: "
+            + "; ".join(dict.fromkeys(problems))
+            + ". Fix it and run again."
         ) from None
     finally:
         _table.reset(token)

@@ -69,6 +69,8 @@ class Call:
     headers: Mapping[str, str] = field(default_factory=dict)
     follow_redirects: bool = False
     json_keys: tuple[str, ...] = ()
+    keep_json: bool = False
+    """Keep the whole parsed JSON body (the override checks compare it field by field)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Exchange:
     """Keys the entry requires that the JSON body lacks."""
     not_json: bool = False
     """The entry requires keys but the body is not a JSON object."""
+    document: Any = None
+    """The parsed JSON body, when the call asked to keep it and it parsed."""
 
     def to_json(self) -> dict[str, Any]:
         """The exchange as JSON-ready data."""
@@ -197,11 +201,13 @@ class Transport:
         text = response.text
         missing: tuple[str, ...] = ()
         not_json = False
-        if call.json_keys:
+        document: Any = None
+        if call.json_keys or call.keep_json:
             try:
                 document = json.loads(text)
             except ValueError:
                 document = None
+        if call.json_keys:
             if isinstance(document, dict):
                 missing = tuple(key for key in call.json_keys if not _has_key(document, key))
             else:
@@ -215,6 +221,7 @@ class Transport:
             location=self.redactor.scrub(location) if location else None,
             missing_json=missing,
             not_json=not_json,
+            document=document if call.keep_json else None,
         )
 
 

@@ -12,6 +12,7 @@ from pytest_promotion.http.client import Credentials, is_loopback
 from pytest_promotion.http.plugin import STORE_KEY, SmokePlugin
 from pytest_promotion.http.run import SmokeRun, Target
 from pytest_promotion.http.store import ExchangeStore
+from pytest_promotion.overrides.config import Overrides
 from pytest_promotion.redact import Redactor, mask_url
 from pytest_promotion.settings import PromotionSettings
 
@@ -21,11 +22,9 @@ def resolve_base_url(config: pytest.Config, settings: PromotionSettings) -> tupl
 
     ``--base-url`` > ``PYTEST_BASE_URL`` > ``SMOKE_BASE_URL`` > ini ``base_url`` (pytest-base-url's
     chain with the seed's variable in it). The result is written back to ``config.option.base_url``
-    so pytest-base-url's ``base_url`` fixture and header agree; xdist workers receive it that way.
+    so pytest-base-url's ``base_url`` fixture and header agree. xdist workers share the
+    controller's arguments and environment, so they follow the same chain to the same URL.
     """
-    if hasattr(config, "workerinput"):
-        value = config.getoption("base_url", None)
-        return value or None, "from the controller"
     raw = getattr(config.known_args_namespace, "base_url", None)
     if raw:
         given = any(arg.startswith("--base-url") for arg in config.invocation_params.args)
@@ -73,6 +72,11 @@ def check_credentials_stay_safe(url: str, source: str) -> None:
         )
 
 
+def per_worker(concurrency: int, workers: int) -> int:
+    """Each xdist worker's share of the run's bound, so the service never sees more in flight."""
+    return max(1, concurrency // max(1, workers))
+
+
 def configure_smoke(
     config: pytest.Config,
     settings: PromotionSettings,
@@ -83,9 +87,14 @@ def configure_smoke(
     allow_insecure_http: bool = False,
 ) -> SmokeRun | None:
     """Build the smoke run and register its hooks; None when no endpoints are declared."""
-    if pyproject is None or not (settings.smoke.endpoints or settings.policy.endpoints):
-        return None
     url, source = base_url
+    overrides = Overrides.of(settings)
+    # A base URL alone is enough: the override checks then say "no overrides configured".
+    wanted = settings.smoke.endpoints or settings.policy.endpoints or url is not None
+    if pyproject is None or not (
+        wanted or not overrides.is_empty_flags or not overrides.is_empty_entitlements
+    ):
+        return None
     admin, member = Credentials.of(settings, "admin"), Credentials.of(settings, "member")
     if url is not None:
         check_base_url(url, source)
@@ -94,13 +103,16 @@ def configure_smoke(
     workerinput = getattr(config, "workerinput", None)
     shared = workerinput.get(STORE_KEY) if workerinput is not None else None
     store = ExchangeStore(Path(shared)) if shared else ExchangeStore.create()
+    workers = int(workerinput.get("workercount", 1)) if workerinput is not None else 1
+    smoke = settings.smoke.model_copy(update={"concurrency": per_worker(settings.smoke.concurrency, workers)})
     target = Target(
         base_url=url,
         base_url_source=source,
         organization_id=settings.organization_id,
         admin=admin,
         member=member,
-        config=settings.smoke,
+        config=smoke,
+        overrides=overrides,
         policy=settings.policy,
     )
     run = SmokeRun(target=target, store=store, redactor=redactor)

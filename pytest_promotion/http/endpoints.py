@@ -137,12 +137,16 @@ class SmokeConfig(BaseModel):
     """Retries of a transient failure: a connection error or 502/503/504."""
     backoff: float = Field(default=0.5, ge=0)
     """Seconds before the first retry; doubled before each next one."""
-    concurrency: int = Field(default=8, ge=1, le=256)
-    """Smoke requests in flight at once (per xdist worker)."""
+    concurrency: int = Field(default=32, ge=1, le=256)
+    """Smoke requests in flight at once, for the whole run (xdist workers share it out)."""
     wait_healthy: float | None = Field(default=None, gt=0)
     """Seconds to poll ``health_path`` for a 2xx answer before the smoke items run."""
     health_path: str = "/api/health"
     """The endpoint ``wait_healthy`` polls."""
+    flags_path: str = "/api/dashboard/feature-flags/resolved"
+    """Where the service reports its resolved feature flags (``pytest -m flags``)."""
+    entitlements_path: str = "/api/dashboard/billing/readiness"
+    """Where the service reports an organization's entitlements (``pytest -m entitlements``)."""
     samples: int = Field(default=5, ge=1, le=1000)
     """Timed requests per latency-budget item, after one warm-up request."""
     default_budget_ms: float | None = Field(default=None, gt=0)
@@ -158,7 +162,7 @@ class SmokeConfig(BaseModel):
             )
         return value
 
-    @field_validator("health_path")
+    @field_validator("health_path", "flags_path", "entitlements_path")
     @classmethod
     def _health_is_path(cls, value: str) -> str:
         if not value.startswith("/"):

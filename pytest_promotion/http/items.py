@@ -248,8 +248,15 @@ class PromotionFile(pytest.File):
         self.run = run
 
     def collect(self) -> Iterator[pytest.Collector]:
-        """The smoke, budget and access-policy groups."""
-        from pytest_promotion.policy.items import POLICY_MARK, PolicyCollector  # it builds on this module
+        """The smoke, budget, access-policy, flag and entitlement groups."""
+        # These build on this module.
+        from pytest_promotion.overrides.items import (
+            ENTITLEMENTS_MARK,
+            FLAGS_MARK,
+            EntitlementsCollector,
+            FlagsCollector,
+        )
+        from pytest_promotion.policy.items import POLICY_MARK, PolicyCollector
 
         if self.run.target.config.endpoints:
             yield SmokeCollector.from_parent(self, name=SMOKE_MARK, run=self.run)
@@ -259,3 +266,5 @@ class PromotionFile(pytest.File):
             yield BudgetCollector.from_parent(self, name=BUDGET_MARK, run=self.run)
         if self.run.target.policy.endpoints:
             yield PolicyCollector.from_parent(self, name=POLICY_MARK, run=self.run)
+        yield FlagsCollector.from_parent(self, name=FLAGS_MARK, run=self.run)
+        yield EntitlementsCollector.from_parent(self, name=ENTITLEMENTS_MARK, run=self.run)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pytest_promotion.http.client import Call, Credentials, Exchange, Transport
 from pytest_promotion.http.endpoints import Endpoint, PolicyConfig, SmokeConfig
 from pytest_promotion.http.store import ExchangeStore
+from pytest_promotion.overrides.config import Overrides
 from pytest_promotion.redact import Redactor, mask_url
 
 READINESS_KEY = "promotion:readiness"
@@ -33,6 +34,7 @@ class Target:
     organization_id: str | None
     admin: Credentials
     config: SmokeConfig
+    overrides: Overrides
     member: Credentials = field(default_factory=Credentials)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 

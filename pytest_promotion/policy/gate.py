@@ -16,53 +16,80 @@ from pathlib import Path
 import pytest
 
 from pytest_promotion.failures import FailureRepr
+from pytest_promotion.overrides.config import Overrides
 from pytest_promotion.policy.matrix import VARIABLES
 from pytest_promotion.settings import PromotionSettings
 
-STAGES = {"migrations": "migration safety", "smoke": "post-deploy smoke", "admin_policy": "admin controls"}
+STAGES = {
+    "migrations": "migration safety",
+    "smoke": "post-deploy smoke",
+    "perf_budget": "latency budgets",
+    "admin_policy": "admin controls",
+    "flags": "feature flags",
+    "entitlements": "entitlements",
+}
 NO_BASE_URL = "a base URL: pass --base-url, or set SMOKE_BASE_URL or PYTEST_BASE_URL"
+NO_ORGANIZATION = "an organization: set SMOKE_ORGANIZATION_ID"
 
 
 @dataclass(frozen=True)
 class Stages:
-    """Which stages this gate run requires, and what each one lacks."""
+    """Which stages this gate run requires, what each one lacks, and why the others do not run."""
 
     required: dict[str, bool]
     missing: dict[str, list[str]]
+    idle: dict[str, str] = field(default_factory=dict)
 
 
 def plan(settings: PromotionSettings, *, base_url: str | None, has_migrations: bool) -> Stages:
-    """The stages required by the LAUNCH_* flags and their missing prerequisites."""
+    """The stages required by the LAUNCH_* flags and their missing prerequisites.
+
+    ``LAUNCH_POST_DEPLOY_SMOKE`` governs everything that talks to the deployed service: the smoke
+    items, and the latency budgets and override checks when any are declared or configured.
+    """
+    post_deploy = settings.launch_post_deploy_smoke
+    endpoints = settings.smoke.endpoints
+    overrides = Overrides.of(settings)
+    declared = {
+        "perf_budget": settings.smoke.default_budget_ms is not None or any(e.budget_ms for e in endpoints),
+        "flags": not overrides.is_empty_flags,
+        "entitlements": not overrides.is_empty_entitlements,
+    }
     required = {
         "migrations": True,
-        "smoke": settings.launch_post_deploy_smoke,
+        "smoke": post_deploy,
         "admin_policy": settings.launch_validate_admin_controls,
+        **{stage: post_deploy and known for stage, known in declared.items()},
     }
+    idle = {stage: "not required" for stage, needed in required.items() if not needed}
+    if post_deploy:
+        idle.update({stage: "nothing configured" for stage, known in declared.items() if not known})
     missing: dict[str, list[str]] = {stage: [] for stage in STAGES}
     if not has_migrations:
         missing["migrations"].append("a migrations folder: set migrations_dir in [tool.promotion]")
-    smoke = settings.smoke.endpoints
     if required["smoke"]:
-        if not smoke:
+        if not endpoints:
             missing["smoke"].append("endpoints: list them in [tool.promotion.smoke]")
-        if base_url is None:
-            missing["smoke"].append(NO_BASE_URL)
-        if any("auth" in e.requires for e in smoke) and not (
+        if any("auth" in e.requires for e in endpoints) and not (
             settings.admin_bearer_token or settings.admin_session_token
         ):
             missing["smoke"].append(f"admin credentials: set {VARIABLES['admin']}")
-        if any("organization_id" in e.requires for e in smoke) and not settings.organization_id:
-            missing["smoke"].append("an organization: set SMOKE_ORGANIZATION_ID")
+        if any("organization_id" in e.requires for e in endpoints) and not settings.organization_id:
+            missing["smoke"].append(NO_ORGANIZATION)
     if required["admin_policy"]:
         if not settings.policy.endpoints:
             missing["admin_policy"].append("admin-only endpoints: list them in [tool.promotion.policy]")
-        if base_url is None:
-            missing["admin_policy"].append(NO_BASE_URL)
         if not (settings.admin_bearer_token or settings.admin_session_token):
             missing["admin_policy"].append(f"admin credentials: set {VARIABLES['admin']}")
         if not (settings.member_bearer_token or settings.member_session_token):
             missing["admin_policy"].append(f"member credentials: set {VARIABLES['member']}")
-    return Stages(required=required, missing=missing)
+    for stage, org_layer in (("flags", overrides.flags_org), ("entitlements", overrides.entitlements_org)):
+        if required[stage] and org_layer and not settings.organization_id:
+            missing[stage].append(NO_ORGANIZATION)
+    for stage in ("smoke", "admin_policy", "flags", "entitlements"):
+        if required[stage] and base_url is None:
+            missing[stage].insert(0, NO_BASE_URL)
+    return Stages(required=required, missing=missing, idle=idle)
 
 
 class PrerequisiteMissing(Exception):
@@ -116,6 +143,14 @@ def stage_of(keywords: object) -> str | None:
     return next((stage for stage in STAGES if stage in keywords), None)  # type: ignore[operator]
 
 
+def stage_outcome(report: pytest.TestReport) -> tuple[str, str] | None:
+    """The stage and outcome one report counts for (a setup error or skip counts; a passed setup not)."""
+    stage = stage_of(report.keywords)
+    if stage is None or (report.when != "call" and not (report.failed or report.skipped)):
+        return None
+    return stage, "error" if report.failed and report.when != "call" else report.outcome
+
+
 @dataclass
 class LaunchGatePlugin:
     """Selects the required stages, adds the prerequisite items, prints the verdict block."""
@@ -144,11 +179,9 @@ class LaunchGatePlugin:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Count outcomes per stage (reports carry their marks as keywords, under xdist too)."""
-        stage = stage_of(report.keywords)
-        if stage is None or (report.when != "call" and not (report.failed or report.skipped)):
-            return
-        outcome = "error" if report.failed and report.when != "call" else report.outcome
-        self.counts.setdefault(stage, Counter())[outcome] += 1
+        counted = stage_outcome(report)
+        if counted is not None:
+            self.counts.setdefault(counted[0], Counter())[counted[1]] += 1
 
     def verdict_lines(self) -> list[str]:
         """One line per stage, then the overall verdict."""
@@ -156,7 +189,7 @@ class LaunchGatePlugin:
         for stage, title in STAGES.items():
             counts = self.counts.get(stage, Counter())
             if not self.stages.required[stage]:
-                lines.append(f"  {title:<18} not required")
+                lines.append(f"  {title:<18} {self.stages.idle.get(stage, 'not required')}")
                 continue
             bad = counts["failed"] + counts["error"]
             state = "passed" if counts["passed"] and not bad else "FAILED"

@@ -3,6 +3,8 @@
 Public endpoints answer anyone; admin-only ones answer 401 without valid credentials and 403 to a
 member; ``/api/status/incidents`` answers 400 without ``organization_id``. Tokens come from the
 same variables the checks send (``LAUNCH_ADMIN_BEARER_TOKEN`` …), so one shell runs both.
+The resolved-flags and billing-readiness endpoints apply the ``*_OVERRIDES_JSON`` overrides the
+same way, so a service started with other values than the checks is a drifted deployment.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from pytest_promotion.overrides.config import Overrides
+from pytest_promotion.overrides.entitlements import resolve_entitlements
+from pytest_promotion.overrides.flags import resolve_flags
 from pytest_promotion.sample import data
 from pytest_promotion.sample.auth import Accepted, Role, role_of
 from pytest_promotion.settings import PromotionSettings
@@ -41,6 +46,8 @@ def create_app(
     loosened = loosened or {}
     data.create(database)
     accepted = accepted_from(settings)
+    # The same variables the checks read: a service started with other values is drifted on purpose.
+    overrides = Overrides.of(settings)
     started = time.monotonic()
 
     def rows(sql: str, *params: object) -> list[dict[str, object]]:
@@ -78,13 +85,35 @@ def create_app(
         open_incidents = rows("SELECT count(*) AS n FROM incident WHERE status = 'open'")[0]["n"]
         return JSONResponse({"organizations": organizations, "open_incidents": open_incidents})
 
+    def plan_of(organization: str) -> str | None:
+        found = rows("SELECT plan FROM organization WHERE id = ?", organization)
+        return str(found[0]["plan"]) if found else None
+
     def flags(request: Request) -> Response:
-        stored = rows("SELECT key, value FROM feature_flag ORDER BY key")
+        organization = request.query_params.get("organization_id") or None
+        if organization is not None and plan_of(organization) is None:
+            return JSONResponse({"error": "unknown organization"}, status_code=404)
+        resolved = resolve_flags(data.feature_flags(database), overrides, organization)
         return JSONResponse(
             {
-                "organization_id": request.query_params.get("organization_id"),
-                "flags": {row["key"]: {"value": row["value"], "source": "db"} for row in stored},
+                "organization_id": organization,
+                "flags": {key: flag.to_json() for key, flag in resolved.items()},
             }
+        )
+
+    def billing_readiness(request: Request) -> Response:
+        organization = request.query_params.get("organization_id")
+        if not organization:
+            return JSONResponse({"error": "organization_id is required"}, status_code=400)
+        plan_name = plan_of(organization)
+        if plan_name is None:
+            return JSONResponse({"error": "unknown organization"}, status_code=404)
+        plan = data.plan_entitlements(database, plan_name)
+        if plan is None:  # an organization on a plan the table lacks: a data bug, not a client error
+            return JSONResponse({"error": "the organization's plan is not defined"}, status_code=500)
+        resolved = resolve_entitlements(plan, overrides, organization)
+        return JSONResponse(
+            {"organization_id": organization, "plan": plan_name, "entitlements": resolved.to_json()}
         )
 
     def customer_health(request: Request) -> Response:
@@ -125,6 +154,7 @@ def create_app(
         Route("/api/analytics", public(analytics)),
         Route("/api/dashboard/home", public(home)),
         Route("/api/dashboard/feature-flags/resolved", public(flags)),
+        Route("/api/dashboard/billing/readiness", public(billing_readiness)),
         Route("/api/dashboard/customer-success/health", public(customer_health)),
         Route("/api/dashboard/customer-success/renewal-value-report", public(renewal_report)),
         Route("/api/dashboard/ops/diagnostics", public(diagnostics)),

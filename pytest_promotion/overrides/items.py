@@ -1,0 +1,311 @@
+"""``pyproject.toml::flags::flag new_editor`` and ``pyproject.toml::entitlements::entitlement seat_limit``.
+
+Promotion is safe only when the deployed service resolves the environment's overrides exactly as
+they are configured here. Each overridden flag and entitlement field is one item that compares the
+service's report with the locally resolved expectation (value and source); ``drift`` catches the
+reverse, an override the service applies that this configuration does not have. Each report
+endpoint is fetched once per process and shared by its items.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pytest_promotion.http.client import Call, Exchange
+from pytest_promotion.http.items import CheckFailed, GeneratedItem, marked
+from pytest_promotion.http.run import NO_BASE_URL, SmokeRun
+from pytest_promotion.overrides.entitlements import configured_entitlements
+from pytest_promotion.overrides.flags import ResolvedFlag, resolve_flags
+
+FLAGS_MARK = "flags"
+ENTITLEMENTS_MARK = "entitlements"
+FLAG_VARIABLES = {"env": "FEATURE_FLAG_ENV_OVERRIDES_JSON", "org": "FEATURE_FLAG_ORG_OVERRIDES_JSON"}
+ENTITLEMENT_VARIABLES = {"env": "ENTITLEMENT_ENV_OVERRIDES_JSON", "org": "ENTITLEMENT_ORG_OVERRIDES_JSON"}
+NO_FLAG_OVERRIDES = f"no overrides configured: set {FLAG_VARIABLES['env']} or {FLAG_VARIABLES['org']}"
+NO_ENTITLEMENT_OVERRIDES = (
+    f"no overrides configured: set {ENTITLEMENT_VARIABLES['env']} or {ENTITLEMENT_VARIABLES['org']}"
+)
+NO_ORGANIZATION = "needs an organization: set SMOKE_ORGANIZATION_ID"
+CONTRACT = "See 'The contract a deployed service implements' in the pytest-promotion README."
+
+
+def shown(value: object) -> str:
+    """A value as JSON, the way it was configured; null caps read as unlimited."""
+    return "null (unlimited)" if value is None else json.dumps(value)
+
+
+def same(configured: object, reported: object) -> bool:
+    """JSON equality: ``true`` is not ``1``, but ``1`` is ``1.0``."""
+    if isinstance(configured, bool) or isinstance(reported, bool):
+        return configured is reported
+    return configured == reported
+
+
+@dataclass
+class ServiceReport:
+    """One report endpoint of the deployed service, fetched once per process."""
+
+    run: SmokeRun
+    path: str
+    key: str
+    """The object the contract puts the report in: ``flags`` or ``entitlements``."""
+    _exchange: Exchange | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def call(self) -> Call:
+        """GET the report for the configured organization, as the admin when credentials are set."""
+        organization = self.run.target.organization_id
+        return Call(
+            method="GET",
+            path=self.path,
+            params={"organization_id": organization} if organization else {},
+            headers=self.run.target.admin.headers(),
+            keep_json=True,
+        )
+
+    def document(self) -> Mapping[str, Any]:
+        """The report object, or a CheckFailed that says why the service gave none."""
+        with self._lock:
+            if self._exchange is None:
+                self._exchange = self.run.transport.call(self.call())
+        exchange = self._exchange
+        what = f"GET {self.path}"
+        if exchange.status is None or exchange.error:
+            reason = exchange.error or "no answer"
+            raise CheckFailed(
+                f"{what}: {reason}", f"{what}: {reason}\nCheck that the service is up and reachable."
+            )
+        if exchange.status != 200:
+            summary = f"{what} answered {exchange.status}, expected 200"
+            body = f"\nbody: {exchange.body}" if exchange.body else ""
+            raise CheckFailed(summary, f"{summary}{body}\nCheck the service's logs for this endpoint.")
+        document = exchange.document
+        report = document.get(self.key) if isinstance(document, dict) else None
+        if not isinstance(report, dict):
+            summary = f"{what} answered without a {self.key!r} object"
+            raise CheckFailed(summary, f"{summary}.\n{CONTRACT}")
+        return report
+
+
+class ReportItem(GeneratedItem):
+    """Shared by the override checks: they read one report of the service."""
+
+    def __init__(self, *, report: ServiceReport, **kwargs: object) -> None:
+        super().__init__(endpoint=None, **kwargs)  # type: ignore[arg-type]
+        self.report = report
+
+    def fetched(self) -> Mapping[str, Any]:
+        """The report, once the service is healthy."""
+        ready = self.run.readiness()
+        if not ready.healthy:
+            raise CheckFailed(f"{self.name}: not checked, the service never became healthy", ready.detail)
+        return self.report.document()
+
+
+class UnconfiguredItem(ReportItem):
+    """Says why nothing is checked (always collected skipped), so a run never passes silently."""
+
+    def runtest(self) -> None:
+        """Never reached: the item carries a skip mark with its reason."""
+        pytest.skip("nothing configured to check")
+
+
+class FlagItem(ReportItem):
+    """One overridden flag: the service resolves it to the configured value, from the configured layer."""
+
+    def __init__(self, *, key: str, expected: ResolvedFlag, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.key = key
+        self.expected = expected
+
+    def runtest(self) -> None:
+        """Compare value and source with the local resolution."""
+        flags = self.fetched()
+        expected, variable = self.expected, FLAG_VARIABLES[self.expected.source]
+        want = f"{shown(expected.value)} from {expected.source}"
+        reported = flags.get(self.key)
+        if not isinstance(reported, dict) or "value" not in reported or "source" not in reported:
+            summary = f"flag {self.key}: expected {want}, the service does not report it"
+            raise CheckFailed(
+                summary,
+                f"{summary} (or not as {{'value': …, 'source': …}}).\n"
+                f"The deployed service does not know this flag, which {variable} overrides. {CONTRACT}",
+            )
+        value, source = reported["value"], reported["source"]
+        if same(expected.value, value) and source == expected.source:
+            return
+        summary = f"flag {self.key}: expected {want}, the service reports {shown(value)} from {source}"
+        if source == expected.source:
+            hint = f"The deployed {variable} holds another value than this run's: make them the same."
+        elif source == "db":
+            hint = f"The service ignores the {variable} override: check the deployed environment sets it."
+        else:
+            hint = f"The service applies its {source} layer where {variable} should win: compare both configurations."
+        raise CheckFailed(summary, f"{summary}\n{hint}")
+
+
+class FlagDriftItem(ReportItem):
+    """No flag is overridden by the service that this configuration does not override."""
+
+    def __init__(self, *, expected: Mapping[str, ResolvedFlag], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.expected = expected
+
+    def runtest(self) -> None:
+        """List every reported env/org override missing from the configuration."""
+        stale = [
+            f"  {key} = {shown(flag.get('value'))} ({flag.get('source')})"
+            for key, flag in sorted(self.fetched().items())
+            if isinstance(flag, dict) and flag.get("source") in FLAG_VARIABLES and key not in self.expected
+        ]
+        if stale:
+            summary = f"the service applies {len(stale)} flag override(s) this configuration does not have"
+            raise CheckFailed(
+                summary,
+                f"{summary}:\n"
+                + "\n".join(stale)
+                + f"\nRemove the stale override from the deployed environment, or add it to "
+                f"{FLAG_VARIABLES['env']} / {FLAG_VARIABLES['org']} here so that it is checked.",
+            )
+
+
+@dataclass(frozen=True)
+class EntitlementCheck:
+    """One overridden entitlement field and what the service must report for it."""
+
+    name: str
+    """``seat_limit``, ``features`` or ``usage_caps.<cap>``."""
+    expected: object
+    """The value; for ``features``, the tuple of features the service must include."""
+    sources: str
+    """The layers that set it: ``org``, ``env`` or both."""
+
+    @property
+    def item_name(self) -> str:
+        """``entitlement usage cap api_calls``: no dots, which pytest's report would turn into ``::``."""
+        return "entitlement " + self.name.replace("usage_caps.", "usage cap ")
+
+
+class EntitlementItem(ReportItem):
+    """One overridden entitlement field: the most specific override wins, features are a union."""
+
+    def __init__(self, *, check: EntitlementCheck, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.check = check
+
+    def runtest(self) -> None:
+        """Compare the reported field with the configured overlay."""
+        entitlements = self.fetched()
+        check = self.check
+        if check.name == "features":
+            reported = entitlements.get("features")
+            have = {f for f in reported if isinstance(f, str)} if isinstance(reported, list) else set()
+            wanted = check.expected if isinstance(check.expected, tuple) else ()
+            missing = [feature for feature in wanted if feature not in have]
+            if missing:
+                summary = f"entitlement features: {', '.join(missing)} not in the reported features"
+                raise CheckFailed(
+                    summary,
+                    f"{summary} {shown(reported)}\nexpected every override feature ({check.sources}): "
+                    f"{shown(list(wanted))}\n{self.hint()}",
+                )
+            return
+        if check.name == "seat_limit":
+            present, reported = "seat_limit" in entitlements, entitlements.get("seat_limit")
+        else:
+            caps = entitlements.get("usage_caps")
+            cap = check.name.removeprefix("usage_caps.")
+            present = isinstance(caps, dict) and cap in caps
+            reported = caps.get(cap) if isinstance(caps, dict) else None
+        if present and same(check.expected, reported):
+            return
+        told = shown(reported) if present else "nothing"
+        summary = f"entitlement {check.name}: expected {shown(check.expected)} from {check.sources}, the service reports {told}"
+        raise CheckFailed(summary, f"{summary}\n{self.hint()}")
+
+    def hint(self) -> str:
+        """What to compare next."""
+        variables = " and ".join(ENTITLEMENT_VARIABLES[layer] for layer in self.check.sources.split("+"))
+        return f"The service does not apply {variables} as configured here: compare the deployed environment's value."
+
+
+def entitlement_checks(run: SmokeRun) -> list[EntitlementCheck]:
+    """The overridden fields for the configured organization, most specific layer first."""
+    configured = configured_entitlements(run.target.overrides, run.target.organization_id)
+    checks = []
+    if configured.seat_limit is not None:
+        limit, source = configured.seat_limit
+        checks.append(EntitlementCheck("seat_limit", limit, source))
+    if configured.features:
+        sources = "+".join(layer for layer in ("org", "env") if layer in configured.features.values())
+        checks.append(EntitlementCheck("features", tuple(configured.features), sources))
+    for cap, (value, source) in sorted(configured.usage_caps.items()):
+        checks.append(EntitlementCheck(f"usage_caps.{cap}", value, source))
+    return checks
+
+
+class FlagsCollector(pytest.Collector):
+    """``pyproject.toml::flags``: one item per overridden flag, and the drift check."""
+
+    def __init__(self, *, run: SmokeRun, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.run = run
+
+    def collect(self) -> Iterator[pytest.Item]:
+        """Items in flag-key order, then drift; one skipped placeholder when nothing is overridden."""
+        target = self.run.target
+        overrides = target.overrides
+        report = ServiceReport(self.run, target.config.flags_path, "flags")
+        base = NO_BASE_URL if target.base_url is None else None
+        if overrides.is_empty_flags:
+            placeholder = UnconfiguredItem.from_parent(
+                self, name="flag overrides", run=self.run, report=report
+            )
+            yield marked(placeholder, FLAGS_MARK, NO_FLAG_OVERRIDES)
+            return  # a project that overrides nothing may not serve the flags report at all
+        expected = resolve_flags({}, overrides, target.organization_id)
+        for key, flag in expected.items():
+            item = FlagItem.from_parent(
+                self, name=f"flag {key}", run=self.run, report=report, key=key, expected=flag
+            )
+            yield marked(item, FLAGS_MARK, base)
+        if overrides.flags_org and not target.organization_id:
+            waiting = UnconfiguredItem.from_parent(
+                self, name="flag org overrides", run=self.run, report=report
+            )
+            yield marked(waiting, FLAGS_MARK, f"{FLAG_VARIABLES['org']} is set but {NO_ORGANIZATION}")
+        drift = FlagDriftItem.from_parent(self, name="drift", run=self.run, report=report, expected=expected)
+        yield marked(drift, FLAGS_MARK, base)
+
+
+class EntitlementsCollector(pytest.Collector):
+    """``pyproject.toml::entitlements``: one item per overridden entitlement field."""
+
+    def __init__(self, *, run: SmokeRun, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.run = run
+
+    def collect(self) -> Iterator[pytest.Item]:
+        """Items for seat_limit, features and each usage cap that is overridden."""
+        target = self.run.target
+        report = ServiceReport(self.run, target.config.entitlements_path, "entitlements")
+        if target.overrides.is_empty_entitlements:
+            placeholder = UnconfiguredItem.from_parent(
+                self, name="entitlement overrides", run=self.run, report=report
+            )
+            yield marked(placeholder, ENTITLEMENTS_MARK, NO_ENTITLEMENT_OVERRIDES)
+            return
+        missing = (
+            NO_BASE_URL if target.base_url is None else None if target.organization_id else NO_ORGANIZATION
+        )
+        for check in entitlement_checks(self.run):
+            item = EntitlementItem.from_parent(
+                self, name=check.item_name, run=self.run, report=report, check=check
+            )
+            yield marked(item, ENTITLEMENTS_MARK, missing)
