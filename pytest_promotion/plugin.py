@@ -24,6 +24,7 @@ from pytest_promotion.redact import Redactor
 from pytest_promotion.reporting import ReportingPlugin
 from pytest_promotion.settings import load_settings
 from pytest_promotion.stash import GATE_KEY, REDACTOR_KEY, SETTINGS_KEY, SMOKE_KEY
+from pytest_promotion.summary import configure_step_summary
 
 __all__ = [
     "admin_client",
@@ -37,6 +38,8 @@ MARKERS = {
     "smoke": "post-deploy smoke items generated from [tool.promotion.smoke] (pytest -m smoke --base-url=URL).",
     "admin_policy": "access-policy items generated from [tool.promotion.policy]: admin, member, anonymous, invalid token.",
     "perf_budget": "latency-budget items generated from [tool.promotion.smoke] entries with budget_ms.",
+    "flags": "feature-flag override items: the deployed service resolves each configured override (pytest -m flags).",
+    "entitlements": "entitlement override items: seat limit, features and usage caps as configured (pytest -m entitlements).",
     "backups": "the restore drill of the newest database backup (pytest -m backups).",
 }
 
@@ -73,7 +76,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--promotion-concurrency",
         metavar="N",
         type=int,
-        help="smoke requests in flight at once (default 8; 1 sends one at a time)",
+        help="smoke requests in flight at once (default 32; 1 sends one at a time)",
     )
     group.addoption(
         "--launch-gate",
@@ -116,6 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
             allow_insecure_http=bool(config.getoption("promotion_allow_insecure_http")),
         )
         configure_drill(config, settings)
+        configure_step_summary(config, settings, redactor)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     if run is not None:
