@@ -1,4 +1,4 @@
-"""``pytest-promotion sample serve``: run the sample service in the foreground."""
+"""``pytest-promotion sample serve`` runs the sample service in the foreground; ``demo`` gates it."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promotion.errors import ConfigError
+from pytest_promotion.sample import demo
 from pytest_promotion.settings import load_settings
 
 
 def add_commands(subparsers: Any) -> None:
-    """Register ``sample serve``."""
+    """Register ``sample serve`` and ``demo``."""
+    demo.add_command(subparsers)
     sample = subparsers.add_parser("sample", help="the sample service that stands in for a deployed app")
     actions = sample.add_subparsers(dest="sample_command", metavar="ACTION", required=True)
     serve = actions.add_parser("serve", help="serve the sample service until interrupted")
