@@ -138,7 +138,7 @@ def render_summary(
     return "\n".join(redactor.scrub(line) for line in lines) + "\n"
 
 
-@dataclass
+@dataclass(eq=False)  # pluggy keeps plugins in sets: identity, not field equality
 class StepSummaryPlugin:
     """Counts outcomes per stage and keeps latencies, then appends the summary once at the end."""
 

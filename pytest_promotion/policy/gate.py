@@ -151,7 +151,7 @@ def stage_outcome(report: pytest.TestReport) -> tuple[str, str] | None:
     return stage, "error" if report.failed and report.when != "call" else report.outcome
 
 
-@dataclass
+@dataclass(eq=False)  # pluggy keeps plugins in sets: identity, not field equality
 class LaunchGatePlugin:
     """Selects the required stages, adds the prerequisite items, prints the verdict block."""
 

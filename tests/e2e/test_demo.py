@@ -32,6 +32,7 @@ STAGE_TITLES = (
 def sample_project(tmp_path: Path) -> Path:
     """The checkout's sample project, copied so the demo may write reports and a baseline."""
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")  # a conftest changes how pluggy calls hooks
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     shutil.copytree(ROOT / "baselines", tmp_path / "baselines")
     return tmp_path
