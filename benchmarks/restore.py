@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -47,18 +48,18 @@ def psql(admin: str, database: str, sql: str) -> str:
     return done.stdout.strip()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=int, default=120, help="uncompressed backup size to generate (MB)")
-    parser.add_argument("--runs", type=int, default=5, help="timed restores of each kind")
-    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432")
-    args = parser.parse_args()
-    admin = args.admin_url.rstrip("/")
+def measure(mb: int, runs: int, admin_url: str, log: Callable[[str], None] = print) -> dict[str, float]:
+    """Seconds (medians of ``runs``) and sizes of one restore comparison on ``mb`` MB of generated SQL.
+
+    Keys: ``plain``, ``ours``, ``rollback`` (ours over the populated schema), ``checks``,
+    ``safety_dump``, ``backup``, ``size_mb`` and ``gzip_mb``. Progress lines go to ``log``.
+    """
+    admin = admin_url.rstrip("/")
     suffix = f"{os.getpid()}"
     source, plain = f"bench_restore_{suffix}", f"bench_plain_{suffix}"
     tools = find_tools()
     target = parse_database_url(SecretStr(f"{admin}/{source}"))
-    rows = args.mb * 1_000_000 // ROW_BYTES
+    rows = mb * 1_000_000 // ROW_BYTES
     psql(admin, "postgres", f'CREATE DATABASE "{source}"')
     try:
         started = time.perf_counter()
@@ -74,7 +75,7 @@ def main() -> int:
             f"'2025-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, {rows}) g;"
             'CREATE INDEX "Event_userId_idx" ON "Event" ("userId");',
         )
-        print(f"generated {rows:,} rows in {time.perf_counter() - started:.1f} s")
+        log(f"generated {rows:,} rows in {time.perf_counter() - started:.1f} s")
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
             path = create_backup(target, tools, Path(folder))
@@ -82,13 +83,13 @@ def main() -> int:
             started = time.perf_counter()
             checked = check_backup(describe_backup(path), tools.psql_version)
             check_seconds = time.perf_counter() - started
-            print(
+            log(
                 f"backup: {checked.size / 1e6:.1f} MB of SQL, {checked.compressed_size / 1e6:.1f} MB gzip, "
                 f"written in {backup_seconds:.1f} s"
             )
             ours, theirs, rollback = [], [], []
             fresh = parse_database_url(SecretStr(f"{admin}/{plain}"))
-            for run in range(args.runs):
+            for run in range(runs):
                 # Same starting state for both: a fresh database without its public schema.
                 psql(admin, "postgres", f'DROP DATABASE IF EXISTS "{plain}" WITH (FORCE)')
                 psql(admin, "postgres", f'CREATE DATABASE "{plain}"')
@@ -107,32 +108,47 @@ def main() -> int:
                 ours.append(restore(fresh, tools, checked))
                 # The real rollback: replace the populated schema of the source database.
                 rollback.append(restore(target, tools, checked))
-                print(
+                log(
                     f"run {run + 1}: plain {theirs[-1]:.2f} s, ours {ours[-1]:.2f} s, "
                     f"ours over the populated schema {rollback[-1]:.2f} s"
                 )
             started = time.perf_counter()
             create_backup(target, tools, Path(folder), prefix="pre-rollback-")
             safety_seconds = time.perf_counter() - started
-        plain_median, ours_median = statistics.median(theirs), statistics.median(ours)
-        print()
-        print("| measure | seconds |\n|---|---|")
-        print(f"| plain gunzip -c | psql --single-transaction (median of {args.runs}) | {plain_median:.2f} |")
-        print(f"| our restore step, same fresh database (median of {args.runs}) | {ours_median:.2f} |")
-        print(f"| ratio ours / plain (target <= 1.1) | {ours_median / plain_median:.3f} |")
-        rollback_median = statistics.median(rollback)
-        print(
-            f"| our restore step replacing the populated schema (median of {args.runs}) | {rollback_median:.2f} |"
-        )
-        print(f"| ratio of that / plain | {rollback_median / plain_median:.3f} |")
-        print(f"| pre-restore checks (whole gzip decompressed once) | {check_seconds:.2f} |")
-        print(f"| safety dump (pre-rollback-*.sql.gz), separately | {safety_seconds:.2f} |")
-        print(
-            f"| backup size: SQL / gzip (MB) | {checked.size / 1e6:.1f} / {checked.compressed_size / 1e6:.1f} |"
-        )
     finally:
         for name in (source, plain):
             psql(admin, "postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return {
+        "plain": statistics.median(theirs),
+        "ours": statistics.median(ours),
+        "rollback": statistics.median(rollback),
+        "checks": check_seconds,
+        "safety_dump": safety_seconds,
+        "backup": backup_seconds,
+        "size_mb": checked.size / 1e6,
+        "gzip_mb": checked.compressed_size / 1e6,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=int, default=120, help="uncompressed backup size to generate (MB)")
+    parser.add_argument("--runs", type=int, default=5, help="timed restores of each kind")
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432")
+    args = parser.parse_args()
+    figures = measure(args.mb, args.runs, args.admin_url)
+    print()
+    print("| measure | seconds |\n|---|---|")
+    print(f"| plain gunzip -c | psql --single-transaction (median of {args.runs}) | {figures['plain']:.2f} |")
+    print(f"| our restore step, same fresh database (median of {args.runs}) | {figures['ours']:.2f} |")
+    print(f"| ratio ours / plain (target <= 1.1) | {figures['ours'] / figures['plain']:.3f} |")
+    print(
+        f"| our restore step replacing the populated schema (median of {args.runs}) | {figures['rollback']:.2f} |"
+    )
+    print(f"| ratio of that / plain | {figures['rollback'] / figures['plain']:.3f} |")
+    print(f"| pre-restore checks (whole gzip decompressed once) | {figures['checks']:.2f} |")
+    print(f"| safety dump (pre-rollback-*.sql.gz), separately | {figures['safety_dump']:.2f} |")
+    print(f"| backup size: SQL / gzip (MB) | {figures['size_mb']:.1f} / {figures['gzip_mb']:.1f} |")
     return 0
 
 

@@ -24,7 +24,13 @@ from pytest_promotion.migrations.baseline import (
 from pytest_promotion.migrations.cache import Row, content_key, from_rows, to_rows
 from pytest_promotion.migrations.dialects import Dialect
 from pytest_promotion.migrations.rules import Rule
-from pytest_promotion.migrations.scan import Finding, decode_migration, migration_files, scan_text
+from pytest_promotion.migrations.scan import (
+    Finding,
+    MigrationFileError,
+    decode_migration,
+    migration_files,
+    scan_text,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,7 +96,10 @@ class GateRun:
         if rows is not None:
             findings = from_rows(rows, migration)
         else:
-            text = decode_migration(raw, self.config.display(path))
+            try:
+                text = decode_migration(raw, path)
+            except MigrationFileError:  # worded with the project-relative path, worked out only now
+                text = decode_migration(raw, self.config.display(path))
             findings = scan_text(text, self.config.dialect, self.config.rules, migration)
             self.new_cache[key] = to_rows(findings)
         self.results[migration] = findings
