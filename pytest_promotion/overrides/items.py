@@ -145,8 +145,13 @@ class FlagItem(ReportItem):
             hint = f"The deployed {variable} holds another value than this run's: make them the same."
         elif source == "db":
             hint = f"The service ignores the {variable} override: check the deployed environment sets it."
+        elif source == "org":
+            hint = (
+                f"The deployed {FLAG_VARIABLES['org']} overrides this flag for the organization and this "
+                "run's does not: remove the stale override there, or add it here."
+            )
         else:
-            hint = f"The service applies its {source} layer where {variable} should win: compare both configurations."
+            hint = f"The service does not apply the organization's override from {variable}: compare both."
         raise CheckFailed(summary, f"{summary}\n{hint}")
 
 

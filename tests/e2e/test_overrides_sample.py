@@ -129,6 +129,12 @@ def drifted(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
             id="org-override-missing",
         ),
         pytest.param(
+            drifted(lambda c: c["flags_org"]["org_acme"].update(new_editor=True)),
+            "flag new_editor",
+            "flag new_editor: expected true from env, the service reports true from org",
+            id="foreign-org-override",
+        ),
+        pytest.param(
             drifted(lambda c: c["flags_env"].update(beta_banner=True)),
             "drift",
             "the service applies 1 flag override(s) this configuration does not have:",
