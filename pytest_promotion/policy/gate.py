@@ -86,7 +86,7 @@ def plan(settings: PromotionSettings, *, base_url: str | None, has_migrations: b
     for stage, org_layer in (("flags", overrides.flags_org), ("entitlements", overrides.entitlements_org)):
         if required[stage] and org_layer and not settings.organization_id:
             missing[stage].append(NO_ORGANIZATION)
-    for stage in ("smoke", "admin_policy", "flags", "entitlements"):
+    for stage in ("smoke", "perf_budget", "admin_policy", "flags", "entitlements"):
         if required[stage] and base_url is None:
             missing[stage].insert(0, NO_BASE_URL)
     return Stages(required=required, missing=missing, idle=idle)

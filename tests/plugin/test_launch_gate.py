@@ -168,3 +168,27 @@ def test_with_a_base_url_only_the_missing_credentials_fail(
         ]
     )
     assert "also-set-9z" not in result.stdout.str()
+
+
+def test_declared_budgets_and_overrides_join_the_post_deploy_stage(
+    gate: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (gate.path / "pyproject.toml").read_text()
+    gate.path.joinpath("pyproject.toml").write_text(
+        text.replace('endpoints = ["/api/health",', 'endpoints = [{ path = "/api/health", budget_ms = 300 },')
+    )
+    monkeypatch.setenv("LAUNCH_POST_DEPLOY_SMOKE", "true")
+    monkeypatch.setenv("FEATURE_FLAG_ENV_OVERRIDES_JSON", '{"new_editor": true}')
+    monkeypatch.delenv("ENTITLEMENT_ENV_OVERRIDES_JSON", raising=False)
+    monkeypatch.delenv("ENTITLEMENT_ORG_OVERRIDES_JSON", raising=False)
+    result = gate.runpytest("--launch-gate", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "launch gate: the latency budgets stage is required and needs a base URL*",
+            "launch gate: the feature flags stage is required and needs a base URL*",
+            "  entitlements       nothing configured",
+            "LAUNCH GATE FAILED",
+        ],
+        consecutive=False,
+    )
