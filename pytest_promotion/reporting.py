@@ -2,8 +2,9 @@
 
 Scrubbing happens in ``pytest_runtest_makereport``, before any reporter (terminal, JUnit XML, the
 xdist channel to the controller) sees the report: failure text, skip reasons, captured output and
-logs, and ``record_property`` values. Report headers from every plugin pass through it too —
-pytest-base-url prints the base URL as given, password included.
+logs, and ``record_property`` values. Everything else that reaches the terminal — every plugin's
+header (pytest-base-url prints the base URL as given, password included) and summary sections —
+passes through the scrubbing terminal writer.
 """
 
 from __future__ import annotations
@@ -120,19 +121,6 @@ class ReportingPlugin:
         report = yield
         scrub_report(report, self.redactor)
         return report
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_report_header(
-        self, config: pytest.Config
-    ) -> Generator[None, list[str | list[str]], list[str | list[str]]]:
-        """Scrub every plugin's header lines."""
-        lines = yield
-        return [
-            [self.redactor.scrub(part) for part in line]
-            if isinstance(line, list)
-            else self.redactor.scrub(line)
-            for line in lines
-        ]
 
     def pytest_report_to_serializable(self, config: pytest.Config, report: pytest.TestReport) -> Any:
         """Keep a generated item's one-line failure summary when xdist ships the report."""
