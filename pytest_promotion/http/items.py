@@ -111,11 +111,15 @@ class GeneratedItem(pytest.Item):
         line = entry_line(self.path, self.endpoint) if self.endpoint is not None else 0
         return self.path, line, self.name
 
-    def _require(self) -> Endpoint:
-        assert self.endpoint is not None
+    def _await_health(self) -> None:
+        """Fail fast, with the readiness verdict, when ``--wait-healthy`` gave up on the service."""
         ready = self.run.readiness()
         if not ready.healthy:
             raise CheckFailed(f"{self.name}: not sent, the service never became healthy", ready.detail)
+
+    def _require(self) -> Endpoint:
+        assert self.endpoint is not None
+        self._await_health()
         return self.endpoint
 
 

@@ -22,6 +22,7 @@ from pytest_promotion.redact import Redactor, mask_url
 
 READINESS_KEY = "promotion:readiness"
 NO_BASE_URL = "no base URL: pass --base-url, or set PYTEST_BASE_URL or SMOKE_BASE_URL"
+NO_ORGANIZATION = "needs an organization: set SMOKE_ORGANIZATION_ID"
 ADMIN_VARIABLES = "LAUNCH_ADMIN_BEARER_TOKEN or LAUNCH_ADMIN_SESSION_TOKEN"
 
 
@@ -77,7 +78,7 @@ class SmokeRun:
         if "auth" in endpoint.requires and self.target.admin.kind is None:
             return f"needs admin credentials: set {ADMIN_VARIABLES}"
         if "organization_id" in endpoint.requires and not self.target.organization_id:
-            return "needs an organization: set SMOKE_ORGANIZATION_ID"
+            return NO_ORGANIZATION
         return None
 
     def call_for(self, endpoint: Endpoint) -> Call:

@@ -19,19 +19,19 @@ import pytest
 
 from pytest_promotion.http.client import Call, Exchange
 from pytest_promotion.http.items import CheckFailed, GeneratedItem, marked
-from pytest_promotion.http.run import NO_BASE_URL, SmokeRun
+from pytest_promotion.http.run import NO_BASE_URL, NO_ORGANIZATION, SmokeRun
 from pytest_promotion.overrides.entitlements import configured_entitlements
 from pytest_promotion.overrides.flags import ResolvedFlag, resolve_flags
+from pytest_promotion.settings import env_name
 
 FLAGS_MARK = "flags"
 ENTITLEMENTS_MARK = "entitlements"
-FLAG_VARIABLES = {"env": "FEATURE_FLAG_ENV_OVERRIDES_JSON", "org": "FEATURE_FLAG_ORG_OVERRIDES_JSON"}
-ENTITLEMENT_VARIABLES = {"env": "ENTITLEMENT_ENV_OVERRIDES_JSON", "org": "ENTITLEMENT_ORG_OVERRIDES_JSON"}
+FLAG_VARIABLES = {layer: env_name(f"feature_flag_{layer}_overrides") for layer in ("env", "org")}
+ENTITLEMENT_VARIABLES = {layer: env_name(f"entitlement_{layer}_overrides") for layer in ("env", "org")}
 NO_FLAG_OVERRIDES = f"no overrides configured: set {FLAG_VARIABLES['env']} or {FLAG_VARIABLES['org']}"
 NO_ENTITLEMENT_OVERRIDES = (
     f"no overrides configured: set {ENTITLEMENT_VARIABLES['env']} or {ENTITLEMENT_VARIABLES['org']}"
 )
-NO_ORGANIZATION = "needs an organization: set SMOKE_ORGANIZATION_ID"
 CONTRACT = "See 'The contract a deployed service implements' in the pytest-promotion README."
 
 
@@ -102,9 +102,7 @@ class ReportItem(GeneratedItem):
 
     def fetched(self) -> Mapping[str, Any]:
         """The report, once the service is healthy."""
-        ready = self.run.readiness()
-        if not ready.healthy:
-            raise CheckFailed(f"{self.name}: not checked, the service never became healthy", ready.detail)
+        self._await_health()
         return self.report.document()
 
 

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from pytest_promotion.http.client import Call, Credentials
 from pytest_promotion.http.items import CheckFailed, GeneratedItem, marked
-from pytest_promotion.http.run import NO_BASE_URL, SmokeRun
+from pytest_promotion.http.run import NO_BASE_URL, NO_ORGANIZATION, SmokeRun
 from pytest_promotion.policy.matrix import ADMIN, INVALID, MEMBER, VARIABLES, PolicyCheck, judge, matrix
 
 POLICY_MARK = "admin_policy"
@@ -39,7 +39,7 @@ def missing_for(check: PolicyCheck, run: SmokeRun) -> str | None:
     if check.role in VARIABLES and (credentials is None or credentials.kind is None):
         return f"needs {check.role} credentials: set {VARIABLES[check.role]}"
     if check.endpoint.uses_organization and not run.target.organization_id:
-        return "needs an organization: set SMOKE_ORGANIZATION_ID"
+        return NO_ORGANIZATION
     return None
 
 
