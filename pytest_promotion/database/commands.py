@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database.backup import (
     SAFETY_PREFIX,
     BackupFile,
@@ -41,7 +42,6 @@ from pytest_promotion.database.status import (
 )
 from pytest_promotion.database.tools import PgTools, find_tools
 from pytest_promotion.database.url import DatabaseTarget, parse_database_url
-from pytest_promotion.errors import ConfigError
 from pytest_promotion.settings import PromotionSettings, load_settings, source_of
 
 Handler = Callable[[argparse.Namespace], int]

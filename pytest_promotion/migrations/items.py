@@ -11,15 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-from pytest_promotion.failures import FailureRepr
+from pytest_promotion.core.checks import Check, CheckItem
+from pytest_promotion.core.failures import FailureRepr, TerminalRepr
+from pytest_promotion.core.text import plural, shorten
 from pytest_promotion.migrations.gate import GateRun
 from pytest_promotion.migrations.rules import RULES
 from pytest_promotion.migrations.scan import Finding, MigrationFileError, migration_files
 
 MARK = "migrations"
-_STATEMENT_CHARS = 300
 
 
 class RiskyMigrationError(Exception):
@@ -28,17 +28,6 @@ class RiskyMigrationError(Exception):
     def __init__(self, findings: list[Finding]) -> None:
         super().__init__(findings)
         self.findings = findings
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """``1 entry``, ``2 entries``."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"
-
-
-def shorten(statement: str, limit: int = _STATEMENT_CHARS) -> str:
-    """A statement cut to ``limit`` characters on one line, for terminal and JUnit text."""
-    flat = " ".join(statement.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def describe(finding: Finding) -> str:
@@ -51,13 +40,17 @@ def describe(finding: Finding) -> str:
     )
 
 
-class MigrationItem(pytest.Item):
+def migration_checks(migrations_dir: Path) -> tuple[Check, ...]:
+    """One check per ``<name>/migration.sql``, in folder-name order."""
+    return tuple(Check(MARK, path.parent.name, subject=path) for path in migration_files(migrations_dir))
+
+
+class MigrationItem(CheckItem):
     """One ``<name>/migration.sql``: passes when every risky statement in it is baselined."""
 
     def __init__(self, *, run: GateRun, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.run = run
-        self.add_marker(MARK)
 
     def runtest(self) -> None:
         """Scan the file (or take the cached scan) and fail on findings the baseline lacks."""
@@ -71,7 +64,7 @@ class MigrationItem(pytest.Item):
             raise RiskyMigrationError(new)
 
     def repr_failure(
-        self, excinfo: ExceptionInfo[BaseException], style: str | None = None
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: str | None = None
     ) -> str | TerminalRepr:
         """Readable lines for our own failures; anything else is a real error with a traceback."""
         config = self.run.config
@@ -89,7 +82,7 @@ class MigrationItem(pytest.Item):
             rules = ", ".join(sorted({f.rule for f in findings}))
             summary = f"{count} not in the baseline ({rules}), first on line {findings[0].line}"
             return FailureRepr("\n".join(lines), path, findings[0].line, summary)
-        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
+        return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         """Point at the migration file."""
@@ -99,11 +92,14 @@ class MigrationItem(pytest.Item):
 class MigrationsDirectory(pytest.Directory):
     """The Prisma migrations folder: yields one item per migration, in folder-name order."""
 
-    def __init__(self, *, run: GateRun, **kwargs: object) -> None:
+    def __init__(self, *, run: GateRun, checks: tuple[Check, ...], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.run = run
+        self.checks = checks
 
     def collect(self) -> Iterator[MigrationItem]:
-        """One item per ``<name>/migration.sql``."""
-        for path in migration_files(self.path):
-            yield MigrationItem.from_parent(self, name=path.parent.name, path=path, run=self.run)
+        """One item per planned migration check."""
+        for check in self.checks:
+            yield MigrationItem.from_parent(
+                self, name=check.name, path=check.subject, run=self.run, check=check
+            )
