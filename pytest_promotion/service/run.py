@@ -100,6 +100,7 @@ class ServiceRun:
                     retries=config.retries,
                     backoff=config.backoff,
                     redactor=self.redactor,
+                    max_body=config.max_body_bytes,
                 )
             return self._transport
 
@@ -168,24 +169,36 @@ class ServiceRun:
             for _ in range(self.target.config.concurrency):
                 self._executor.submit(self._drain, list(calls))
 
+    def _claim(self, key: str) -> Future[Exchange] | None:
+        """Claim ``key`` for this process and register its future in one step (None: taken).
+
+        Under the lock, so an item never finds a claim without the future it will be answered on.
+        """
+        with self._lock:
+            if key in self._futures or not self.store.claim(key):
+                return None
+            future: Future[Exchange] = Future()
+            self._futures[key] = future
+            return future
+
     def _drain(self, calls: list[tuple[str, Call]]) -> None:
         for key, call in calls:
-            if self.store.claim(key):
-                future: Future[Exchange] = Future()
-                with self._lock:
-                    self._futures[key] = future
-                try:
-                    future.set_result(self._send(key, call))
-                except BaseException as exc:  # the item reports it as an error
-                    future.set_exception(exc)
+            future = self._claim(key)
+            if future is not None:
+                future.set_result(self._send(key, call))
 
     def _send(self, key: str, call: Call) -> Exchange:
-        ready = self.readiness()
-        exchange = (
-            self.transport.call(call)
-            if ready.healthy
-            else Exchange(None, 0.0, 0, error=f"not sent: {ready.detail}")
-        )
+        """Send and publish; an unexpected error is published too, so no waiter waits it out."""
+        try:
+            ready = self.readiness()
+            exchange = (
+                self.transport.call(call)
+                if ready.healthy
+                else Exchange(None, 0.0, 0, error=f"not sent: {ready.detail}")
+            )
+        except Exception as exc:  # reported as the item's verdict, not raised in a thread
+            reason = self.redactor.scrub(f"{type(exc).__name__}: {exc}")
+            exchange = Exchange(None, 0.0, 1, error=f"could not be sent ({reason})")
         self.store.put(key, exchange.to_json())
         return exchange
 
@@ -195,8 +208,16 @@ class ServiceRun:
             future = self._futures.get(key)
         if future is not None:
             return future.result()
-        if not self._started or self.store.claim(key):
+        if not self._started:
             return self._send(key, call)
+        mine = self._claim(key)
+        if mine is not None:
+            mine.set_result(self._send(key, call))
+            return mine.result()
+        with self._lock:
+            future = self._futures.get(key)
+        if future is not None:  # claimed by this process's own threads a moment ago
+            return future.result()
         data = self.store.wait(key, self._wait_limit())
         return Exchange.from_json(data) if data is not None else self._send(key, call)
 
