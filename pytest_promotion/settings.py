@@ -93,7 +93,9 @@ class PromotionSettings(BaseSettings):
     """``[tool.promotion.smoke]``: endpoints, timeouts, retries, concurrency, budgets."""
     policy: PolicyConfig = PolicyConfig()
     """``[tool.promotion.policy]``: admin-only and member endpoints, and the deny statuses."""
-    smoke_base_url: str | None = Field(default=None, validation_alias=AliasChoices("SMOKE_BASE_URL"))
+    smoke_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMOKE_BASE_URL"), repr=False
+    )
     """The seed's name for the deployed app's URL, below ``--base-url`` and ``PYTEST_BASE_URL``."""
     organization_id: str | None = Field(default=None, validation_alias=AliasChoices("SMOKE_ORGANIZATION_ID"))
     """The organization the ``{organization_id}`` endpoints are checked for."""

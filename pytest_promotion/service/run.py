@@ -28,7 +28,8 @@ READINESS_KEY = "promotion:readiness"
 class Target:
     """What the remote checks talk to: where, as whom, for which organization, and how."""
 
-    base_url: str | None
+    base_url: str | None = field(repr=False)
+    """May hold ``user:password@``: never shown in a repr (``shown_url`` masks it)."""
     base_url_source: str
     organization_id: str | None
     admin: Credentials
@@ -66,13 +67,13 @@ class ServiceRun:
     target: Target
     store: ExchangeStore
     redactor: Redactor
-    selected: list[tuple[str, Call]] = field(default_factory=list)
+    selected: list[tuple[str, Call]] = field(default_factory=list, repr=False)
     """The selected items' node ids and the requests sent ahead for them, known after collection."""
-    _transport: Transport | None = None
-    _executor: ThreadPoolExecutor | None = None
-    _futures: dict[str, Future[Exchange]] = field(default_factory=dict)
-    _readiness: Future[Readiness] | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _transport: Transport | None = field(default=None, repr=False)
+    _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _futures: dict[str, Future[Exchange]] = field(default_factory=dict, repr=False)
+    _readiness: Future[Readiness] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _started: bool = False
 
     def call_for(self, endpoint: Endpoint) -> Call:
