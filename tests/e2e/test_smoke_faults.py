@@ -216,7 +216,7 @@ def test_under_xdist_each_request_is_sent_once(
         [
             "GET /error answered 500, expected 200*",
             "*endpoint latency*",
-            "*1?? ms*pyproject.toml::smoke::GET /slow/*",
+            "* ms *pyproject.toml::smoke::GET /slow/*",  # the latency is shown (its value depends on the load)
         ]
     )
     assert all(faults.hits[f"/slow/{n}"] == 1 for n in range(12))
