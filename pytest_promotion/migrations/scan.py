@@ -10,26 +10,31 @@ from __future__ import annotations
 
 import hashlib
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from pytest_promotion.migrations.dialects import Dialect, dialect_for
-from pytest_promotion.migrations.lexer import Kind, Token, statement_spans, tokenize
+from pytest_promotion.migrations.lexer import Kind, Token, code_stretches, statement_spans, tokenize
 from pytest_promotion.migrations.rules import RULES, Rule, select_rules
-from pytest_promotion.migrations.statement import FileContext, Statement
+from pytest_promotion.migrations.statement import FileContext, Routine, Statement, name_key
 
 MIGRATION_FILE = "migration.sql"
 
+_ROUTINE_NAME = re.compile(
+    r"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?"
+    r"(?:DEFINER\s*=\s*\S+\s+)?(?:FUNCTION|PROCEDURE|PROC)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 _ROUTINE_HEAD = re.compile(
     # Possessive: leading comments are skipped once, never re-split (no backtracking blow-up).
     r"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?"
     r"(?:(?:TEMP|TEMPORARY|CONSTRAINT|DEFINER\s*=\s*\S+)\s+)*(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b",
     re.IGNORECASE | re.DOTALL,
 )
-_CONTEXT_TRIGGER = re.compile(r"\b(?:CREATE|DROP)\b", re.IGNORECASE)
+_CONTEXT_TRIGGER = re.compile(r"\b(?:CREATE|DROP|VALIDATE|INTO)\b", re.IGNORECASE)
 _NOT_BLOCKS = frozenset({"TRAN", "TRANSACTION", "WORK", "DISTRIBUTED"})
 _END_OF_STATEMENT_BLOCKS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
 _HEAD_CHARS = 256
@@ -114,19 +119,28 @@ def _prefilter(rules: tuple[Rule, ...], dialect: Dialect) -> _Prefilter:
     return _Prefilter(words, {w: None if p is None else tuple(p) for w, p in refine.items()})
 
 
-def _open_blocks(tokens: Sequence[Token]) -> int:
-    """Parentheses and BEGIN/CASE … END blocks still open at the end of ``tokens``."""
+_BLOCK_WORDS = re.compile(r"(?<![\w$])(BEGIN|CASE|END)(?![\w$])(?:\s+(\w+))?|[()]", re.IGNORECASE)
+
+
+def _block_depth(text: str, dialect: Dialect, start: int, end: int) -> int:
+    """How many parentheses and BEGIN/CASE … END blocks ``text[start:end]`` opens (negative: closes).
+
+    Only the code between literals and comments is read, with one regex, so joining a routine of
+    any number of statements costs one pass over it.
+    """
     depth = 0
-    for k, tok in enumerate(tokens):
-        nxt = tokens[k + 1] if k + 1 < len(tokens) else None
-        if tok.text == "(":
-            depth += 1
-        elif tok.text == ")":
-            depth -= 1
-        elif tok.is_word("CASE") or (tok.is_word("BEGIN") and not (nxt and nxt.is_word(*_NOT_BLOCKS))):
-            depth += 1
-        elif tok.is_word("END") and not (nxt and nxt.is_word(*_END_OF_STATEMENT_BLOCKS)):
-            depth -= 1
+    for lo, hi in code_stretches(text, dialect, start, end):
+        for m in _BLOCK_WORDS.finditer(text, lo, hi):
+            word = m.group(1)
+            if word is None:
+                depth += 1 if m.group() == "(" else -1
+                continue
+            word, nxt = word.upper(), (m.group(2) or "").upper()
+            if word == "END":
+                if nxt not in _END_OF_STATEMENT_BLOCKS:
+                    depth -= 1
+            elif word == "CASE" or nxt not in _NOT_BLOCKS:
+                depth += 1
     return depth
 
 
@@ -146,61 +160,278 @@ def _dollar_body(tok: Token) -> tuple[int, int]:
     return tok.start + len(tag), tok.start + len(tok.text) - (len(tag) if closed else 0)
 
 
+@dataclass(frozen=True)
+class _Source:
+    """SQL held in string literals (``DO '…'``, ``EXECUTE 'a' || 'b'``), with the way back to the file.
+
+    ``text`` is the literals' content with quotes undoubled; ``marks`` maps offsets in it to file
+    offsets: each ``(offset in text, offset in file)`` starts a stretch copied as is.
+    """
+
+    text: str
+    marks: tuple[tuple[int, int], ...]
+
+    def file_offset(self, offset: int) -> int:
+        k = bisect_right(self.marks, (offset, 1 << 62)) - 1
+        here, there = self.marks[max(k, 0)]
+        return there + offset - here
+
+
+_ESCAPED_QUOTE = re.compile(r"''|\\.", re.DOTALL)
+
+
+def _literal_source(literals: Sequence[Token]) -> _Source:
+    """The SQL that a literal, or a concatenation of literals, holds."""
+    parts: list[str] = []
+    marks: list[tuple[int, int]] = []
+    size = 0
+    for tok in literals:
+        if tok.kind is Kind.DOLLAR:
+            body_start, body_end = _dollar_body(tok)
+            marks.append((size, body_start))
+            parts.append(tok.text[body_start - tok.start : body_end - tok.start])
+            size += body_end - body_start
+            continue
+        escapes = tok.text[:1] in "Ee"
+        quote = tok.text.index("'")
+        body = (
+            tok.text[quote + 1 : -1]
+            if tok.text.endswith("'") and len(tok.text) > quote + 1
+            else tok.text[quote + 1 :]
+        )
+        origin = tok.start + quote + 1
+        pos = 0
+        for m in _ESCAPED_QUOTE.finditer(body):
+            if m.group() != "''" and not escapes:
+                continue
+            marks.append((size, origin + pos))
+            piece = body[pos : m.start()] + m.group()[-1]
+            parts.append(piece)
+            size += len(piece)
+            pos = m.end()
+        marks.append((size, origin + pos))
+        parts.append(body[pos:])
+        size += len(body) - pos
+    return _Source("".join(parts), tuple(marks))
+
+
+def _literal_argument(toks: Sequence[Token], k: int) -> list[Token] | None:
+    """The literals of ``'a' || 'b'`` starting at ``k``, or None when the argument is computed."""
+    literals: list[Token] = []
+    j = k
+    while j < len(toks) and toks[j].kind in (Kind.STRING, Kind.DOLLAR):
+        literals.append(toks[j])
+        j += 1
+        if j < len(toks) and toks[j].text == "||":
+            j += 1
+            continue
+        break
+    ends = j >= len(toks) or toks[j].is_word("USING", "INTO", "LOOP") or toks[j].text == ";"
+    return literals if literals and ends else None
+
+
+@dataclass
+class _Scan:
+    """One file's scan: the rules, the file context, and the routines it has already entered."""
+
+    dialect: Dialect
+    rules: tuple[Rule, ...]
+    ctx: FileContext
+    needs_context: bool
+    calls: re.Pattern[str] | None = None
+    """Names of routines created so far, for finding the statements that call them."""
+    watched: re.Pattern[str] | None = None
+    """Enum values added so far, for finding the statements that use them."""
+
+    def hits(
+        self, text: str, start: int, end: int, marks: list[int] | None, procedural: bool
+    ) -> Iterator[tuple[int, Rule, str]]:
+        """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
+        dialect, ctx = self.dialect, self.ctx
+        if marks is None:
+            marks = _prefilter(self.rules, dialect).marks(text, start, end)
+        spans = list(statement_spans(text, dialect, start, end))
+        idx = 0
+        while idx < len(spans):
+            s, e = spans[idx]
+            idx += 1
+            if _ROUTINE_HEAD.match(text, s, e):
+                # A body of BEGIN … END holds ';' of its own: keep the definition whole. It runs
+                # only if this file calls it, so it is remembered, not scanned.
+                depth = _block_depth(text, dialect, s, e)
+                while depth > 0 and idx < len(spans):
+                    depth += _block_depth(text, dialect, e, spans[idx][1])
+                    e = spans[idx][1]
+                    idx += 1
+                self._remember_routine(text, s, e)
+                continue
+            candidate = _has_mark_in_code(text, dialect, s, e, marks)
+            called = (self.calls is not None and self.calls.search(text, s, e) is not None) or (
+                self.watched is not None and self.watched.search(text, s, e) is not None
+            )
+            if candidate or called:
+                stmt = Statement(tokenize(text, dialect, s, e), procedural, dialect.name)
+            elif self.needs_context and _CONTEXT_TRIGGER.search(text, s, e):
+                stmt = Statement(_head_tokens(text, dialect, s, e), procedural, dialect.name)
+            else:
+                continue
+            if candidate or called:
+                for rule in self.rules:
+                    for hit in rule.check(stmt, ctx):
+                        if hit.form not in rule.off:
+                            yield hit.offset, rule, hit.statement
+                yield from self._inner(text, stmt)
+                if ctx.added_enum_values and self.watched is None:
+                    self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
+            if self.needs_context:
+                ctx.observe(stmt)
+
+    def _inner(self, text: str, stmt: Statement) -> Iterator[tuple[int, Rule, str]]:
+        """SQL that the statement runs now: DO bodies, EXECUTE of literals, routines it calls."""
+        toks = stmt.tokens
+        if stmt.is_definition:
+            return
+        postgres = self.dialect.dollar_quotes
+        for i in stmt.command_starts():
+            tok = toks[i]
+            if tok.is_word("DO") and postgres:
+                body = next((t for t in toks[i + 1 :] if t.kind in (Kind.DOLLAR, Kind.STRING)), None)
+                language = [t.upper for t in toks[i + 1 :] if t.kind is Kind.WORD]
+                procedural = "LANGUAGE" not in language or "PLPGSQL" in language
+                if body is not None:
+                    yield from self._run_literals(text, [body], procedural)
+            elif tok.is_word("EXECUTE") and stmt.procedural and postgres:
+                literals = _literal_argument(toks, i + 1)
+                if literals is not None:
+                    yield from self._run_literals(text, literals, False)
+        if self.calls is not None:
+            for k, tok in enumerate(toks):
+                if tok.kind not in (Kind.WORD, Kind.IDENT):
+                    continue
+                name = name_key(tok)
+                routine = self.ctx.routines.get(name)
+                if routine is None or name in self.ctx.called:
+                    continue
+                nxt = toks[k + 1] if k + 1 < len(toks) else None
+                prev = toks[k - 1] if k > 0 else None
+                if (nxt is not None and nxt.text == "(") or (
+                    prev is not None and prev.is_word("CALL", "EXEC", "EXECUTE")
+                ):
+                    self.ctx.called.add(name)
+                    if routine.literal is not None:
+                        yield from self._run_literals(text, [routine.literal], routine.procedural)
+                    else:
+                        yield from self.hits(text, routine.start, routine.end, None, routine.procedural)
+
+    def _run_literals(
+        self, text: str, literals: Sequence[Token], procedural: bool
+    ) -> Iterator[tuple[int, Rule, str]]:
+        if len(literals) == 1 and literals[0].kind is Kind.DOLLAR:
+            body_start, body_end = _dollar_body(literals[0])
+            yield from self.hits(text, body_start, body_end, None, procedural)
+            return
+        source = _literal_source(literals)
+        for offset, rule, statement in self.hits(source.text, 0, len(source.text), None, procedural):
+            yield source.file_offset(offset), rule, statement
+
+    def _remember_routine(self, text: str, s: int, e: int) -> None:
+        """Note a created function or procedure, to scan its body if the file calls it."""
+        head = _ROUTINE_NAME.match(text, s, e)
+        if head is None:
+            return
+        toks = _routine_head(text, self.dialect, head.end(), e)
+        if not toks:
+            return
+        k = 0
+        while k + 2 < len(toks) and toks[k + 1].text == ".":
+            k += 2
+        name = name_key(toks[k])
+        words = [t.upper for t in toks if t.kind is Kind.WORD]
+        language = words[words.index("LANGUAGE") + 1 :][:1] if "LANGUAGE" in words else []
+        procedural = language != ["SQL"]
+        body = next(
+            (
+                t
+                for j, t in enumerate(toks)
+                if t.kind is Kind.DOLLAR
+                or t.is_word("BEGIN")
+                or (t.kind is Kind.STRING and toks[j - 1].is_word("AS"))
+            ),
+            None,
+        )
+        literal: Token | None = None
+        if body is None:
+            return
+        if body.kind is Kind.DOLLAR:
+            start, end = _dollar_body(body)
+        elif body.kind is Kind.STRING:
+            literal = body
+            start, end = body.start, body.start + len(body.text)
+        else:  # BEGIN [ATOMIC] … END: the body runs to the end of the definition
+            start, end = body.start, e
+            procedural = True
+        self.ctx.routines[name] = Routine(start, end, procedural, literal)
+        names = sorted(self.ctx.routines, key=len, reverse=True)
+        self.calls = re.compile(
+            r"(?<![\w$])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w$])", re.IGNORECASE
+        )
+
+
+def _routine_head(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
+    """Tokens of a routine definition up to its body (a dollar quote, ``AS 'string'`` or BEGIN).
+
+    The head is read in growing windows, so a routine with a megabyte-long BEGIN … END body
+    costs no more than its first line. When the body is a quote, what follows it (``LANGUAGE
+    sql``) is read too.
+    """
+    limit = start + _HEAD_CHARS
+    while True:
+        window = min(end, limit)
+        tokens = tokenize(text, dialect, start, window)
+        for k, tok in enumerate(tokens):
+            quoted = tok.kind is Kind.DOLLAR or (
+                tok.kind is Kind.STRING and k > 0 and tokens[k - 1].is_word("AS") and dialect.dollar_quotes
+            )
+            if quoted:
+                # Re-read from the quote: the window may have cut it short.
+                return tokens[:k] + tokenize(text, dialect, tok.start, end)
+            if tok.is_word("BEGIN"):
+                return tokens[: k + 1]
+        if window >= end:
+            return tokens
+        limit += limit - start
+
+
+def _has_mark_in_code(text: str, dialect: Dialect, s: int, e: int, marks: list[int]) -> bool:
+    """Does a pre-filter keyword fall in ``text[s:e]`` outside literals and comments?
+
+    A seed-data statement with "delete" in every string holds no risky command: it is never
+    tokenized.
+    """
+    first = bisect_left(marks, s)
+    if first == len(marks) or marks[first] >= e:
+        return False
+    for lo, hi in code_stretches(text, dialect, marks[first], e):
+        k = bisect_left(marks, lo)
+        if k < len(marks) and marks[k] < hi:
+            return True
+    return False
+
+
 def iter_hits(
     text: str,
     dialect: Dialect,
     rules: tuple[Rule, ...],
     start: int = 0,
     end: int | None = None,
-    ctx: FileContext | None = None,
-    marks: list[int] | None = None,
 ) -> Iterator[tuple[int, Rule, str]]:
-    """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``.
-
-    ``marks`` are the pre-filter's hits over the whole text; a DO body reuses its file's.
-    """
+    """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
     end = len(text) if end is None else end
-    if marks is None:
-        # One regex pass over the whole text: most migrations hold no risky keyword at all and
-        # stop here; in the others only statements holding a match are tokenized.
-        marks = _prefilter(rules, dialect).marks(text, start, end)
-    first = bisect_left(marks, start)
-    if first == len(marks) or marks[first] >= end:
-        return
-    ctx = FileContext(dialect) if ctx is None else ctx
-    needs_context = any(rule.uses_context for rule in rules)
-    spans = list(statement_spans(text, dialect, start, end))
-    idx = 0
-    while idx < len(spans):
-        s, e = spans[idx]
-        idx += 1
-        if _ROUTINE_HEAD.match(text, s, e):
-            # A body of BEGIN … END holds ';' of its own: keep the definition whole, scan none of it.
-            tokens = tokenize(text, dialect, s, e)
-            while _open_blocks(tokens) > 0 and idx < len(spans):
-                tokens += tokenize(text, dialect, e, spans[idx][1])
-                e = spans[idx][1]
-                idx += 1
-            continue
-        mark = bisect_left(marks, s)
-        candidate = mark < len(marks) and marks[mark] < e
-        if candidate:
-            stmt = Statement(tokenize(text, dialect, s, e))
-        elif needs_context and _CONTEXT_TRIGGER.search(text, s, e):
-            stmt = Statement(_head_tokens(text, dialect, s, e))
-        else:
-            continue
-        if candidate:
-            for rule in rules:
-                for hit in rule.check(stmt, ctx):
-                    yield hit.offset, rule, hit.statement
-            if stmt.tokens and stmt.tokens[0].is_word("DO"):
-                for tok in stmt.tokens:
-                    if tok.kind is Kind.DOLLAR:
-                        body_start, body_end = _dollar_body(tok)
-                        yield from iter_hits(text, dialect, rules, body_start, body_end, ctx, marks)
-        if needs_context:
-            ctx.observe(stmt)
+    # One regex pass over the whole text: most migrations hold no risky keyword at all, and in
+    # the others only statements holding one in code are tokenized.
+    marks = _prefilter(rules, dialect).marks(text, start, end)
+    scan = _Scan(dialect, rules, FileContext(dialect), any(rule.uses_context for rule in rules))
+    yield from scan.hits(text, start, end, marks, procedural=False)
 
 
 _VERSIONED_COMMENT = re.compile(r"/\*!\d*(.*?)\*/", re.DOTALL)
