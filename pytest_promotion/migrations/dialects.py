@@ -31,6 +31,8 @@ class Dialect:
     dollar_quotes: bool = False
     nested_comments: bool = False
     hash_comments: bool = False
+    spaced_dash_comments: bool = False
+    """MySQL: ``--`` starts a comment only before whitespace or a control character (``1--1`` is 1 - -1)."""
     concurrent_indexes: bool = False
     """CREATE INDEX blocks writes unless CONCURRENTLY is given (PostgreSQL family)."""
 
@@ -58,6 +60,7 @@ MYSQL = Dialect(
     strings=(_BACKSLASH_SINGLE, _BACKSLASH_DOUBLE),
     identifiers=(_BACKTICK_IDENT,),
     hash_comments=True,
+    spaced_dash_comments=True,
 )
 SQLITE = Dialect(
     name="sqlite",

@@ -72,6 +72,8 @@ class Token(NamedTuple):
         return self.kind is Kind.WORD and self.text.upper() in words
 
 
+_DASH_COMMENT = r"--(?=[\x00-\x20]|$)"
+_DASH_COMMENT_NEEDS_SPACE_MINUS = r"-(?!-(?:[\x00-\x20]|$))"
 _DOLLAR_TAG = r"\$(?:[^\W\d]\w*)?\$"
 _ESCAPE_STRING = r"(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'"
 
@@ -84,6 +86,8 @@ class _Patterns:
     """The next literal, identifier, comment or dollar quote, for the tokenizer."""
     literal: re.Pattern[str]
     """A whole literal or quoted identifier at a position (named groups ``s`` and ``i``)."""
+    line_comment: re.Pattern[str]
+    """``--`` where it starts a comment."""
 
 
 @cache
@@ -93,7 +97,7 @@ def _patterns(dialect: Dialect) -> _Patterns:
     specials = {";", "-", "/", *quote_starts}
     parts = [
         *(f"(?:{p})" for p in literals),
-        "-(?!-)",
+        _DASH_COMMENT_NEEDS_SPACE_MINUS if dialect.spaced_dash_comments else "-(?!-)",
         r"/(?!\*)",
     ]
     if dialect.escape_strings:
@@ -108,7 +112,8 @@ def _patterns(dialect: Dialect) -> _Patterns:
     plain = "[^" + "".join(re.escape(c) for c in sorted(specials)) + "]+"
     run = re.compile("(?:" + "|".join([plain, *parts]) + ")+")
 
-    starts = ["--", r"/\*", *(re.escape(c) for c in sorted(quote_starts))]
+    dash = _DASH_COMMENT if dialect.spaced_dash_comments else "--"
+    starts = [dash, r"/\*", *(re.escape(c) for c in sorted(quote_starts))]
     if dialect.escape_strings:
         starts.insert(0, r"(?<![\w$])[Ee]'")
     if dialect.dollar_quotes:
@@ -121,7 +126,7 @@ def _patterns(dialect: Dialect) -> _Patterns:
     if dialect.escape_strings:
         strings.insert(0, _ESCAPE_STRING)
     literal = re.compile("(?P<s>" + "|".join(strings) + ")|(?P<i>" + "|".join(dialect.identifiers) + ")")
-    return _Patterns(run=run, opaque=opaque, literal=literal)
+    return _Patterns(run=run, opaque=opaque, literal=literal, line_comment=re.compile(dash))
 
 
 _DOLLAR_AT = re.compile(_DOLLAR_TAG)
@@ -169,7 +174,9 @@ def statement_spans(
     the database would read them.
     """
     end = len(text) if end is None else end
-    run = _patterns(dialect).run.match
+    patterns = _patterns(dialect)
+    run = patterns.run.match
+    comment = patterns.line_comment.match
     pos = stmt_start = start
     while pos < end:
         m = run(text, pos, end)
@@ -182,7 +189,7 @@ def statement_spans(
             yield stmt_start, pos
             pos += 1
             stmt_start = pos
-        elif text.startswith("--", pos):
+        elif comment(text, pos, end):
             pos = _skip_line_comment(text, pos, end)
         elif text.startswith("/*", pos):
             pos = _skip_block_comment(text, pos, end, dialect.nested_comments)
@@ -399,7 +406,7 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
         if m is None:
             break
         pos = stop
-        if text.startswith("--", pos) or (dialect.hash_comments and text[pos] == "#"):
+        if patterns.line_comment.match(text, pos, end) or (dialect.hash_comments and text[pos] == "#"):
             pos = _skip_line_comment(text, pos, end)
         elif text.startswith("/*", pos):
             pos = _skip_block_comment(text, pos, end, dialect.nested_comments)
@@ -434,7 +441,7 @@ def _skip_opaque(
     text: str, dialect: Dialect, patterns: _Patterns, pos: int, end: int, m: re.Match[str]
 ) -> int:
     """Offset just past the literal, identifier, comment or dollar quote that ``m`` found at ``pos``."""
-    if text.startswith("--", pos) or (dialect.hash_comments and text[pos] == "#"):
+    if patterns.line_comment.match(text, pos, end) or (dialect.hash_comments and text[pos] == "#"):
         return _skip_line_comment(text, pos, end)
     if text.startswith("/*", pos):
         return _skip_block_comment(text, pos, end, dialect.nested_comments)

@@ -12,7 +12,7 @@ import hashlib
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -34,6 +34,7 @@ _ROUTINE_HEAD = re.compile(
     r"(?:(?:TEMP|TEMPORARY|CONSTRAINT|DEFINER\s*=\s*\S+)\s+)*(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b",
     re.IGNORECASE | re.DOTALL,
 )
+_RUNS_QUOTED = re.compile(r"(?<![\w$])(?:DO|EXECUTE)(?![\w$])", re.IGNORECASE)
 _CONTEXT_TRIGGER = re.compile(r"\b(?:CREATE|DROP|VALIDATE|INTO)\b", re.IGNORECASE)
 _NOT_BLOCKS = frozenset({"TRAN", "TRANSACTION", "WORK", "DISTRIBUTED"})
 _END_OF_STATEMENT_BLOCKS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
@@ -89,20 +90,26 @@ class _Prefilter:
     words: re.Pattern[str]
     refine: dict[str, tuple[re.Pattern[str], ...] | None]
 
-    def marks(self, text: str, start: int, end: int) -> list[int]:
-        """Offsets of keywords that pass their refinement, in order."""
-        upper = text.upper()
-        if len(upper) != len(text):  # a few characters grow when upper-cased ("ß" -> "SS")
-            upper = "".join(c if len(c.upper()) != 1 else c.upper() for c in text)
+    def marks(self, text: str, start: int, end: int, upper: str | None = None) -> list[int]:
+        """Offsets of keywords that pass their refinement, in order (``upper``: ``text`` upper-cased)."""
+        upper = upper_same_length(text) if upper is None else upper
         found: list[int] = []
         for m in self.words.finditer(upper, start, end):
             pos = m.start()
-            if pos > 0 and (upper[pos - 1].isalnum() or upper[pos - 1] in "_$"):
+            if pos > 0 and (upper[pos - 1].isalnum() or upper[pos - 1] == "_"):
                 continue
             narrow = self.refine[m.group()]
             if narrow is None or any(p.match(upper, pos, end) for p in narrow):
                 found.append(pos)
         return found
+
+
+def upper_same_length(text: str) -> str:
+    """``text`` upper-cased, offset for offset (a few characters grow: "ß" -> "SS")."""
+    upper = text.upper()
+    if len(upper) != len(text):
+        upper = "".join(c if len(c.upper()) != 1 else c.upper() for c in text)
+    return upper
 
 
 @cache
@@ -242,6 +249,8 @@ class _Scan:
     """Names of routines created so far, for finding the statements that call them."""
     watched: re.Pattern[str] | None = None
     """Enum values added so far, for finding the statements that use them."""
+    watched_count: int = 0
+    uppers: dict[int, str] = field(default_factory=dict)
 
     def hits(
         self, text: str, start: int, end: int, marks: list[int] | None, procedural: bool
@@ -249,7 +258,11 @@ class _Scan:
         """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
         dialect, ctx = self.dialect, self.ctx
         if marks is None:
-            marks = _prefilter(self.rules, dialect).marks(text, start, end)
+            # A body inside the file: its upper-cased text is the file's, computed once.
+            upper = self.uppers.get(id(text))
+            if upper is None:
+                upper = self.uppers[id(text)] = upper_same_length(text)
+            marks = _prefilter(self.rules, dialect).marks(text, start, end, upper)
         spans = list(statement_spans(text, dialect, start, end))
         idx = 0
         while idx < len(spans):
@@ -265,7 +278,9 @@ class _Scan:
                     idx += 1
                 self._remember_routine(text, s, e)
                 continue
-            candidate = _has_mark_in_code(text, dialect, s, e, marks)
+            candidate = _has_mark_in_code(
+                text, dialect, s, e, marks, _RUNS_QUOTED.search(text, s, e) is not None
+            )
             called = (self.calls is not None and self.calls.search(text, s, e) is not None) or (
                 self.watched is not None and self.watched.search(text, s, e) is not None
             )
@@ -281,7 +296,8 @@ class _Scan:
                         if hit.form not in rule.off:
                             yield hit.offset, rule, hit.statement
                 yield from self._inner(text, stmt)
-                if ctx.added_enum_values and self.watched is None:
+                if len(ctx.added_enum_values) != self.watched_count:
+                    self.watched_count = len(ctx.added_enum_values)
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
             if self.needs_context:
                 ctx.observe(stmt)
@@ -402,15 +418,20 @@ def _routine_head(text: str, dialect: Dialect, start: int, end: int) -> list[Tok
         limit += limit - start
 
 
-def _has_mark_in_code(text: str, dialect: Dialect, s: int, e: int, marks: list[int]) -> bool:
+def _has_mark_in_code(
+    text: str, dialect: Dialect, s: int, e: int, marks: list[int], quoted_sql: bool
+) -> bool:
     """Does a pre-filter keyword fall in ``text[s:e]`` outside literals and comments?
 
     A seed-data statement with "delete" in every string holds no risky command: it is never
-    tokenized.
+    tokenized. ``quoted_sql``: the statement may run quoted SQL (DO, EXECUTE), so a keyword
+    anywhere in it counts.
     """
     first = bisect_left(marks, s)
     if first == len(marks) or marks[first] >= e:
         return False
+    if quoted_sql:
+        return True
     for lo, hi in code_stretches(text, dialect, marks[first], e):
         k = bisect_left(marks, lo)
         if k < len(marks) and marks[k] < hi:

@@ -198,7 +198,7 @@ class FileContext:
 # Words that begin a query (a CTE body, a subquery, the target of EXPLAIN ANALYZE or FOR … IN).
 _QUERY_WORDS = frozenset({"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE"})
 # After one of these a word starts a step of a procedural block (PL/pgSQL in DO bodies, T-SQL).
-_STEP_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN"})
+_STEP_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN", "ATOMIC"})
 
 
 @dataclass(frozen=True)
