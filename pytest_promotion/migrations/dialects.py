@@ -97,6 +97,10 @@ def dialect_for(migrations_dir: Path) -> Dialect:
             f'{lock}: is not valid TOML ({exc}). Restore it as Prisma writes it, e.g. provider = "postgresql".'
         ) from None
     provider = data.get("provider", "postgresql")
+    if not isinstance(provider, str):
+        raise ConfigError(
+            f'{lock}: provider must be one string, not {provider!r}. Write it as Prisma does, e.g. provider = "postgresql".'
+        )
     if provider not in DIALECTS:
         known = ", ".join(sorted(DIALECTS))
         raise ConfigError(f"{lock}: provider {provider!r} is not one this plugin scans. Use one of: {known}.")

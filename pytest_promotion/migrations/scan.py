@@ -9,7 +9,9 @@ migration does. ``DO`` blocks run at migration time, so their bodies are scanned
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -487,10 +489,42 @@ def scan_text(text: str, dialect: Dialect, rules: tuple[Rule, ...], migration: s
 
 
 def migration_files(directory: Path) -> list[Path]:
-    """Every ``<name>/migration.sql`` under ``directory``, in migration (folder name) order."""
-    return sorted(
-        (p for p in directory.glob(f"*/{MIGRATION_FILE}") if p.is_file()), key=lambda p: p.parent.name
-    )
+    """Every ``<name>/migration.sql`` under ``directory``, in migration (folder name) order.
+
+    Whatever carries the name is listed — a folder, a dangling link, a FIFO too — so that one
+    that cannot be read fails its item instead of silently dropping out of the gate.
+    """
+    try:
+        folders = [entry for entry in directory.iterdir() if entry.is_dir()]
+    except OSError:
+        return []
+    found = (folder / MIGRATION_FILE for folder in folders)
+    return sorted((p for p in found if os.path.lexists(p)), key=lambda p: p.parent.name)
+
+
+def read_migration(path: Path, shown: Path | str | None = None) -> bytes:
+    """The bytes of one migration file; anything that is not a readable regular file is a clear error.
+
+    A FIFO is refused before it is opened (opening it would wait forever). ``shown`` is how the
+    message names the file (default: ``path``).
+    """
+    name = path if shown is None else shown
+    advice = "Prisma applies this folder's migration.sql: restore it as a plain file, or remove the folder."
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise MigrationFileError(
+            f"{name}: is a link to nothing ({os.readlink(path) if path.is_symlink() else 'missing'}). {advice}"
+        ) from None
+    except OSError as exc:
+        raise MigrationFileError(f"{name}: cannot be read ({exc.strerror}). {advice}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, socket or device)"
+        raise MigrationFileError(f"{name}: is {kind}, so the gate cannot scan it. {advice}")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise MigrationFileError(f"{name}: cannot be read ({exc.strerror}). {advice}") from None
 
 
 def scan(directory: str | Path, rules: Sequence[str] = ("default",)) -> list[Finding]:
@@ -509,6 +543,6 @@ def scan(directory: str | Path, rules: Sequence[str] = ("default",)) -> list[Fin
     selected = select_rules(rules)
     findings: list[Finding] = []
     for path in migration_files(directory):
-        text = decode_migration(path.read_bytes(), path)
+        text = decode_migration(read_migration(path), path)
         findings.extend(scan_text(text, dialect, selected, path.parent.name))
     return findings
