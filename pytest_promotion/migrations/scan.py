@@ -473,17 +473,17 @@ def scan_text(text: str, dialect: Dialect, rules: tuple[Rule, ...], migration: s
     hits = sorted(iter_hits(text, dialect, rules), key=lambda h: (h[0], order[h[1].id]))
     findings: list[Finding] = []
     line, counted = 1, 0
+    # Every CTE of one statement shares its identity text: hash each text once, not per finding.
+    prints: dict[tuple[str, str], str] = {}
     for offset, rule, statement in hits:
         line += text.count("\n", counted, offset)
         counted = offset
+        key = (rule.id, statement)
+        print_ = prints.get(key)
+        if print_ is None:
+            print_ = prints[key] = fingerprint(rule.id, statement)
         findings.append(
-            Finding(
-                migration=migration,
-                line=line,
-                rule=rule.id,
-                statement=statement,
-                fingerprint=fingerprint(rule.id, statement),
-            )
+            Finding(migration=migration, line=line, rule=rule.id, statement=statement, fingerprint=print_)
         )
     return findings
 
