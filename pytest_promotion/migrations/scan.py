@@ -128,7 +128,7 @@ def _prefilter(rules: tuple[Rule, ...], dialect: Dialect) -> _Prefilter:
     return _Prefilter(words, {w: None if p is None else tuple(p) for w, p in refine.items()})
 
 
-_BLOCK_WORDS = re.compile(r"(?<![\w$])(BEGIN|CASE|END)(?![\w$])(?:\s+(\w+))?|[()]", re.IGNORECASE)
+_BLOCK_WORDS = re.compile(r"(?<![\w$])(BEGIN|CASE|END)(?![\w$])(?:(?=\s+(\w+)))?|[()]", re.IGNORECASE)
 
 
 def _block_depth(text: str, dialect: Dialect, start: int, end: int) -> int:
@@ -138,6 +138,7 @@ def _block_depth(text: str, dialect: Dialect, start: int, end: int) -> int:
     any number of statements costs one pass over it.
     """
     depth = 0
+    closing_case = False  # the CASE of "END CASE" closes, it does not open
     for lo, hi in code_stretches(text, dialect, start, end):
         for m in _BLOCK_WORDS.finditer(text, lo, hi):
             word = m.group(1)
@@ -146,8 +147,11 @@ def _block_depth(text: str, dialect: Dialect, start: int, end: int) -> int:
                 continue
             word, nxt = word.upper(), (m.group(2) or "").upper()
             if word == "END":
+                closing_case = nxt == "CASE"
                 if nxt not in _END_OF_STATEMENT_BLOCKS:
                     depth -= 1
+            elif word == "CASE" and closing_case:
+                closing_case = False
             elif word == "CASE" or nxt not in _NOT_BLOCKS:
                 depth += 1
     return depth

@@ -258,7 +258,11 @@ class Statement:
         toks = self.tokens
         if i + len(words) > len(toks):
             return False
-        return all(toks[i + k].is_word(w) for k, w in enumerate(words))
+        for k, w in enumerate(words):
+            tok = toks[i + k]
+            if tok.kind is not Kind.WORD or tok.text.upper() != w:
+                return False
+        return True
 
     def table_names(self, i: int) -> set[str]:
         """Names in a ``[IF [NOT] EXISTS] a[, b]`` list starting at ``i`` (last name part)."""
@@ -417,49 +421,51 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
     starts: list[int] = []
     cases: list[bool] = []  # open CASE blocks: True for a CASE statement, False for an expression
     merge = False
+    word, punct = Kind.WORD, Kind.PUNCT
+    prev_up = ""  # the previous token upper-cased when it is a word, "(" for a parenthesis
     k = 0
     while k < n:
         tok = toks[k]
-        if k not in pending and tok.kind is Kind.WORD and k > 0:
-            prev = toks[k - 1]
-            if prev.text == "(" and prev.kind is Kind.PUNCT:
+        up = tok.text.upper() if tok.kind is word else ""
+        if k not in pending and up and prev_up:
+            if prev_up == "(":
                 if _is_subquery_command(toks, k):
                     pending[k] = 0
             elif (
-                prev.is_word(*_STEP_LEADERS)
+                prev_up in _STEP_LEADERS
                 and not (cases and not cases[-1])
-                and (leaders_anywhere or (merge and prev.is_word("THEN")))
+                and (leaders_anywhere or (merge and prev_up == "THEN"))
             ):
                 pending[k] = k
+        prev_up = up or ("(" if tok.kind is punct and tok.text == "(" else "")
         if k in pending:
             origin = pending.pop(k)
             starts.append(k)
             if origin != k:
                 text_from[k] = origin
-            here = origin
-            if tok.is_word("WITH"):
+            if up == "WITH":
                 main = _with_main(toks, k, close)
                 if main is not None and main not in pending:
-                    pending[main] = here
-            elif tok.is_word("EXPLAIN"):
+                    pending[main] = origin
+            elif up == "EXPLAIN":
                 target, analyze = _explain_target(toks, k, close)
                 if not analyze:
                     break  # plain EXPLAIN plans the statement and runs none of it
                 if target < n:
-                    pending[target] = here
-            elif tok.is_word("MERGE"):
+                    pending[target] = origin
+            elif up == "MERGE":
                 merge = True
             elif stmt.procedural:
                 query = _procedural_query(toks, k)
                 if query is not None:
-                    pending[query] = here
-            if tok.is_word("CASE"):
+                    pending[query] = origin
+            if up == "CASE":
                 cases.append(True)
                 k += 1
                 continue
-        if tok.is_word("CASE"):
+        if up == "CASE":
             cases.append(False)
-        elif tok.is_word("END") and cases:
+        elif up == "END" and cases:
             cases.pop()
         k += 1
     return starts, text_from
