@@ -284,9 +284,7 @@ class _Scan:
                     idx += 1
                 self._remember_routine(text, s, e)
                 continue
-            candidate = _has_mark_in_code(
-                text, dialect, s, e, marks, _RUNS_QUOTED.search(text, s, e) is not None
-            )
+            candidate = _has_mark_in_code(text, dialect, s, e, marks)
             called = (self.calls is not None and self.calls.search(text, s, e) is not None) or (
                 self.watched is not None and self.watched.search(text, s, e) is not None
             )
@@ -424,19 +422,16 @@ def _routine_head(text: str, dialect: Dialect, start: int, end: int) -> list[Tok
         limit += limit - start
 
 
-def _has_mark_in_code(
-    text: str, dialect: Dialect, s: int, e: int, marks: list[int], quoted_sql: bool
-) -> bool:
+def _has_mark_in_code(text: str, dialect: Dialect, s: int, e: int, marks: list[int]) -> bool:
     """Does a pre-filter keyword fall in ``text[s:e]`` outside literals and comments?
 
     A seed-data statement with "delete" in every string holds no risky command: it is never
-    tokenized. ``quoted_sql``: the statement may run quoted SQL (DO, EXECUTE), so a keyword
-    anywhere in it counts.
+    tokenized. A statement that may run quoted SQL (DO, EXECUTE) counts with a keyword anywhere.
     """
     first = bisect_left(marks, s)
     if first == len(marks) or marks[first] >= e:
         return False
-    if quoted_sql:
+    if _RUNS_QUOTED.search(text, s, e) is not None:
         return True
     for lo, hi in code_stretches(text, dialect, marks[first], e):
         k = bisect_left(marks, lo)
