@@ -1,9 +1,13 @@
 """The scan engine: a migration's text in, the risky commands it holds out.
 
-Only statements whose raw text could hold a risky keyword are tokenized (see ``lexer``), so a
-history of thousands of ``CREATE TABLE`` statements costs one regex pass. Routine bodies
-(triggers, procedures, rules) are kept whole and never scanned: they run later, not when the
-migration does. ``DO`` blocks run at migration time, so their bodies are scanned like a file.
+Only statements that hold a risky keyword in code (not in a literal or comment) are tokenized
+(see ``lexer``), so a history of thousands of ``CREATE TABLE`` statements, or a seed-data file
+whose strings say "delete", costs one regex pass. Routine bodies (triggers, procedures, rules)
+are kept whole and not scanned — they run later, not when the migration does — unless the same
+file calls the function or procedure. ``DO`` blocks run at migration time, so their bodies are
+scanned like a file, and so is SQL that a body runs from a literal (``EXECUTE 'DROP …'``). Every
+step costs time in proportion to the text it reads: nothing is re-read per statement or per
+finding.
 """
 
 from __future__ import annotations
@@ -433,7 +437,7 @@ def _has_mark_in_code(text: str, dialect: Dialect, s: int, e: int, marks: list[i
         return False
     if _RUNS_QUOTED.search(text, s, e) is not None:
         return True
-    for lo, hi in code_stretches(text, dialect, marks[first], e):
+    for lo, hi in code_stretches(text, dialect, s, e):
         k = bisect_left(marks, lo)
         if k < len(marks) and marks[k] < hi:
             return True
@@ -530,8 +534,8 @@ def scan(directory: str | Path, rules: Sequence[str] = ("default",)) -> list[Fin
     """Scan a Prisma migrations folder and return every risky command found, in order.
 
     ``rules`` takes rule ids, ``"default"`` (the five default rules) or ``"all"``. The dialect
-    comes from the folder's ``migration_lock.toml``. A file that is not UTF-8 raises
-    :class:`MigrationFileError`.
+    comes from the folder's ``migration_lock.toml``. A file that is not UTF-8, or a
+    ``migration.sql`` that is not a readable file, raises :class:`MigrationFileError`.
 
     >>> from pytest_promotion.migrations import scan
     >>> for finding in scan("prisma/migrations"):  # doctest: +SKIP
