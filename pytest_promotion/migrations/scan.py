@@ -40,6 +40,8 @@ _ROUTINE_HEAD = re.compile(
     r"(?:(?:TEMP|TEMPORARY|CONSTRAINT|DEFINER\s*=\s*\S+)\s+)*(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b",
     re.IGNORECASE | re.DOTALL,
 )
+# Statements that name a routine without running it (DROP FUNCTION f(), COMMENT ON FUNCTION f()).
+_NAMES_ROUTINES = ("DROP", "ALTER", "COMMENT", "GRANT", "REVOKE", "SECURITY")
 _RUNS_QUOTED = re.compile(r"(?<![\w$])(?:DO|EXECUTE)(?![\w$])", re.IGNORECASE)
 _CONTEXT_TRIGGER = re.compile(r"\b(?:CREATE|DROP|VALIDATE|INTO)\b", re.IGNORECASE)
 _NOT_BLOCKS = frozenset({"TRAN", "TRANSACTION", "WORK", "DISTRIBUTED"})
@@ -328,7 +330,7 @@ class _Scan:
                 literals = _literal_argument(toks, i + 1)
                 if literals is not None:
                     yield from self._run_literals(text, literals, False)
-        if self.calls is not None:
+        if self.calls is not None and not toks[0].is_word(*_NAMES_ROUTINES):
             for k, tok in enumerate(toks):
                 if tok.kind not in (Kind.WORD, Kind.IDENT):
                     continue
@@ -338,6 +340,8 @@ class _Scan:
                     continue
                 nxt = toks[k + 1] if k + 1 < len(toks) else None
                 prev = toks[k - 1] if k > 0 else None
+                if prev is not None and prev.is_word("FUNCTION", "PROCEDURE", "ROUTINE", "PROC"):
+                    continue  # GRANT EXECUTE ON FUNCTION f(), a trigger's EXECUTE FUNCTION f()
                 if (nxt is not None and nxt.text == "(") or (
                     prev is not None and prev.is_word("CALL", "EXEC", "EXECUTE")
                 ):
