@@ -18,7 +18,25 @@ repo root; skipped with a note when absent), their total, and a generated Postgr
 Before timing, each project runs once with ``--update-baseline`` so that every item passes.
 The total row adds the corpus folders' bytes, findings and times (MB/s = total MB / total time).
 
-Usage: python benchmarks/scan.py [--count N] [--skip-pytest]
+Scale (``--scale``, also printed after the table): each adversarial shape below, generated at 1, 2
+and 4 MB, scanned with the default rules in this process (CPU seconds, best of 2). Printed: seconds at each size, the
+time ratio per doubling (linear time is about 2.0; the target is at most 2.2) and MB/s at 4 MB
+(target at least 2). The shapes:
+
+  mysql-procedure   one MySQL procedure, BEGIN … END around N DELETE statements (not called)
+  begin-atomic      one PostgreSQL BEGIN ATOMIC function of N DELETE statements (not called)
+  called-routine    the same function, then SELECT f(): its body is scanned, N findings
+  delete-ctes       one WITH of N data-modifying CTEs (N findings, one identity text)
+  delete-in-list    one DELETE … WHERE id IN (1, 1, …) statement
+  seed-strings      one INSERT of N rows whose strings say "delete" and "drop table"
+  do-block          one DO block of N DELETE statements (N findings)
+  word-soup         one DELETE … WHERE a = 1 OR b = 2 OR … statement (many words)
+
+Squawk: when a ``squawk`` executable is on PATH (``pip install squawk-cli``), the corpus rows
+also print squawk's MB/s over the same PostgreSQL files (one process per folder, all files as
+arguments, best of 3), for comparison with "engine cold".
+
+Usage: python benchmarks/scan.py [--count N] [--skip-pytest] [--scale]
 """
 
 from __future__ import annotations
@@ -41,7 +59,7 @@ from typing import Any
 
 from pytest_promotion.migrations.dialects import Dialect, dialect_for
 from pytest_promotion.migrations.rules import Rule, select_rules
-from pytest_promotion.migrations.scan import decode_migration, migration_files, scan_text
+from pytest_promotion.migrations.scan import decode_migration, migration_files, read_migration, scan_text
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -69,7 +87,11 @@ FK_SQL = (
 )
 Row = dict[str, Any]
 Files = list[tuple[str, Path, bytes]]
-HEADER = "set|files|MB|findings|engine cold MB/s|engine warm MB/s|pytest cold s|pytest warm s".split("|")
+HEADER = (
+    "set|files|MB|findings|engine cold MB/s|engine warm MB/s|squawk MB/s|pytest cold s|pytest warm s".split(
+        "|"
+    )
+)
 
 
 def engine_pass(files: Files, dialect: Dialect, rules: tuple[Rule, ...]) -> tuple[float, int]:
@@ -84,7 +106,7 @@ def engine_pass(files: Files, dialect: Dialect, rules: tuple[Rule, ...]) -> tupl
 def engine_worker(directory: Path) -> None:
     """In a fresh process: one cold pass, then the best of 3 warm passes, as JSON on stdout."""
     dialect, rules = dialect_for(directory), select_rules(["default"])
-    files = [(p.parent.name, p, p.read_bytes()) for p in migration_files(directory)]
+    files = [(p.parent.name, p, read_migration(p)) for p in migration_files(directory)]
     cold, findings = engine_pass(files, dialect, rules)
     warm = min(engine_pass(files, dialect, rules)[0] for _ in range(3))
     size = sum(len(raw) for _, _, raw in files)
@@ -179,22 +201,157 @@ def write_generated(root: Path, count: int) -> Path:
     return folder
 
 
+SCALE_SIZES = (1, 2, 4)
+
+
+def _repeat(head: str, line: str, tail: str, megabytes: int) -> str:
+    """``head`` + ``line`` (formatted with k = 0, 1, …) repeated to about ``megabytes`` MB + ``tail``."""
+    target = megabytes * 10**6
+    parts = [head]
+    size = len(head) + len(tail)
+    k = 0
+    while size < target:
+        piece = line.format(k=k)
+        parts.append(piece)
+        size += len(piece)
+        k += 1
+    parts.append(tail)
+    return "".join(parts)
+
+
+def scale_shapes(megabytes: int) -> dict[str, tuple[str, str]]:
+    """The adversarial shapes at one size: name -> (dialect name, SQL)."""
+    delete = '  DELETE FROM "T" WHERE "id" = {k};\n'
+    return {
+        "mysql-procedure": (
+            "mysql",
+            _repeat(
+                "CREATE PROCEDURE `p`()\nBEGIN\n",
+                "  DELETE FROM `T` WHERE `id` = {k};\n",
+                "END;\n",
+                megabytes,
+            ),
+        ),
+        "begin-atomic": (
+            "postgresql",
+            _repeat(
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n", delete, "END;\n", megabytes
+            ),
+        ),
+        "called-routine": (
+            "postgresql",
+            _repeat(
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n",
+                delete,
+                "END;\nSELECT f();\n",
+                megabytes,
+            ),
+        ),
+        "delete-ctes": (
+            "postgresql",
+            _repeat(
+                "WITH d AS (SELECT 1)",
+                ',\n d{k} AS (DELETE FROM "T" WHERE "id" = {k} RETURNING "id")',
+                "\nSELECT 1;\n",
+                megabytes,
+            ),
+        ),
+        "delete-in-list": (
+            "postgresql",
+            _repeat('DELETE FROM "T" WHERE "id" IN (1', ", 1", ");\n", megabytes),
+        ),
+        "seed-strings": (
+            "postgresql",
+            _repeat(
+                'INSERT INTO "Note" ("id", "body", "hint") VALUES (0, \'\', \'\')',
+                ",\n({k}, 'please delete this row', 'then drop table x; truncate y')",
+                ";\n",
+                megabytes,
+            ),
+        ),
+        "do-block": ("postgresql", _repeat("DO $$\nBEGIN\n", delete, "END $$;\n", megabytes)),
+        "word-soup": (
+            "postgresql",
+            _repeat('DELETE FROM "T" WHERE a = 0', " OR col_{k} = k{k}", ";\n", megabytes),
+        ),
+    }
+
+
+def scale_figures() -> list[str]:
+    """One line per shape: seconds at 1, 2, 4 MB, the ratio per doubling, MB/s at 4 MB, findings."""
+    from pytest_promotion.migrations.dialects import DIALECTS
+
+    rules = select_rules(["default"])
+    times: dict[str, list[tuple[float, int, int]]] = {}
+    for megabytes in SCALE_SIZES:
+        for name, (dialect, sql) in scale_shapes(megabytes).items():
+            best = float("inf")
+            for _ in range(2):
+                # CPU seconds of this process: other work on a shared machine barely moves them.
+                start = time.process_time()
+                found = len(scan_text(sql, DIALECTS[dialect], rules, name))
+                best = min(best, time.process_time() - start)
+            times.setdefault(name, []).append((best, len(sql), found))
+    lines = ["shape|1 MB s|2 MB s|4 MB s|ratio 2/1|ratio 4/2|MB/s at 4 MB|findings at 4 MB".split("|")]
+    for name, runs in times.items():
+        seconds = [t for t, _, _ in runs]
+        ratios = [seconds[k + 1] / max(seconds[k], 1e-9) for k in range(len(seconds) - 1)]
+        rate = runs[-1][1] / 1e6 / max(seconds[-1], 1e-9)
+        lines.append(
+            [
+                name,
+                *(f"{t:.2f}" for t in seconds),
+                *(f"{r:.2f}" for r in ratios),
+                f"{rate:.1f}",
+                str(runs[-1][2]),
+            ]
+        )
+    widths = [max(len(line[k]) for line in lines) for k in range(len(lines[0]))]
+    return [
+        "  ".join(
+            [line[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True))]
+        )
+        for line in lines
+    ]
+
+
+def squawk_rate(directory: Path) -> float | None:
+    """squawk's MB/s over a PostgreSQL folder's migration files (best of 3), or None without squawk."""
+    squawk = shutil.which("squawk")
+    if squawk is None or dialect_for(directory).name != "postgresql":
+        return None
+    files = [str(p) for p in migration_files(directory)]
+    size = sum(Path(p).stat().st_size for p in files)
+    best = None
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([squawk, *files], capture_output=True, check=False)
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    return size / 1e6 / best if best else None
+
+
 def cells(name: str, row: Row) -> list[str]:
     """One table line; a pytest figure that was skipped or failed shows as "-"."""
     mb = row["bytes"] / 1e6
     wall = ["-" if row.get(key) is None else f"{row[key]:.2f}" for key in ("pytest_cold", "pytest_warm")]
     rate = [f"{mb / row[key]:.1f}" if row[key] else "-" for key in ("cold", "warm")]
-    return [name, str(row["files"]), f"{mb:.2f}", str(row["findings"]), *rate, *wall]
+    squawk = "-" if row.get("squawk") is None else f"{row['squawk']:.1f}"
+    return [name, str(row["files"]), f"{mb:.2f}", str(row["findings"]), *rate, squawk, *wall]
 
 
 def main() -> None:
     parser = ArgumentParser(description=__doc__, formatter_class=RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=2000, help="generated migrations (default 2000)")
     parser.add_argument("--skip-pytest", action="store_true", help="print only the engine figures")
+    parser.add_argument("--scale", action="store_true", help="print only the scale figures")
     parser.add_argument("--engine-worker", type=Path, help=SUPPRESS)
     args = parser.parse_args()
     if args.engine_worker is not None:
         engine_worker(args.engine_worker)
+        return
+    if args.scale:
+        print("\n".join(scale_figures()))
         return
     cpu = platform.processor() or platform.machine()
     print(f"machine: {cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
@@ -208,6 +365,7 @@ def main() -> None:
         rows: list[tuple[str, Row]] = []
         for directory in [*sets, generated]:
             row = engine_figures(directory)
+            row["squawk"] = squawk_rate(directory) if directory != generated else None
             if not args.skip_pytest:
                 row.update(pytest_figures(directory, Path(tmp) / f"project-{len(rows)}", notes))
             name = f"generated ({args.count})" if directory == generated else directory.name
@@ -231,6 +389,8 @@ def main() -> None:
     print(f"generated: average file {generated_row['bytes'] / max(generated_row['files'], 1) / 1e3:.2f} KB")
     for note in notes:
         print(f"note: {note}")
+    print()
+    print("\n".join(scale_figures()))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pydantic_settings import (
 )
 
 from pytest_promotion.core.errors import ConfigError
-from pytest_promotion.migrations.rules import RULES
+from pytest_promotion.migrations.rules import known_names, unknown_rule
 from pytest_promotion.overrides.config import (
     OVERRIDE_FIELDS,
     EntitlementOverride,
@@ -234,12 +234,9 @@ class PromotionSettings(BaseSettings):
     @field_validator("rules")
     @classmethod
     def _known_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = {"default", "all", *RULES}
-        unknown = [name for name in value if name not in known]
-        if unknown:
-            raise ValueError(
-                f"unknown rule {unknown[0]!r}; use any of: {', '.join(['default', 'all', *RULES])}"
-            )
+        unknown = unknown_rule(value)
+        if unknown is not None:
+            raise ValueError(f"unknown rule {unknown!r}; use any of: {', '.join(known_names())}")
         if not value:
             raise ValueError("lists no rule; use default, all, or rule ids")
         return value

@@ -37,7 +37,7 @@ def engine_hash() -> str:
 def content_key(raw: bytes, dialect: Dialect, rules: tuple[Rule, ...]) -> str:
     """Cache key of one file's scan."""
     digest = hashlib.sha256(raw)
-    digest.update(f"\0{dialect.name}\0{','.join(r.id for r in rules)}\0{engine_hash()}".encode())
+    digest.update(f"\0{dialect.name}\0{','.join(r.key for r in rules)}\0{engine_hash()}".encode())
     return digest.hexdigest()
 
 

@@ -31,6 +31,8 @@ class Dialect:
     dollar_quotes: bool = False
     nested_comments: bool = False
     hash_comments: bool = False
+    spaced_dash_comments: bool = False
+    """MySQL: ``--`` starts a comment only before whitespace or a control character (``1--1`` is 1 - -1)."""
     concurrent_indexes: bool = False
     """CREATE INDEX blocks writes unless CONCURRENTLY is given (PostgreSQL family)."""
 
@@ -58,6 +60,7 @@ MYSQL = Dialect(
     strings=(_BACKSLASH_SINGLE, _BACKSLASH_DOUBLE),
     identifiers=(_BACKTICK_IDENT,),
     hash_comments=True,
+    spaced_dash_comments=True,
 )
 SQLITE = Dialect(
     name="sqlite",
@@ -94,6 +97,10 @@ def dialect_for(migrations_dir: Path) -> Dialect:
             f'{lock}: is not valid TOML ({exc}). Restore it as Prisma writes it, e.g. provider = "postgresql".'
         ) from None
     provider = data.get("provider", "postgresql")
+    if not isinstance(provider, str):
+        raise ConfigError(
+            f'{lock}: provider must be one string, not {provider!r}. Write it as Prisma does, e.g. provider = "postgresql".'
+        )
     if provider not in DIALECTS:
         known = ", ".join(sorted(DIALECTS))
         raise ConfigError(f"{lock}: provider {provider!r} is not one this plugin scans. Use one of: {known}.")

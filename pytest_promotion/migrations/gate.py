@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.migrations.baseline import (
     Entry,
     Key,
@@ -29,6 +30,7 @@ from pytest_promotion.migrations.scan import (
     MigrationFileError,
     decode_migration,
     migration_files,
+    read_migration,
     scan_text,
 )
 
@@ -48,6 +50,13 @@ class GateConfig:
     annotations: bool
     accept_command: str
     """The exact command that accepts reviewed findings, shown in every failure."""
+
+    def __post_init__(self) -> None:
+        if self.report_path is not None and self.report_path.is_dir():
+            raise ConfigError(
+                f"--migrations-report: {self.report_path} is a folder; the report is one JSON file. "
+                f"Give a file path, e.g. {self.report_path / 'migration-report.json'}."
+            )
 
     def display(self, path: Path) -> str:
         """``path`` relative to the project root when it is inside it, with forward slashes."""
@@ -90,7 +99,7 @@ class GateRun:
 
     def scan(self, path: Path, migration: str) -> list[Finding]:
         """Findings of one migration file, from the cache when its bytes are unchanged."""
-        raw = path.read_bytes()
+        raw = read_migration(path, self.config.display(path))
         key = content_key(raw, self.config.dialect, self.config.rules)
         rows = self.cached.get(key)
         if rows is not None:

@@ -32,11 +32,11 @@ class RiskyMigrationError(Exception):
 
 def describe(finding: Finding) -> str:
     """The failure text for one finding: where, what, why, and what to do instead."""
-    rule = RULES[finding.rule]
+    reason, instead = RULES[finding.rule].advice(finding.statement)
     return (
         f"  line {finding.line}: {finding.rule} — {shorten(finding.statement)}\n"
-        f"      why: {rule.reason}\n"
-        f"      instead: {rule.instead}"
+        f"      why: {reason}\n"
+        f"      instead: {instead}"
     )
 
 

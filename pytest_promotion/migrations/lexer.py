@@ -17,10 +17,23 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache, lru_cache
+from functools import cache
+from typing import Any, NamedTuple
 
 from sqlparse import tokens as T
-from sqlparse.lexer import Lexer
+from sqlparse.keywords import (
+    KEYWORDS,
+    KEYWORDS_BIGQUERY,
+    KEYWORDS_COMMON,
+    KEYWORDS_HQL,
+    KEYWORDS_MSACCESS,
+    KEYWORDS_MYSQL,
+    KEYWORDS_ORACLE,
+    KEYWORDS_PLPGSQL,
+    KEYWORDS_SNOWFLAKE,
+    PROCESS_AS_KEYWORD,
+    SQL_REGEX,
+)
 
 from pytest_promotion.migrations.dialects import Dialect
 
@@ -36,9 +49,12 @@ class Kind(Enum):
     OTHER = "other"  # numbers, placeholders
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One significant token of a statement; ``start`` is an offset into the whole file."""
+class Token(NamedTuple):
+    """One significant token of a statement; ``start`` is an offset into the whole file.
+
+    A named tuple, not a dataclass: a large statement has millions of tokens, and a tuple is
+    the cheapest object Python builds.
+    """
 
     kind: Kind
     text: str
@@ -56,6 +72,8 @@ class Token:
         return self.kind is Kind.WORD and self.text.upper() in words
 
 
+_DASH_COMMENT = r"--(?=[\x00-\x20]|$)"
+_DASH_COMMENT_NEEDS_SPACE_MINUS = r"-(?!-(?:[\x00-\x20]|$))"
 _DOLLAR_TAG = r"\$(?:[^\W\d]\w*)?\$"
 _ESCAPE_STRING = r"(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'"
 
@@ -68,6 +86,8 @@ class _Patterns:
     """The next literal, identifier, comment or dollar quote, for the tokenizer."""
     literal: re.Pattern[str]
     """A whole literal or quoted identifier at a position (named groups ``s`` and ``i``)."""
+    line_comment: re.Pattern[str]
+    """``--`` where it starts a comment."""
 
 
 @cache
@@ -77,7 +97,7 @@ def _patterns(dialect: Dialect) -> _Patterns:
     specials = {";", "-", "/", *quote_starts}
     parts = [
         *(f"(?:{p})" for p in literals),
-        "-(?!-)",
+        _DASH_COMMENT_NEEDS_SPACE_MINUS if dialect.spaced_dash_comments else "-(?!-)",
         r"/(?!\*)",
     ]
     if dialect.escape_strings:
@@ -92,7 +112,8 @@ def _patterns(dialect: Dialect) -> _Patterns:
     plain = "[^" + "".join(re.escape(c) for c in sorted(specials)) + "]+"
     run = re.compile("(?:" + "|".join([plain, *parts]) + ")+")
 
-    starts = ["--", r"/\*", *(re.escape(c) for c in sorted(quote_starts))]
+    dash = _DASH_COMMENT if dialect.spaced_dash_comments else "--"
+    starts = [dash, r"/\*", *(re.escape(c) for c in sorted(quote_starts))]
     if dialect.escape_strings:
         starts.insert(0, r"(?<![\w$])[Ee]'")
     if dialect.dollar_quotes:
@@ -105,7 +126,7 @@ def _patterns(dialect: Dialect) -> _Patterns:
     if dialect.escape_strings:
         strings.insert(0, _ESCAPE_STRING)
     literal = re.compile("(?P<s>" + "|".join(strings) + ")|(?P<i>" + "|".join(dialect.identifiers) + ")")
-    return _Patterns(run=run, opaque=opaque, literal=literal)
+    return _Patterns(run=run, opaque=opaque, literal=literal, line_comment=re.compile(dash))
 
 
 _DOLLAR_AT = re.compile(_DOLLAR_TAG)
@@ -153,7 +174,9 @@ def statement_spans(
     the database would read them.
     """
     end = len(text) if end is None else end
-    run = _patterns(dialect).run.match
+    patterns = _patterns(dialect)
+    run = patterns.run.match
+    comment = patterns.line_comment.match
     pos = stmt_start = start
     while pos < end:
         m = run(text, pos, end)
@@ -166,7 +189,7 @@ def statement_spans(
             yield stmt_start, pos
             pos += 1
             stmt_start = pos
-        elif text.startswith("--", pos):
+        elif comment(text, pos, end):
             pos = _skip_line_comment(text, pos, end)
         elif text.startswith("/*", pos):
             pos = _skip_block_comment(text, pos, end, dialect.nested_comments)
@@ -181,30 +204,214 @@ def statement_spans(
         yield stmt_start, end
 
 
-_LEXER = Lexer.get_default_instance()  # type: ignore[no-untyped-call]
 _WORD = re.compile(r"\w+")
 _WORDS = re.compile(r"[^\W\d]\w*(?:\s+\w+)*")
+_INTEGER = re.compile(r"\d+")
+_SKIP, _WORDISH, _LOOKUP, _PUNCT, _OTHER = range(5)
 
 
-@lru_cache(maxsize=8192)
-def _lex_code(code: str) -> tuple[tuple[Kind, str, int, bool], ...]:
-    """sqlparse's tokens for plain code, as (kind, text, offset, keyword); the same stretches recur."""
-    out: list[tuple[Kind, str, int, bool]] = []
-    offset = 0
-    for ttype, value in _LEXER.get_tokens(code):
+def _role(ttype: object) -> int:
+    if ttype in T.Whitespace or ttype in T.Newline or ttype in T.Comment:
+        return _SKIP
+    if ttype in T.Keyword or ttype in T.Name:
+        return _WORDISH
+    if ttype in T.Punctuation or ttype in T.Operator:
+        return _PUNCT
+    return _OTHER
+
+
+def _uncaptured(rx: str) -> str:
+    """``rx`` with its capturing groups made non-capturing (so ``findall`` sees only ours)."""
+    out: list[str] = []
+    k, in_class = 0, False
+    while k < len(rx):
+        c = rx[k]
+        if c == "\\":
+            out.append(rx[k : k + 2])
+            k += 2
+            continue
+        if in_class:
+            in_class = c != "]" or rx[k - 1] == "["
+        elif c == "[":
+            in_class = True
+        elif c == "(" and not rx.startswith("?", k + 1):
+            c = "(?:"
+        out.append(c)
+        k += 1
+    return "".join(out)
+
+
+# First words of the sqlparse regexes that come before its keyword lookup and start with a
+# letter: at any other word the lookup alone decides.
+_SPECIAL_STARTS = """CASE IN VALUES USING FROM AS LEFT RIGHT FULL INNER OUTER STRAIGHT CROSS NATURAL JOIN END
+    IF NOT ASC DESC NULLS UNION CREATE DOUBLE GROUP ORDER PRIMARY HANDLER GO LATERAL AT WITH LIKE ILIKE
+    RLIKE REGEXP""".split()
+
+
+def _sqlparse_alternation() -> tuple[re.Pattern[str], dict[str, tuple[int, bool]]]:
+    """sqlparse's token regexes as one ordered alternation, each a named group.
+
+    sqlparse tries its regexes one by one at each position and takes the first that matches; a
+    regex alternation does exactly that, in C.
+    """
+    parts: list[str] = []
+    roles: dict[str, tuple[int, bool]] = {}
+    for k, (rx, ttype) in enumerate(SQL_REGEX):
+        parts.append(f"(?P<g{k}>{_uncaptured(rx)})")
+        roles[f"g{k}"] = (
+            (_LOOKUP, False) if ttype is PROCESS_AS_KEYWORD else (_role(ttype), ttype in T.Keyword)
+        )
+    parts.append(r"(?P<e>[\s\S])")  # sqlparse's Error token: one character
+    roles["e"] = (_OTHER, False)
+    return re.compile("|".join(parts), re.IGNORECASE | re.UNICODE), roles
+
+
+_SQLPARSE, _SQLPARSE_ROLES = _sqlparse_alternation()
+
+
+def _trie(words: list[str]) -> str:
+    """One regex matching any of ``words``, branching on each letter (cheaper than a list)."""
+    tree: dict[str, dict[str, Any]] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(c) + emit(node[c]) for c in sorted(k for k in node if k)]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(tree)
+
+
+_FAST = re.compile(
+    # Leading whitespace, then the first of: the common tokens where no earlier sqlparse regex
+    # can match (so they come out exactly as sqlparse makes them), or anything else, which is
+    # matched again by the full alternation to learn which of sqlparse's regexes took it.
+    r"(\s*)(?:"
+    rf"(?<!\.)((?!{_trie(_SPECIAL_STARTS)}\b)[A-ZÀ-Ü]\w*+(?![$#(])(?!\s*\.(?!\d)))"  # a word
+    r"|((?:CASE|IN|VALUES|USING|FROM|AS)\b)"  # sqlparse's first keyword regex
+    r"|([(),;]|[<>=~!]++(?!@)|\.(?!\d))"  # punctuation and comparison operators
+    r"|(\d++(?:[ \t\r\n]*,[ \t\r\n]*\d++)*+)(?![\w.])"  # integers, a run of them as one token
+    rf"|({'|'.join(_uncaptured(rx) for rx, _ in SQL_REGEX)}|[\s\S])"
+    r")",
+    re.IGNORECASE | re.UNICODE,
+)
+_KEYWORD_TABLES = (
+    KEYWORDS_COMMON,
+    KEYWORDS_ORACLE,
+    KEYWORDS_MYSQL,
+    KEYWORDS_PLPGSQL,
+    KEYWORDS_HQL,
+    KEYWORDS_MSACCESS,
+    KEYWORDS_SNOWFLAKE,
+    KEYWORDS_BIGQUERY,
+    KEYWORDS,
+)
+_KEYWORD_FLAG: dict[str, bool] = {}
+"""sqlparse's keyword flag per word as written, filled as words are met."""
+
+
+def _is_keyword(word: str) -> bool:
+    flag = _KEYWORD_FLAG.get(word)
+    if flag is None:
+        flag = _KEYWORD_FLAG[word] = _lookup(word.upper())[1]
+    return flag
+
+
+def _lookup(upper: str) -> tuple[int, bool]:
+    """sqlparse's keyword lookup (in its lexer's table order) for one word."""
+    for table in _KEYWORD_TABLES:
+        if upper in table:
+            ttype = table[upper]
+            return _role(ttype), ttype in T.Keyword
+    return _WORDISH, False
+
+
+_DOLLAR_PAIR = re.compile(r"\$(?:[^\W\d]\w*)?\$[\s\S]*\$", re.UNICODE)
+
+
+def _lex_code(code: str, base: int) -> list[Token]:
+    """Significant tokens of plain code (no literals or comments of the dialect), offset by ``base``.
+
+    The tokens are sqlparse's — and with them the keyword flags that statement identities, and
+    so every baseline, were built from — produced by one ``findall`` pass instead of sqlparse's
+    per-position loop. A run of integers (``1, 2, 3``) is one token: it normalises to the same
+    text as its parts, and no rule reads inside it.
+    """
+    if "$" in code and _DOLLAR_PAIR.search(code):
+        return _lex_with_sqlparse(code, base)
+    out: list[Token] = []
+    append = out.append
+    new = tuple.__new__
+    word, punct, other = Kind.WORD, Kind.PUNCT, Kind.OTHER
+    flags = _KEYWORD_FLAG
+    pos = base
+    for space, name, key, sign, number, rest in _FAST.findall(code):
+        pos += len(space)
+        if name:
+            flag = flags.get(name)
+            append(new(Token, (word, name, pos, _is_keyword(name) if flag is None else flag)))
+            pos += len(name)
+        elif key:
+            append(new(Token, (word, key, pos, True)))
+            pos += len(key)
+        elif sign:
+            append(new(Token, (punct, sign, pos, False)))
+            pos += len(sign)
+        elif number:
+            text = number if number.isdigit() else ", ".join(_INTEGER.findall(number))
+            append(new(Token, (other, text, pos, False)))
+            pos += len(number)
+        else:
+            _lex_rest(code, pos - base, pos, out)
+            pos += len(rest)
+    return out
+
+
+def _lex_rest(code: str, at: int, pos: int, out: list[Token]) -> None:
+    """The token sqlparse makes at ``code[at]`` (file offset ``pos``), by its own regex order."""
+    m = _SQLPARSE.match(code, at)
+    # The alternation ends in "any character": it always matches.
+    assert m is not None
+    assert m.lastgroup is not None
+    value = m.group()
+    role, keyword = _SQLPARSE_ROLES[m.lastgroup]
+    if role == _LOOKUP:
+        role, keyword = _lookup(value.upper())
+    if role == _SKIP or not value.strip():
+        return
+    if role == _WORDISH and _WORDS.fullmatch(value):
+        # sqlparse joins some phrases ("NOT NULL", "IF EXISTS"); the rules read single words.
+        out.extend(Token(Kind.WORD, w.group(), pos + w.start(), keyword) for w in _WORD.finditer(value))
+    else:
+        out.append(Token(Kind.PUNCT if role == _PUNCT else Kind.OTHER, value, pos, False))
+
+
+def _lex_with_sqlparse(code: str, base: int) -> list[Token]:
+    """sqlparse itself, for the rare stretch it would read as a dollar-quoted literal (MySQL ``$$``)."""
+    from sqlparse.lexer import Lexer
+
+    out: list[Token] = []
+    offset = base
+    for ttype, value in Lexer.get_default_instance().get_tokens(code):  # type: ignore[no-untyped-call]
         here = offset
         offset += len(value)
-        if ttype in T.Whitespace or ttype in T.Newline or ttype in T.Comment or not value.strip():
+        role = _role(ttype)
+        if role == _SKIP or not value.strip():
             continue
-        if (ttype in T.Keyword or ttype in T.Name) and _WORDS.fullmatch(value):
-            # sqlparse joins some phrases ("NOT NULL", "IF EXISTS"); the rules read single words.
-            keyword = ttype in T.Keyword
-            out.extend((Kind.WORD, w.group(), here + w.start(), keyword) for w in _WORD.finditer(value))
-        elif ttype in T.Punctuation or ttype in T.Operator:
-            out.append((Kind.PUNCT, value, here, False))
+        if role == _WORDISH and _WORDS.fullmatch(value):
+            out.extend(
+                Token(Kind.WORD, w.group(), here + w.start(), ttype in T.Keyword)
+                for w in _WORD.finditer(value)
+            )
         else:
-            out.append((Kind.OTHER, value, here, False))
-    return tuple(out)
+            out.append(Token(Kind.PUNCT if role == _PUNCT else Kind.OTHER, value, here, False))
+    return out
 
 
 def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
@@ -216,13 +423,11 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
         m = patterns.opaque.search(text, pos, end)
         stop = end if m is None else m.start()
         if stop > pos:
-            tokens.extend(
-                Token(kind, value, pos + rel, kw) for kind, value, rel, kw in _lex_code(text[pos:stop])
-            )
+            tokens += _lex_code(text[pos:stop], pos)
         if m is None:
             break
         pos = stop
-        if text.startswith("--", pos) or (dialect.hash_comments and text[pos] == "#"):
+        if patterns.line_comment.match(text, pos, end) or (dialect.hash_comments and text[pos] == "#"):
             pos = _skip_line_comment(text, pos, end)
         elif text.startswith("/*", pos):
             pos = _skip_block_comment(text, pos, end, dialect.nested_comments)
@@ -237,3 +442,31 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
             tokens.append(Token(kind, text[pos:after], pos))
             pos = after
     return tokens
+
+
+def code_stretches(text: str, dialect: Dialect, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Yield ``(lo, hi)`` of each stretch of ``text[start:end]`` outside literals, identifiers and comments."""
+    patterns = _patterns(dialect)
+    pos = start
+    while pos < end:
+        m = patterns.opaque.search(text, pos, end)
+        stop = end if m is None else m.start()
+        if stop > pos:
+            yield pos, stop
+        if m is None:
+            return
+        pos = _skip_opaque(text, dialect, patterns, stop, end, m)
+
+
+def _skip_opaque(
+    text: str, dialect: Dialect, patterns: _Patterns, pos: int, end: int, m: re.Match[str]
+) -> int:
+    """Offset just past the literal, identifier, comment or dollar quote that ``m`` found at ``pos``."""
+    if patterns.line_comment.match(text, pos, end) or (dialect.hash_comments and text[pos] == "#"):
+        return _skip_line_comment(text, pos, end)
+    if text.startswith("/*", pos):
+        return _skip_block_comment(text, pos, end, dialect.nested_comments)
+    if text[pos] == "$":
+        return _skip_dollar(text, pos, end, m.group())
+    lit = patterns.literal.match(text, pos, end)
+    return end if lit is None else lit.end()

@@ -55,7 +55,7 @@ def github_annotations(outcome: Outcome, config: GateConfig) -> Iterator[str]:
     """GitHub Actions ``::error`` workflow commands, one per new finding."""
     for f in outcome.new:
         path = config.display(config.migrations_dir / f.path)
-        message = f"{shorten(f.statement, 200)} — {RULES[f.rule].reason} Accept after review: {config.accept_command}"
+        message = f"{shorten(f.statement, 200)} — {RULES[f.rule].advice(f.statement)[0]} Accept after review: {config.accept_command}"
         yield f"::error file={_escape_property(path)},line={f.line},title={_escape_property(f.rule)}::{_escape_data(message)}"
 
 

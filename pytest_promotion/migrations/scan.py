@@ -1,35 +1,50 @@
 """The scan engine: a migration's text in, the risky commands it holds out.
 
-Only statements whose raw text could hold a risky keyword are tokenized (see ``lexer``), so a
-history of thousands of ``CREATE TABLE`` statements costs one regex pass. Routine bodies
-(triggers, procedures, rules) are kept whole and never scanned: they run later, not when the
-migration does. ``DO`` blocks run at migration time, so their bodies are scanned like a file.
+Only statements that hold a risky keyword in code (not in a literal or comment) are tokenized
+(see ``lexer``), so a history of thousands of ``CREATE TABLE`` statements, or a seed-data file
+whose strings say "delete", costs one regex pass. Routine bodies (triggers, procedures, rules)
+are kept whole and not scanned — they run later, not when the migration does — unless the same
+file calls the function or procedure. ``DO`` blocks run at migration time, so their bodies are
+scanned like a file, and so is SQL that a body runs from a literal (``EXECUTE 'DROP …'``). Every
+step costs time in proportion to the text it reads: nothing is re-read per statement or per
+finding.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import os
 import re
-from bisect import bisect_left
+import stat
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from pytest_promotion.migrations.dialects import Dialect, dialect_for
-from pytest_promotion.migrations.lexer import Kind, Token, statement_spans, tokenize
+from pytest_promotion.migrations.lexer import Kind, Token, code_stretches, statement_spans, tokenize
 from pytest_promotion.migrations.rules import RULES, Rule, select_rules
-from pytest_promotion.migrations.statement import FileContext, Statement
+from pytest_promotion.migrations.statement import FileContext, Routine, Statement, name_key
 
 MIGRATION_FILE = "migration.sql"
 
+_ROUTINE_NAME = re.compile(
+    r"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?"
+    r"(?:DEFINER\s*=\s*\S+\s+)?(?:FUNCTION|PROCEDURE|PROC)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 _ROUTINE_HEAD = re.compile(
     # Possessive: leading comments are skipped once, never re-split (no backtracking blow-up).
     r"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?"
     r"(?:(?:TEMP|TEMPORARY|CONSTRAINT|DEFINER\s*=\s*\S+)\s+)*(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b",
     re.IGNORECASE | re.DOTALL,
 )
-_CONTEXT_TRIGGER = re.compile(r"\b(?:CREATE|DROP)\b", re.IGNORECASE)
+# Statements that name a routine without running it (DROP FUNCTION f(), COMMENT ON FUNCTION f()).
+_NAMES_ROUTINES = ("DROP", "ALTER", "COMMENT", "GRANT", "REVOKE", "SECURITY")
+_RUNS_QUOTED = re.compile(r"(?<![\w$])(?:DO|EXECUTE)(?![\w$])", re.IGNORECASE)
+_CONTEXT_TRIGGER = re.compile(r"\b(?:CREATE|DROP|VALIDATE|INTO)\b", re.IGNORECASE)
 _NOT_BLOCKS = frozenset({"TRAN", "TRANSACTION", "WORK", "DISTRIBUTED"})
 _END_OF_STATEMENT_BLOCKS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
 _HEAD_CHARS = 256
@@ -84,20 +99,26 @@ class _Prefilter:
     words: re.Pattern[str]
     refine: dict[str, tuple[re.Pattern[str], ...] | None]
 
-    def marks(self, text: str, start: int, end: int) -> list[int]:
-        """Offsets of keywords that pass their refinement, in order."""
-        upper = text.upper()
-        if len(upper) != len(text):  # a few characters grow when upper-cased ("ß" -> "SS")
-            upper = "".join(c if len(c.upper()) != 1 else c.upper() for c in text)
+    def marks(self, text: str, start: int, end: int, upper: str | None = None) -> list[int]:
+        """Offsets of keywords that pass their refinement, in order (``upper``: ``text`` upper-cased)."""
+        upper = upper_same_length(text) if upper is None else upper
         found: list[int] = []
         for m in self.words.finditer(upper, start, end):
             pos = m.start()
-            if pos > 0 and (upper[pos - 1].isalnum() or upper[pos - 1] in "_$"):
+            if pos > 0 and (upper[pos - 1].isalnum() or upper[pos - 1] == "_"):
                 continue
             narrow = self.refine[m.group()]
             if narrow is None or any(p.match(upper, pos, end) for p in narrow):
                 found.append(pos)
         return found
+
+
+def upper_same_length(text: str) -> str:
+    """``text`` upper-cased, offset for offset (a few characters grow: "ß" -> "SS")."""
+    upper = text.upper()
+    if len(upper) != len(text):
+        upper = "".join(c if len(c.upper()) != 1 else c.upper() for c in text)
+    return upper
 
 
 @cache
@@ -114,19 +135,32 @@ def _prefilter(rules: tuple[Rule, ...], dialect: Dialect) -> _Prefilter:
     return _Prefilter(words, {w: None if p is None else tuple(p) for w, p in refine.items()})
 
 
-def _open_blocks(tokens: Sequence[Token]) -> int:
-    """Parentheses and BEGIN/CASE … END blocks still open at the end of ``tokens``."""
+_BLOCK_WORDS = re.compile(r"(?<![\w$])(BEGIN|CASE|END)(?![\w$])(?:(?=\s+(\w+)))?|[()]", re.IGNORECASE)
+
+
+def _block_depth(text: str, dialect: Dialect, start: int, end: int) -> int:
+    """How many parentheses and BEGIN/CASE … END blocks ``text[start:end]`` opens (negative: closes).
+
+    Only the code between literals and comments is read, with one regex, so joining a routine of
+    any number of statements costs one pass over it.
+    """
     depth = 0
-    for k, tok in enumerate(tokens):
-        nxt = tokens[k + 1] if k + 1 < len(tokens) else None
-        if tok.text == "(":
-            depth += 1
-        elif tok.text == ")":
-            depth -= 1
-        elif tok.is_word("CASE") or (tok.is_word("BEGIN") and not (nxt and nxt.is_word(*_NOT_BLOCKS))):
-            depth += 1
-        elif tok.is_word("END") and not (nxt and nxt.is_word(*_END_OF_STATEMENT_BLOCKS)):
-            depth -= 1
+    closing_case = False  # the CASE of "END CASE" closes, it does not open
+    for lo, hi in code_stretches(text, dialect, start, end):
+        for m in _BLOCK_WORDS.finditer(text, lo, hi):
+            word = m.group(1)
+            if word is None:
+                depth += 1 if m.group() == "(" else -1
+                continue
+            word, nxt = word.upper(), (m.group(2) or "").upper()
+            if word == "END":
+                closing_case = nxt == "CASE"
+                if nxt not in _END_OF_STATEMENT_BLOCKS:
+                    depth -= 1
+            elif word == "CASE" and closing_case:
+                closing_case = False
+            elif word == "CASE" or nxt not in _NOT_BLOCKS:
+                depth += 1
     return depth
 
 
@@ -146,61 +180,289 @@ def _dollar_body(tok: Token) -> tuple[int, int]:
     return tok.start + len(tag), tok.start + len(tok.text) - (len(tag) if closed else 0)
 
 
+@dataclass(frozen=True)
+class _Source:
+    """SQL held in string literals (``DO '…'``, ``EXECUTE 'a' || 'b'``), with the way back to the file.
+
+    ``text`` is the literals' content with quotes undoubled; ``marks`` maps offsets in it to file
+    offsets: each ``(offset in text, offset in file)`` starts a stretch copied as is.
+    """
+
+    text: str
+    marks: tuple[tuple[int, int], ...]
+
+    def file_offset(self, offset: int) -> int:
+        k = bisect_right(self.marks, (offset, 1 << 62)) - 1
+        here, there = self.marks[max(k, 0)]
+        return there + offset - here
+
+
+_ESCAPED_QUOTE = re.compile(r"''|\\.", re.DOTALL)
+
+
+def _literal_source(literals: Sequence[Token]) -> _Source:
+    """The SQL that a literal, or a concatenation of literals, holds."""
+    parts: list[str] = []
+    marks: list[tuple[int, int]] = []
+    size = 0
+    for tok in literals:
+        if tok.kind is Kind.DOLLAR:
+            body_start, body_end = _dollar_body(tok)
+            marks.append((size, body_start))
+            parts.append(tok.text[body_start - tok.start : body_end - tok.start])
+            size += body_end - body_start
+            continue
+        escapes = tok.text[:1] in "Ee"
+        quote = tok.text.index("'")
+        body = (
+            tok.text[quote + 1 : -1]
+            if tok.text.endswith("'") and len(tok.text) > quote + 1
+            else tok.text[quote + 1 :]
+        )
+        origin = tok.start + quote + 1
+        pos = 0
+        for m in _ESCAPED_QUOTE.finditer(body):
+            if m.group() != "''" and not escapes:
+                continue
+            marks.append((size, origin + pos))
+            piece = body[pos : m.start()] + m.group()[-1]
+            parts.append(piece)
+            size += len(piece)
+            pos = m.end()
+        marks.append((size, origin + pos))
+        parts.append(body[pos:])
+        size += len(body) - pos
+    return _Source("".join(parts), tuple(marks))
+
+
+def _literal_argument(toks: Sequence[Token], k: int) -> list[Token] | None:
+    """The literals of ``'a' || 'b'`` starting at ``k``, or None when the argument is computed."""
+    literals: list[Token] = []
+    j = k
+    while j < len(toks) and toks[j].kind in (Kind.STRING, Kind.DOLLAR):
+        literals.append(toks[j])
+        j += 1
+        if j < len(toks) and toks[j].text == "||":
+            j += 1
+            continue
+        break
+    ends = j >= len(toks) or toks[j].is_word("USING", "INTO", "LOOP") or toks[j].text == ";"
+    return literals if literals and ends else None
+
+
+@dataclass
+class _Scan:
+    """One file's scan: the rules, the file context, and the routines it has already entered."""
+
+    dialect: Dialect
+    rules: tuple[Rule, ...]
+    ctx: FileContext
+    needs_context: bool
+    calls: re.Pattern[str] | None = None
+    """Names of routines created so far, for finding the statements that call them."""
+    watched: re.Pattern[str] | None = None
+    """Enum values added so far, for finding the statements that use them."""
+    watched_count: int = 0
+    uppers: dict[int, str] = field(default_factory=dict)
+
+    def hits(
+        self, text: str, start: int, end: int, marks: list[int] | None, procedural: bool
+    ) -> Iterator[tuple[int, Rule, str]]:
+        """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
+        dialect, ctx = self.dialect, self.ctx
+        if marks is None:
+            # A body inside the file: its upper-cased text is the file's, computed once.
+            upper = self.uppers.get(id(text))
+            if upper is None:
+                upper = self.uppers[id(text)] = upper_same_length(text)
+            marks = _prefilter(self.rules, dialect).marks(text, start, end, upper)
+        spans = list(statement_spans(text, dialect, start, end))
+        idx = 0
+        while idx < len(spans):
+            s, e = spans[idx]
+            idx += 1
+            if _ROUTINE_HEAD.match(text, s, e):
+                # A body of BEGIN … END holds ';' of its own: keep the definition whole. It runs
+                # only if this file calls it, so it is remembered, not scanned.
+                depth = _block_depth(text, dialect, s, e)
+                while depth > 0 and idx < len(spans):
+                    depth += _block_depth(text, dialect, e, spans[idx][1])
+                    e = spans[idx][1]
+                    idx += 1
+                self._remember_routine(text, s, e)
+                continue
+            candidate = _has_mark_in_code(text, dialect, s, e, marks)
+            called = (self.calls is not None and self.calls.search(text, s, e) is not None) or (
+                self.watched is not None and self.watched.search(text, s, e) is not None
+            )
+            if candidate or called:
+                stmt = Statement(tokenize(text, dialect, s, e), procedural, dialect.name)
+            elif self.needs_context and _CONTEXT_TRIGGER.search(text, s, e):
+                stmt = Statement(_head_tokens(text, dialect, s, e), procedural, dialect.name)
+            else:
+                continue
+            if candidate or called:
+                for rule in self.rules:
+                    for hit in rule.check(stmt, ctx):
+                        if hit.form not in rule.off:
+                            yield hit.offset, rule, hit.statement
+                yield from self._inner(text, stmt)
+                if len(ctx.added_enum_values) != self.watched_count:
+                    self.watched_count = len(ctx.added_enum_values)
+                    self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
+            if self.needs_context:
+                ctx.observe(stmt)
+
+    def _inner(self, text: str, stmt: Statement) -> Iterator[tuple[int, Rule, str]]:
+        """SQL that the statement runs now: DO bodies, EXECUTE of literals, routines it calls."""
+        toks = stmt.tokens
+        if stmt.is_definition:
+            return
+        postgres = self.dialect.dollar_quotes
+        for i in stmt.command_starts():
+            tok = toks[i]
+            if tok.is_word("DO") and postgres:
+                body = next((t for t in toks[i + 1 :] if t.kind in (Kind.DOLLAR, Kind.STRING)), None)
+                language = [t.upper for t in toks[i + 1 :] if t.kind is Kind.WORD]
+                procedural = "LANGUAGE" not in language or "PLPGSQL" in language
+                if body is not None:
+                    yield from self._run_literals(text, [body], procedural)
+            elif tok.is_word("EXECUTE") and stmt.procedural and postgres:
+                literals = _literal_argument(toks, i + 1)
+                if literals is not None:
+                    yield from self._run_literals(text, literals, False)
+        if self.calls is not None and not toks[0].is_word(*_NAMES_ROUTINES):
+            for k, tok in enumerate(toks):
+                if tok.kind not in (Kind.WORD, Kind.IDENT):
+                    continue
+                name = name_key(tok)
+                routine = self.ctx.routines.get(name)
+                if routine is None or name in self.ctx.called:
+                    continue
+                nxt = toks[k + 1] if k + 1 < len(toks) else None
+                prev = toks[k - 1] if k > 0 else None
+                if prev is not None and prev.is_word("FUNCTION", "PROCEDURE", "ROUTINE", "PROC"):
+                    continue  # GRANT EXECUTE ON FUNCTION f(), a trigger's EXECUTE FUNCTION f()
+                if (nxt is not None and nxt.text == "(") or (
+                    prev is not None and prev.is_word("CALL", "EXEC", "EXECUTE")
+                ):
+                    self.ctx.called.add(name)
+                    if routine.literal is not None:
+                        yield from self._run_literals(text, [routine.literal], routine.procedural)
+                    else:
+                        yield from self.hits(text, routine.start, routine.end, None, routine.procedural)
+
+    def _run_literals(
+        self, text: str, literals: Sequence[Token], procedural: bool
+    ) -> Iterator[tuple[int, Rule, str]]:
+        if len(literals) == 1 and literals[0].kind is Kind.DOLLAR:
+            body_start, body_end = _dollar_body(literals[0])
+            yield from self.hits(text, body_start, body_end, None, procedural)
+            return
+        source = _literal_source(literals)
+        for offset, rule, statement in self.hits(source.text, 0, len(source.text), None, procedural):
+            yield source.file_offset(offset), rule, statement
+
+    def _remember_routine(self, text: str, s: int, e: int) -> None:
+        """Note a created function or procedure, to scan its body if the file calls it."""
+        head = _ROUTINE_NAME.match(text, s, e)
+        if head is None:
+            return
+        toks = _routine_head(text, self.dialect, head.end(), e)
+        if not toks:
+            return
+        k = 0
+        while k + 2 < len(toks) and toks[k + 1].text == ".":
+            k += 2
+        name = name_key(toks[k])
+        words = [t.upper for t in toks if t.kind is Kind.WORD]
+        language = words[words.index("LANGUAGE") + 1 :][:1] if "LANGUAGE" in words else []
+        procedural = language != ["SQL"]
+        body = next(
+            (
+                t
+                for j, t in enumerate(toks)
+                if t.kind is Kind.DOLLAR
+                or t.is_word("BEGIN")
+                or (t.kind is Kind.STRING and toks[j - 1].is_word("AS"))
+            ),
+            None,
+        )
+        literal: Token | None = None
+        if body is None:
+            return
+        if body.kind is Kind.DOLLAR:
+            start, end = _dollar_body(body)
+        elif body.kind is Kind.STRING:
+            literal = body
+            start, end = body.start, body.start + len(body.text)
+        else:  # BEGIN [ATOMIC] … END: the body runs to the end of the definition
+            start, end = body.start, e
+            procedural = True
+        self.ctx.routines[name] = Routine(start, end, procedural, literal)
+        names = sorted(self.ctx.routines, key=len, reverse=True)
+        self.calls = re.compile(
+            r"(?<![\w$])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w$])", re.IGNORECASE
+        )
+
+
+def _routine_head(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
+    """Tokens of a routine definition up to its body (a dollar quote, ``AS 'string'`` or BEGIN).
+
+    The head is read in growing windows, so a routine with a megabyte-long BEGIN … END body
+    costs no more than its first line. When the body is a quote, what follows it (``LANGUAGE
+    sql``) is read too.
+    """
+    limit = start + _HEAD_CHARS
+    while True:
+        window = min(end, limit)
+        tokens = tokenize(text, dialect, start, window)
+        for k, tok in enumerate(tokens):
+            quoted = tok.kind is Kind.DOLLAR or (
+                tok.kind is Kind.STRING and k > 0 and tokens[k - 1].is_word("AS") and dialect.dollar_quotes
+            )
+            if quoted:
+                # Re-read from the quote: the window may have cut it short.
+                return tokens[:k] + tokenize(text, dialect, tok.start, end)
+            if tok.is_word("BEGIN"):
+                return tokens[: k + 1]
+        if window >= end:
+            return tokens
+        limit += limit - start
+
+
+def _has_mark_in_code(text: str, dialect: Dialect, s: int, e: int, marks: list[int]) -> bool:
+    """Does a pre-filter keyword fall in ``text[s:e]`` outside literals and comments?
+
+    A seed-data statement with "delete" in every string holds no risky command: it is never
+    tokenized. A statement that may run quoted SQL (DO, EXECUTE) counts with a keyword anywhere.
+    """
+    first = bisect_left(marks, s)
+    if first == len(marks) or marks[first] >= e:
+        return False
+    if _RUNS_QUOTED.search(text, s, e) is not None:
+        return True
+    for lo, hi in code_stretches(text, dialect, s, e):
+        k = bisect_left(marks, lo)
+        if k < len(marks) and marks[k] < hi:
+            return True
+    return False
+
+
 def iter_hits(
     text: str,
     dialect: Dialect,
     rules: tuple[Rule, ...],
     start: int = 0,
     end: int | None = None,
-    ctx: FileContext | None = None,
-    marks: list[int] | None = None,
 ) -> Iterator[tuple[int, Rule, str]]:
-    """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``.
-
-    ``marks`` are the pre-filter's hits over the whole text; a DO body reuses its file's.
-    """
+    """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
     end = len(text) if end is None else end
-    if marks is None:
-        # One regex pass over the whole text: most migrations hold no risky keyword at all and
-        # stop here; in the others only statements holding a match are tokenized.
-        marks = _prefilter(rules, dialect).marks(text, start, end)
-    first = bisect_left(marks, start)
-    if first == len(marks) or marks[first] >= end:
-        return
-    ctx = FileContext(dialect) if ctx is None else ctx
-    needs_context = any(rule.uses_context for rule in rules)
-    spans = list(statement_spans(text, dialect, start, end))
-    idx = 0
-    while idx < len(spans):
-        s, e = spans[idx]
-        idx += 1
-        if _ROUTINE_HEAD.match(text, s, e):
-            # A body of BEGIN … END holds ';' of its own: keep the definition whole, scan none of it.
-            tokens = tokenize(text, dialect, s, e)
-            while _open_blocks(tokens) > 0 and idx < len(spans):
-                tokens += tokenize(text, dialect, e, spans[idx][1])
-                e = spans[idx][1]
-                idx += 1
-            continue
-        mark = bisect_left(marks, s)
-        candidate = mark < len(marks) and marks[mark] < e
-        if candidate:
-            stmt = Statement(tokenize(text, dialect, s, e))
-        elif needs_context and _CONTEXT_TRIGGER.search(text, s, e):
-            stmt = Statement(_head_tokens(text, dialect, s, e))
-        else:
-            continue
-        if candidate:
-            for rule in rules:
-                for hit in rule.check(stmt, ctx):
-                    yield hit.offset, rule, hit.statement
-            if stmt.tokens and stmt.tokens[0].is_word("DO"):
-                for tok in stmt.tokens:
-                    if tok.kind is Kind.DOLLAR:
-                        body_start, body_end = _dollar_body(tok)
-                        yield from iter_hits(text, dialect, rules, body_start, body_end, ctx, marks)
-        if needs_context:
-            ctx.observe(stmt)
+    # One regex pass over the whole text: most migrations hold no risky keyword at all, and in
+    # the others only statements holding one in code are tokenized.
+    marks = _prefilter(rules, dialect).marks(text, start, end)
+    scan = _Scan(dialect, rules, FileContext(dialect), any(rule.uses_context for rule in rules))
+    yield from scan.hits(text, start, end, marks, procedural=False)
 
 
 _VERSIONED_COMMENT = re.compile(r"/\*!\d*(.*?)\*/", re.DOTALL)
@@ -212,41 +474,84 @@ def _unwrap_versioned_comments(text: str) -> str:
 
 
 def scan_text(text: str, dialect: Dialect, rules: tuple[Rule, ...], migration: str) -> list[Finding]:
-    """Findings of one migration's text, ordered by position, then by rule."""
+    """Findings of one migration's text, ordered by position, then by rule.
+
+    The cyclic garbage collector is paused for the scan: a large statement makes millions of
+    token tuples, which hold no cycles, and re-examining them on every collection costs up to
+    a third of the scan.
+    """
     if dialect.hash_comments and "/*!" in text:
         text = _unwrap_versioned_comments(text)
     order = {rule.id: k for k, rule in enumerate(RULES.values())}
-    hits = sorted(iter_hits(text, dialect, rules), key=lambda h: (h[0], order[h[1].id]))
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        hits = sorted(iter_hits(text, dialect, rules), key=lambda h: (h[0], order[h[1].id]))
+    finally:
+        if collecting:
+            gc.enable()
     findings: list[Finding] = []
     line, counted = 1, 0
+    # Every CTE of one statement shares its identity text: hash each text once, not per finding.
+    prints: dict[tuple[str, str], str] = {}
     for offset, rule, statement in hits:
         line += text.count("\n", counted, offset)
         counted = offset
+        key = (rule.id, statement)
+        print_ = prints.get(key)
+        if print_ is None:
+            print_ = prints[key] = fingerprint(rule.id, statement)
         findings.append(
-            Finding(
-                migration=migration,
-                line=line,
-                rule=rule.id,
-                statement=statement,
-                fingerprint=fingerprint(rule.id, statement),
-            )
+            Finding(migration=migration, line=line, rule=rule.id, statement=statement, fingerprint=print_)
         )
     return findings
 
 
 def migration_files(directory: Path) -> list[Path]:
-    """Every ``<name>/migration.sql`` under ``directory``, in migration (folder name) order."""
-    return sorted(
-        (p for p in directory.glob(f"*/{MIGRATION_FILE}") if p.is_file()), key=lambda p: p.parent.name
-    )
+    """Every ``<name>/migration.sql`` under ``directory``, in migration (folder name) order.
+
+    Whatever carries the name is listed — a folder, a dangling link, a FIFO too — so that one
+    that cannot be read fails its item instead of silently dropping out of the gate.
+    """
+    try:
+        folders = [entry for entry in directory.iterdir() if entry.is_dir()]
+    except OSError:
+        return []
+    found = (folder / MIGRATION_FILE for folder in folders)
+    return sorted((p for p in found if os.path.lexists(p)), key=lambda p: p.parent.name)
+
+
+def read_migration(path: Path, shown: Path | str | None = None) -> bytes:
+    """The bytes of one migration file; anything that is not a readable regular file is a clear error.
+
+    A FIFO is refused before it is opened (opening it would wait forever). ``shown`` is how the
+    message names the file (default: ``path``).
+    """
+    name = path if shown is None else shown
+    advice = "Prisma applies this folder's migration.sql: restore it as a plain file, or remove the folder."
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise MigrationFileError(
+            f"{name}: is a link to nothing ({os.readlink(path) if path.is_symlink() else 'missing'}). {advice}"
+        ) from None
+    except OSError as exc:
+        raise MigrationFileError(f"{name}: cannot be read ({exc.strerror}). {advice}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a FIFO, socket or device)"
+        raise MigrationFileError(f"{name}: is {kind}, so the gate cannot scan it. {advice}")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise MigrationFileError(f"{name}: cannot be read ({exc.strerror}). {advice}") from None
 
 
 def scan(directory: str | Path, rules: Sequence[str] = ("default",)) -> list[Finding]:
     """Scan a Prisma migrations folder and return every risky command found, in order.
 
     ``rules`` takes rule ids, ``"default"`` (the five default rules) or ``"all"``. The dialect
-    comes from the folder's ``migration_lock.toml``. A file that is not UTF-8 raises
-    :class:`MigrationFileError`.
+    comes from the folder's ``migration_lock.toml``. A file that is not UTF-8, or a
+    ``migration.sql`` that is not a readable file, raises :class:`MigrationFileError`.
 
     >>> from pytest_promotion.migrations import scan
     >>> for finding in scan("prisma/migrations"):  # doctest: +SKIP
@@ -257,6 +562,6 @@ def scan(directory: str | Path, rules: Sequence[str] = ("default",)) -> list[Fin
     selected = select_rules(rules)
     findings: list[Finding] = []
     for path in migration_files(directory):
-        text = decode_migration(path.read_bytes(), path)
+        text = decode_migration(read_migration(path), path)
         findings.extend(scan_text(text, dialect, selected, path.parent.name))
     return findings

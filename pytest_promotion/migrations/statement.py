@@ -1,20 +1,19 @@
 """The view of one SQL statement that the rules share: where commands start, ALTER TABLE actions.
 
 Rules compare token sequences, so every rule agrees on the hard parts: a DELETE after ``ON`` is a
-foreign-key action, a DELETE after ``(`` opens a data-modifying CTE, and a comma splits ALTER TABLE
-actions only outside parentheses.
+foreign-key action, ``(DELETE FROM`` opens a data-modifying CTE, the statement after a CTE list is
+a command too, and a comma splits ALTER TABLE actions only outside parentheses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pytest_promotion.migrations.dialects import Dialect
 from pytest_promotion.migrations.lexer import Kind, Token
 
-# A word after one of these begins a command of its own (PL/pgSQL control flow in DO blocks).
-_COMMAND_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN"})
 _NO_SPACE_BEFORE = frozenset({",", ")", ";", ".", "::", "]"})
 _NO_SPACE_AFTER = frozenset({"(", ".", "::", "["})
 # Keywords followed by a space before "(" (IN ('a'), AS ENUM ('A')); other words call: NOW().
@@ -41,6 +40,11 @@ def normalize(tokens: Sequence[Token]) -> str:
     Spacing is decided from the tokens alone, never from the input, so reformatting a reviewed
     statement does not make it new.
     """
+    return "".join(_normalized_pieces(tokens))
+
+
+def _normalized_pieces(tokens: Sequence[Token]) -> list[str]:
+    """Each token's normalised text with the space before it: a suffix joins to its own identity."""
     out: list[str] = []
     prev = ""
     call = False  # the previous token names a function, type or table: NOW(), VARCHAR(191), "User"("id")
@@ -52,11 +56,12 @@ def normalize(tokens: Sequence[Token]) -> str:
             and prev not in _NO_SPACE_AFTER
             and not (call and text == "(")
         ):
-            out.append(" ")
-        out.append(text)
+            out.append(" " + text)
+        else:
+            out.append(text)
         prev = text
         call = tok.kind is Kind.IDENT or (tok.kind is Kind.WORD and text not in _CLAUSE_WORDS)
-    return "".join(out)
+    return out
 
 
 def name_key(tok: Token) -> str:
@@ -106,28 +111,94 @@ def _skip_name(tokens: Sequence[Token], i: int) -> int:
 
 
 @dataclass
+class Routine:
+    """A function or procedure created in this migration: its body runs when the file calls it."""
+
+    start: int
+    end: int
+    """The file span to scan when it is called: its dollar-quoted body or its BEGIN … END."""
+    procedural: bool
+    literal: Token | None = None
+    """A body written as a string literal (``AS 'DELETE …'``), scanned through its content."""
+
+
+@dataclass
 class FileContext:
     """What earlier statements of the same migration tell the rules about later ones."""
 
     dialect: Dialect
     created_tables: set[str] = field(default_factory=set)
     dropped_tables: set[str] = field(default_factory=set)
+    scratch_tables: set[str] = field(default_factory=set)
+    """Created here as TEMP, by CREATE TABLE … AS or by SELECT … INTO: dropping them loses nothing."""
+    checked_not_null: set[tuple[str, str]] = field(default_factory=set)
+    """(table, column) with a validated ``CHECK (column IS NOT NULL)``: SET NOT NULL skips its scan."""
+    pending_checks: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(table, constraint) -> column of a ``CHECK (column IS NOT NULL) NOT VALID`` not yet validated."""
+    added_enum_values: set[str] = field(default_factory=set)
+    """String literals (as written, quotes included) that ``ALTER TYPE … ADD VALUE`` added here."""
+    routines: dict[str, Routine] = field(default_factory=dict)
+    called: set[str] = field(default_factory=set)
 
     def observe(self, statement: Statement) -> None:
-        """Remember tables this statement creates or drops."""
+        """Remember tables this statement creates or drops, and checks it adds or validates."""
         toks = statement.tokens
         if len(toks) < 3:
             return
         i = 1
+        temp = False
         while i < len(toks) and toks[i].is_word(
             "OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"
         ):
+            temp = temp or toks[i].is_word("TEMP", "TEMPORARY")
             i += 1
         if toks[0].is_word("CREATE") and i < len(toks) and toks[i].is_word("TABLE"):
             names = statement.table_names(i + 1)
             self.created_tables.update(names)
-        elif toks[0].is_word("DROP") and toks[1].is_word("TABLE"):
+            j = i + 1
+            while j < len(toks) and toks[j].is_word("IF", "NOT", "EXISTS"):
+                j += 1
+            after = _skip_name(toks, j)
+            if temp or (after < len(toks) and toks[after].is_word("AS", "SELECT")):
+                self.scratch_tables.update(names)
+        elif toks[0].is_word("DROP") and toks[1].is_word("TABLE", "TABLES"):
             self.dropped_tables.update(statement.table_names(2))
+        elif toks[0].is_word("SELECT") and not statement.procedural:
+            into = next((k for k, t in enumerate(toks) if t.is_word("INTO", "FROM")), None)
+            if into is not None and toks[into].is_word("INTO"):
+                k = into + 1
+                while k < len(toks) and toks[k].is_word("TEMP", "TEMPORARY", "UNLOGGED", "TABLE"):
+                    k += 1
+                self.scratch_tables.update(statement.table_names(k))
+        elif toks[0].is_word("ALTER") and toks[1].is_word("TABLE"):
+            self._observe_checks(statement)
+
+    def _observe_checks(self, statement: Statement) -> None:
+        alter = statement.alter_table(0)
+        if alter is None:
+            return
+        table = name_key(alter.table)
+        for action in alter.actions:
+            words = [t.upper if t.kind is Kind.WORD else name_key(t) for t in action.args]
+            if action.verb == "ADD" and words[:1] == ["CONSTRAINT"] and "CHECK" in words:
+                k = words.index("CHECK")
+                # CHECK ( column IS NOT NULL ) [NOT VALID]
+                if words[k + 1 : k + 2] == ["("] and words[k + 3 : k + 7] == ["IS", "NOT", "NULL", ")"]:
+                    column = name_key(action.args[k + 2])
+                    if words[k + 7 : k + 9] == ["NOT", "VALID"]:
+                        self.pending_checks[(table, name_key(action.args[1]))] = column
+                    else:
+                        self.checked_not_null.add((table, column))
+            elif action.verb == "VALIDATE" and words[:1] == ["CONSTRAINT"] and len(action.args) > 1:
+                pending = self.pending_checks.pop((table, name_key(action.args[1])), None)
+                if pending is not None:
+                    self.checked_not_null.add((table, pending))
+
+
+# Words that begin a query (a CTE body, a subquery, the target of EXPLAIN ANALYZE or FOR … IN).
+_QUERY_WORDS = frozenset({"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE"})
+# After one of these a word starts a step of a procedural block (PL/pgSQL in DO bodies, T-SQL).
+_STEP_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN", "ATOMIC"})
 
 
 @dataclass(frozen=True)
@@ -135,6 +206,10 @@ class Statement:
     """The significant tokens of one statement, with the structure the rules ask about."""
 
     tokens: Sequence[Token]
+    procedural: bool = False
+    """A step of a procedural body (a DO block, a called routine): THEN, ELSE, LOOP and BEGIN
+    start commands, and EXECUTE runs SQL."""
+    dialect: str = "postgresql"
 
     @property
     def is_definition(self) -> bool:
@@ -142,30 +217,52 @@ class Statement:
         return bool(self.tokens) and self.tokens[0].is_word("CREATE")
 
     def command_starts(self) -> Iterator[int]:
-        """Indices where a command begins: the statement itself, a CTE body, a PL/pgSQL step."""
-        toks = self.tokens
-        if not toks:
-            return
-        yield 0
-        if self.is_definition:
-            return
-        for i in range(1, len(toks)):
-            prev = toks[i - 1]
-            if toks[i].kind is Kind.WORD and (prev.text == "(" or prev.is_word(*_COMMAND_LEADERS)):
-                yield i
+        """Indices where a command begins, in order.
+
+        The statement itself; a CTE body and the statement its CTE list leads to; a subquery
+        that is a data-modifying command (``COPY (DELETE …)``); the statement ``EXPLAIN ANALYZE``
+        runs (plain EXPLAIN runs nothing); the actions of ``MERGE … THEN``; and in procedural
+        bodies each step after THEN/ELSE/LOOP/BEGIN, ``FOR … IN <query>``, ``OPEN c FOR <query>``
+        and ``RETURN QUERY <query>``. A word after ``(`` or THEN is a command only when what
+        follows makes it one: ``INSERT INTO t (delete, b)`` and ``CASE WHEN a THEN truncate``
+        hold none.
+        """
+        return iter(self._starts[0])
+
+    @cached_property
+    def _starts(self) -> tuple[list[int], dict[int, int]]:
+        return _command_starts(self)
+
+    @cached_property
+    def _pieces(self) -> list[str]:
+        return _normalized_pieces(self.tokens)
+
+    @cached_property
+    def text(self) -> str:
+        """Normalised text of the whole statement (computed once, however many commands it holds)."""
+        return "".join(self._pieces)
 
     def command_text(self, i: int) -> str:
-        """Identity text of the command at ``i``: the whole statement for a CTE, else from ``i``."""
-        if i > 0 and self.tokens[i - 1].text == "(":
-            return normalize(self.tokens)
-        return normalize(self.tokens[i:])
+        """Identity text of the command at ``i``.
+
+        The whole statement for a command reached through parentheses or a CTE list (as it
+        always was for CTE bodies), else the text from the step that holds it.
+        """
+        start = self._starts[1].get(i, i)
+        if start == 0:
+            return self.text
+        return "".join(self._pieces[start:]).removeprefix(" ")
 
     def words_at(self, i: int, *words: str) -> bool:
         """True when the tokens from ``i`` are exactly the unquoted ``words``, in order."""
         toks = self.tokens
         if i + len(words) > len(toks):
             return False
-        return all(toks[i + k].is_word(w) for k, w in enumerate(words))
+        for k, w in enumerate(words):
+            tok = toks[i + k]
+            if tok.kind is not Kind.WORD or tok.text.upper() != w:
+                return False
+        return True
 
     def table_names(self, i: int) -> set[str]:
         """Names in a ``[IF [NOT] EXISTS] a[, b]`` list starting at ``i`` (last name part)."""
@@ -220,3 +317,183 @@ def _action(part: list[Token], previous: Action | None) -> Action:
     if previous is not None and not (first.kind is Kind.WORD and first.upper in _ACTION_VERBS):
         return Action(verb=previous.verb, args=part, start=first, continuation=True)
     return Action(verb=first.upper, args=part[1:], start=first, continuation=False)
+
+
+def _matching_parens(toks: Sequence[Token]) -> list[int]:
+    """For each ``(`` the index of its ``)`` (the end when unbalanced); -1 elsewhere."""
+    close = [-1] * len(toks)
+    stack: list[int] = []
+    for k, tok in enumerate(toks):
+        if tok.kind is Kind.PUNCT:
+            if tok.text == "(":
+                stack.append(k)
+            elif tok.text == ")" and stack:
+                close[stack.pop()] = k
+    for k in stack:
+        close[k] = len(toks)
+    return close
+
+
+def _is_subquery_command(toks: Sequence[Token], k: int) -> bool:
+    """Is the word at ``k`` (just after ``(``) a data-modifying command or a WITH query?"""
+    tok = toks[k]
+    nxt = toks[k + 1] if k + 1 < len(toks) else None
+    if nxt is None or tok.kind is not Kind.WORD:
+        return False
+    if tok.is_word("DELETE"):
+        return nxt.is_word("FROM")
+    if tok.is_word("INSERT", "MERGE"):
+        return nxt.is_word("INTO")
+    if tok.is_word("UPDATE", "WITH"):
+        return nxt.kind in (Kind.WORD, Kind.IDENT) and not nxt.is_word("AS", "FROM")
+    return False
+
+
+def _explain_target(toks: Sequence[Token], i: int, close: list[int]) -> tuple[int, bool]:
+    """Index of the statement ``EXPLAIN`` at ``i`` explains, and whether ANALYZE runs it."""
+    j = i + 1
+    analyze = False
+    if j < len(toks) and toks[j].text == "(":
+        end = close[j]
+        k = j + 1
+        while k < end:
+            if toks[k].is_word("ANALYZE", "ANALYSE"):
+                value = toks[k + 1] if k + 1 < end else None
+                off = value is not None and (value.is_word("FALSE", "OFF") or value.text == "0")
+                analyze = not off
+            k += 1
+        return end + 1, analyze
+    while j < len(toks) and toks[j].is_word("ANALYZE", "ANALYSE", "VERBOSE"):
+        analyze = analyze or toks[j].is_word("ANALYZE", "ANALYSE")
+        j += 1
+    return j, analyze
+
+
+def _with_main(toks: Sequence[Token], i: int, close: list[int]) -> int | None:
+    """Index of the statement a ``WITH`` list at ``i`` leads to (after its last CTE), if any."""
+    n = len(toks)
+    j = i + 1
+    if j < n and toks[j].is_word("RECURSIVE"):
+        j += 1
+    while j < n:
+        if toks[j].kind not in (Kind.WORD, Kind.IDENT):
+            return None
+        j += 1
+        if j < n and toks[j].text == "(":  # column list
+            j = close[j] + 1
+        if not (j < n and toks[j].is_word("AS")):
+            return None
+        j += 1
+        while j < n and toks[j].is_word("NOT", "MATERIALIZED"):
+            j += 1
+        if not (j < n and toks[j].text == "("):
+            return None
+        j = close[j] + 1
+        # SEARCH … SET … / CYCLE … SET … USING … clauses of a recursive CTE
+        while j < n and toks[j].text != "," and not toks[j].is_word(*_QUERY_WORDS):
+            if toks[j].text == "(":
+                j = close[j]
+            j += 1
+        if j < n and toks[j].text == ",":
+            j += 1
+            continue
+        return j if j < n else None
+    return None
+
+
+def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
+    """Command starts of ``stmt`` and, where it is not the start itself, where each one's text begins.
+
+    One pass over the tokens with a table of matching parentheses, so a statement of any size
+    costs time in proportion to its length.
+    """
+    toks = stmt.tokens
+    n = len(toks)
+    if n == 0:
+        return [], {}
+    if stmt.is_definition:
+        return [0], {}
+    close = _matching_parens(toks)
+    postgres = stmt.dialect in ("postgresql", "cockroachdb")
+    leaders_anywhere = stmt.procedural or not postgres
+    text_from: dict[int, int] = {}
+    pending: dict[int, int] = {0: 0}
+    starts: list[int] = []
+    cases: list[bool] = []  # open CASE blocks: True for a CASE statement, False for an expression
+    merge = False
+    word, punct = Kind.WORD, Kind.PUNCT
+    prev_up = ""  # the previous token upper-cased when it is a word, "(" for a parenthesis
+    k = 0
+    while k < n:
+        tok = toks[k]
+        up = tok.text.upper() if tok.kind is word else ""
+        if k not in pending and up and prev_up:
+            if prev_up == "(":
+                if _is_subquery_command(toks, k):
+                    pending[k] = 0
+            elif (
+                prev_up in _STEP_LEADERS
+                and not (cases and not cases[-1])
+                and (leaders_anywhere or (merge and prev_up == "THEN"))
+            ):
+                pending[k] = k
+        prev_up = up or ("(" if tok.kind is punct and tok.text == "(" else "")
+        if k in pending:
+            origin = pending.pop(k)
+            starts.append(k)
+            if origin != k:
+                text_from[k] = origin
+            if up == "WITH":
+                main = _with_main(toks, k, close)
+                if main is not None and main not in pending:
+                    pending[main] = origin
+            elif up == "EXPLAIN":
+                target, analyze = _explain_target(toks, k, close)
+                if not analyze:
+                    break  # plain EXPLAIN plans the statement and runs none of it
+                if target < n:
+                    pending[target] = origin
+            elif up == "MERGE":
+                merge = True
+            elif stmt.procedural:
+                query = _procedural_query(toks, k)
+                if query is not None:
+                    pending[query] = origin
+            if up == "CASE":
+                cases.append(True)
+                k += 1
+                continue
+        if up == "CASE":
+            cases.append(False)
+        elif up == "END" and cases:
+            cases.pop()
+        k += 1
+    return starts, text_from
+
+
+def _procedural_query(toks: Sequence[Token], k: int) -> int | None:
+    """The query of ``FOR … IN <query>``, ``OPEN c FOR <query>`` or ``RETURN QUERY <query>`` at ``k``."""
+    n = len(toks)
+    j: int | None = None
+    if toks[k].is_word("FOR"):
+        j = k + 1
+        while (
+            j < n
+            and (toks[j].kind in (Kind.WORD, Kind.IDENT) or toks[j].text == ",")
+            and not toks[j].is_word("IN")
+        ):
+            j += 1
+        if j < n and toks[j].is_word("IN"):
+            j += 1
+    elif toks[k].is_word("OPEN"):
+        j = k + 2
+        while j < n and toks[j].is_word("NO", "SCROLL"):
+            j += 1
+        if not (j < n and toks[j].is_word("FOR")):
+            return None
+        j += 1
+    elif toks[k].is_word("RETURN") and k + 1 < n and toks[k + 1].is_word("QUERY"):
+        j = k + 2
+    if j is not None and j < n and (toks[j].is_word(*_QUERY_WORDS) or toks[j].is_word("EXECUTE")):
+        return j
+    return None

@@ -14,6 +14,8 @@ class Hit:
 
     offset: int
     statement: str
+    form: str | None = None
+    """Which form of the rule's pattern this is (``add-value`` of alter-type), for switching one off."""
 
 
 Check = Callable[[Statement, FileContext], Iterable[Hit]]
@@ -38,6 +40,21 @@ class Rule:
     """More pre-filter words for one dialect's own syntax (MySQL's MODIFY), by dialect name."""
     uses_context: bool = False
     """Needs to know which tables earlier statements of the file created or dropped."""
+    forms: Mapping[str, str] = field(default_factory=dict)
+    """Forms that can be switched off by themselves (``-alter-type:add-value``), each with its meaning."""
+    off: frozenset[str] = frozenset()
+    """Forms switched off in this selection."""
+    explain: Callable[[str], tuple[str, str]] | None = None
+    """Why and instead for one finding's statement, when they depend on its form."""
+
+    def advice(self, statement: str) -> tuple[str, str]:
+        """The why/instead pair that fits ``statement``."""
+        return self.explain(statement) if self.explain is not None else (self.reason, self.instead)
+
+    @property
+    def key(self) -> str:
+        """The rule's id with its switched-off forms: what the scan cache keys on."""
+        return self.id + "".join(f"-{form}" for form in sorted(self.off))
 
 
 def action_hits(

@@ -55,5 +55,7 @@ RULE = Rule(
     keywords={
         "DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|TABLE|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|SCHEMA|DATABASE|MATERIALIZED|POLICY|PROCEDURE|IDENTITY|EXPRESSION|UNIQUE)\b)"
     },
+    # T-SQL continues a DROP list across kinds: DROP CONSTRAINT c, COLUMN x.
+    dialect_keywords={"sqlserver": {"DROP": None}},
     check=check,
 )

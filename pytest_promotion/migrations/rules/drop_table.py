@@ -5,6 +5,11 @@ release — still serving traffic during a rolling deploy — fails on every que
 In a SQLite ``RedefineTables`` block Prisma copies the rows to ``new_<table>`` first; the finding
 still stands there because columns left out of the copy are lost.
 
+MySQL's ``DROP TABLES a, b`` is the same statement. A table created earlier in the same migration
+as ``TEMP``, by ``CREATE TABLE … AS`` or by ``SELECT … INTO`` is scratch work: dropping it loses no
+data that existed before the migration, so it is not reported (a list that also names a real
+table is).
+
 Use instead: stop reading and writing the table, deploy, then drop it in a later migration (or
 rename it to a ``_deprecated`` name first, so a rollback can bring it back).
 """
@@ -20,7 +25,12 @@ from pytest_promotion.migrations.statement import FileContext, Statement
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """One hit per DROP TABLE command (a list of tables is one statement to review)."""
     for i in stmt.command_starts():
-        if stmt.words_at(i, "DROP", "TABLE"):
+        if stmt.words_at(i, "DROP", "TABLE") or (
+            ctx.dialect.name == "mysql" and stmt.words_at(i, "DROP", "TABLES")
+        ):
+            names = stmt.table_names(i + 2)
+            if names and names <= ctx.scratch_tables:
+                continue
             yield Hit(stmt.tokens[i].start, stmt.command_text(i))
 
 
@@ -33,4 +43,5 @@ RULE = Rule(
         "DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|SCHEMA|DATABASE|MATERIALIZED|POLICY|PROCEDURE|ENUM|IDENTITY|EXPRESSION|COLUMN|UNIQUE)\b)"
     },
     check=check,
+    uses_context=True,
 )

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from pytest_promotion.migrations.lexer import Kind
 from pytest_promotion.migrations.rules.base import Hit, Rule, action_hits
-from pytest_promotion.migrations.rules.sp_rename import sp_rename_kind
+from pytest_promotion.migrations.sp_rename import sp_rename_kind
 from pytest_promotion.migrations.statement import Action, FileContext, Statement, name_key
 
 _NOT_COLUMNS = frozenset({"TO", "AS", "CONSTRAINT", "INDEX", "KEY"})

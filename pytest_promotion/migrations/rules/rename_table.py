@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pytest_promotion.migrations.rules.base import Hit, Rule, action_hits
-from pytest_promotion.migrations.rules.sp_rename import sp_rename_kind
+from pytest_promotion.migrations.sp_rename import sp_rename_kind
 from pytest_promotion.migrations.statement import Action, FileContext, Statement
 
 

@@ -1,0 +1,109 @@
+"""The one-pass lexer makes sqlparse's own tokens, so statement identities (and baselines) hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_promotion.migrations.dialects import DIALECTS, MYSQL, POSTGRESQL, dialect_for
+from pytest_promotion.migrations.lexer import (
+    Kind,
+    _lex_code,
+    _lex_with_sqlparse,
+    code_stretches,
+    statement_spans,
+    tokenize,
+)
+from pytest_promotion.migrations.scan import migration_files
+from pytest_promotion.migrations.statement import Statement, normalize
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def _sources() -> list[tuple[str, str]]:
+    """(dialect name, SQL text) of every rule fixture and every corpus migration."""
+    out = []
+    for path in sorted((REPO / "tests" / "rules" / "fixtures").glob("*/*.sql")):
+        text = path.read_text(encoding="utf-8")
+        dialect = next(
+            (ln.split(":")[1].strip() for ln in text.splitlines()[:3] if ln.startswith("-- dialect:")),
+            "postgresql",
+        )
+        out.append((dialect, text))
+    if CORPUS.is_dir():
+        for folder in sorted(p for p in CORPUS.iterdir() if p.is_dir()):
+            if (folder / "migration_lock.toml").exists():
+                name = dialect_for(folder).name
+                out += [(name, p.read_text(encoding="utf-8")) for p in migration_files(folder)]
+    return out
+
+
+SOURCES = _sources()
+EXTRA = [
+    "SELECT a.b, f(x), x::int, a->>'k', 1.5e3, -1, .5, 0x1F, $1, :name, ?, a <> b, a != b, a <@ b",
+    "CREATE OR REPLACE VIEW v AS SELECT * FROM t LEFT OUTER JOIN u ON t.id = u.id ORDER BY 1 NULLS LAST",
+    "ALTER TABLE t ADD COLUMN c DOUBLE PRECISION NOT NULL, ADD d INT IF NOT EXISTS; END IF; END LOOP",
+    "SELECT x FROM t WHERE a NOT LIKE b AND c REGEXP d GROUP BY e UNION ALL SELECT 1, 2 , 3,4",
+    "SELECT ÀB, _x, x$y, x#y, @v, ##t, #t, \\copy, 12abc, a.1, 1., \u00b4n\u00b4",
+]
+
+
+@pytest.mark.parametrize("code", EXTRA)
+def test_hard_stretches_normalise_as_sqlparse_does(code: str) -> None:
+    assert normalize(_lex_code(code, 0)) == normalize(_lex_with_sqlparse(code, 0))
+
+
+def test_every_fixture_and_corpus_statement_normalises_as_sqlparse_does() -> None:
+    compared = 0
+    for name, text in SOURCES:
+        dialect = DIALECTS[name]
+        for s, e in statement_spans(text, dialect):
+            for lo, hi in code_stretches(text, dialect, s, e):
+                fast, reference = _lex_code(text[lo:hi], lo), _lex_with_sqlparse(text[lo:hi], lo)
+                assert normalize(fast) == normalize(reference), text[lo:hi][:200]
+                compared += 1
+    assert compared > 100
+
+
+def test_integer_lists_are_one_token_with_sqlparse_spacing() -> None:
+    (token,) = _lex_code("1,2 ,  3", 0)
+    assert token.kind is Kind.OTHER
+    assert token.text == "1, 2, 3"
+
+
+def test_mysql_double_dash_needs_whitespace() -> None:
+    sql = "SELECT 1--1;\nDROP TABLE v; -- DROP TABLE w;\n"
+    assert [sql[s:e].strip() for s, e in statement_spans(sql, MYSQL)][:2] == ["SELECT 1--1", "DROP TABLE v"]
+    assert [t.text for t in tokenize(sql, POSTGRESQL, 0, 11)] == ["SELECT", "1"]  # PostgreSQL: a comment
+
+
+def _starts(sql: str, procedural: bool = False) -> list[str]:
+    stmt = Statement(tokenize(sql, POSTGRESQL, 0, len(sql)), procedural)
+    return [stmt.tokens[i].text for i in stmt.command_starts()]
+
+
+def test_the_statement_after_a_cte_list_is_a_command_start_for_every_rule() -> None:
+    assert _starts("WITH a AS (SELECT 1), b AS (DELETE FROM t RETURNING *) UPDATE u SET x = 1") == [
+        "WITH",
+        "DELETE",
+        "UPDATE",
+    ]
+    assert _starts("WITH RECURSIVE r (n) AS (SELECT 1) INSERT INTO t SELECT n FROM r") == ["WITH", "INSERT"]
+
+
+def test_words_after_parentheses_or_then_need_their_command_shape() -> None:
+    assert _starts("INSERT INTO t (delete, b) VALUES (1, 2)") == ["INSERT"]
+    assert _starts("SELECT CASE WHEN a THEN truncate ELSE delete END") == ["SELECT"]
+    # "x" starts the assignment step; THEN and ELSE inside the CASE expression start nothing.
+    assert _starts("IF a THEN x := CASE WHEN b THEN 1 ELSE 2 END; ELSE DELETE FROM t", procedural=True) == [
+        "IF",
+        "x",
+        "DELETE",
+    ]
+
+
+def test_plain_explain_starts_nothing() -> None:
+    assert _starts("EXPLAIN (COSTS OFF) WITH d AS (DELETE FROM t) SELECT 1") == ["EXPLAIN"]
+    assert _starts("EXPLAIN (ANALYZE) DELETE FROM t") == ["EXPLAIN", "DELETE"]
