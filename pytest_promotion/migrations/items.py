@@ -15,6 +15,7 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from pytest_promotion.failures import FailureRepr
 from pytest_promotion.migrations.gate import GateRun
+from pytest_promotion.migrations.prisma8 import OPS_FILE, is_prisma8_dir, package_dirs
 from pytest_promotion.migrations.rules import RULES
 from pytest_promotion.migrations.scan import Finding, MigrationFileError, migration_files
 
@@ -44,8 +45,9 @@ def shorten(statement: str, limit: int = _STATEMENT_CHARS) -> str:
 def describe(finding: Finding) -> str:
     """The failure text for one finding: where, what, why, and what to do instead."""
     rule = RULES[finding.rule]
+    at = f"      at: {finding.where}\n" if finding.where else ""  # a Prisma 8 operation and step
     return (
-        f"  line {finding.line}: {finding.rule} — {shorten(finding.statement)}\n"
+        f"  line {finding.line}: {finding.rule} — {shorten(finding.statement)}\n{at}"
         f"      why: {rule.reason}\n"
         f"      instead: {rule.instead}"
     )
@@ -81,9 +83,11 @@ class MigrationItem(pytest.Item):
         if isinstance(excinfo.value, RiskyMigrationError):
             findings = excinfo.value.findings
             count = plural(len(findings), "risky statement")
+            notes = [f"  note: line {n.line}: {n.text()}" for n in self.run.notes.get(self.name, [])]
             lines = [
                 f"{path}: {count} not in the reviewed baseline ({config.display(config.baseline_path)})",
                 *(describe(f) for f in findings),
+                *notes,
                 f"Review, then accept with: {config.accept_command}",
             ]
             rules = ", ".join(sorted({f.rule for f in findings}))
@@ -96,6 +100,25 @@ class MigrationItem(pytest.Item):
         return self.path, 0, f"migration {self.name}"
 
 
+class Prisma8PackageItem(MigrationItem):
+    """One Prisma 8 package (``<name>/ops.json``): its files must agree, its risky SQL be baselined."""
+
+    def runtest(self) -> None:
+        """Check the package's integrity, scan its SQL, list unmatched destructive/data operations."""
+        try:
+            result = self.run.scan_package(self.path.parent, self.name)
+        except MigrationFileError:
+            self.run.unreadable.add(self.name)
+            raise
+        new = self.run.new_findings(self.name, result.findings)
+        if new and not self.run.config.update:
+            raise RiskyMigrationError(new)  # its text lists the notes too
+        if result.notes:  # shown for a passing item with -rP, and in the migration safety summary
+            where = self.run.config.display(self.path)
+            notes = "\n".join(f"{where}:{n.line}: {n.text()}" for n in result.notes)
+            self.add_report_section("call", "prisma 8 notes", notes)
+
+
 class MigrationsDirectory(pytest.Directory):
     """The Prisma migrations folder: yields one item per migration, in folder-name order."""
 
@@ -104,6 +127,12 @@ class MigrationsDirectory(pytest.Directory):
         self.run = run
 
     def collect(self) -> Iterator[MigrationItem]:
-        """One item per ``<name>/migration.sql``."""
+        """One item per ``<name>/migration.sql``, or per Prisma 8 package (``<name>/ops.json``)."""
+        if is_prisma8_dir(self.path):
+            for folder in package_dirs(self.path):
+                yield Prisma8PackageItem.from_parent(
+                    self, name=folder.name, path=folder / OPS_FILE, run=self.run
+                )
+            return
         for path in migration_files(self.path):
             yield MigrationItem.from_parent(self, name=path.parent.name, path=path, run=self.run)

@@ -11,6 +11,7 @@ from pytest_promotion.migrations.rules import (
     alter_type,
     create_index_blocking,
     delete_from,
+    destructive_operation,
     drop_column,
     drop_schema,
     drop_table,
@@ -38,6 +39,7 @@ RULES: dict[str, Rule] = {
         add_required_column,
         create_index_blocking,
         drop_schema,
+        destructive_operation,
     )
 }
 
