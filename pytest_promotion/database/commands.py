@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from pytest_promotion.database import status_contract
 from pytest_promotion.database.backup import (
     SAFETY_PREFIX,
     BackupFile,
@@ -30,15 +31,16 @@ from pytest_promotion.database.errors import (
     RestoreFailedError,
 )
 from pytest_promotion.database.exit_codes import ExitCode
-from pytest_promotion.database.restore import Progress, analyze, restore
-from pytest_promotion.database.status import (
-    StatusReport,
-    compare,
-    local_migrations,
-    read_history,
-    table_lines,
-    to_json,
+from pytest_promotion.database.generations import (
+    PRISMA8,
+    AnyStatus,
+    combine,
+    report_json,
+    report_lines,
+    status_folders,
 )
+from pytest_promotion.database.restore import Progress, analyze, restore
+from pytest_promotion.database.status import compare, local_migrations, read_history
 from pytest_promotion.database.tools import PgTools, find_tools
 from pytest_promotion.database.url import DatabaseTarget, parse_database_url
 from pytest_promotion.errors import ConfigError
@@ -143,7 +145,7 @@ def run_status(args: argparse.Namespace) -> int:
     except DatabaseError as exc:
         return fail(exc, ExitCode.DATABASE)
     if args.json:
-        sys.stdout.write(to_json(report, database=ctx.target.display(), schema=ctx.target.schema))
+        sys.stdout.write(report_json(report, database=ctx.target.display(), schema=ctx.target.schema))
     else:
         print_report(report, ctx.target)
     return report.exit_code
@@ -227,9 +229,11 @@ def load_context(args: argparse.Namespace) -> Context:
     )
 
 
-def status_report(ctx: Context) -> StatusReport:
-    """Compare the target's history with the migrations folder (which must exist)."""
-    if not ctx.migrations_dir.is_dir():
+def status_report(ctx: Context) -> AnyStatus:
+    """Compare the target's history with the migrations folder (which must exist), per Prisma generation."""
+    explicit = "migrations_dir" in ctx.options or "migrations_dir" in ctx.settings.model_fields_set
+    folders = status_folders(ctx.migrations_dir, explicit=explicit, project=Path.cwd())
+    if not folders:
         if "migrations_dir" in ctx.options:
             source = "option --migrations-dir"
         elif "migrations_dir" in ctx.settings.model_fields_set:
@@ -240,7 +244,18 @@ def status_report(ctx: Context) -> StatusReport:
             f"{source}: the migrations folder {ctx.migrations_dir} does not exist. Point "
             "migrations_dir in [tool.promotion] (or --migrations-dir) at your Prisma migrations."
         )
-    return compare(local_migrations(ctx.migrations_dir), read_history(ctx.target, ctx.tools))
+    reports = [
+        (
+            generation,
+            status_contract.compare(
+                status_contract.local_packages(folder), status_contract.read_contract(ctx.target, ctx.tools)
+            )
+            if generation == PRISMA8
+            else compare(local_migrations(folder), read_history(ctx.target, ctx.tools)),
+        )
+        for generation, folder in folders
+    ]
+    return combine(reports)
 
 
 def choose_backup(explicit: Path | None, folder: Path) -> BackupFile:
@@ -318,13 +333,11 @@ def terminal_progress(stream: TextIO) -> Progress | None:
     return report
 
 
-def print_report(report: StatusReport, target: DatabaseTarget) -> None:
-    """The status table and verdict."""
+def print_report(report: AnyStatus, target: DatabaseTarget) -> None:
+    """The status table and verdict (for each Prisma generation when the project holds both)."""
     print(f"Migrate status of {target.describe()}:")
-    if report.migrations:
-        for line in table_lines(report):
-            print(f"  {line}")
-    print(report.verdict())
+    for line in report_lines(report, lambda generation: f"{generation.capitalize()}:"):
+        print(line)
 
 
 def fail(exc: Exception, code: ExitCode) -> int:
