@@ -24,6 +24,7 @@ from pytest_promotion.database.backup import (
     list_backups,
 )
 from pytest_promotion.database.checks import CheckedBackup, check_backup
+from pytest_promotion.database.contract_schema import CONTRACT_SCHEMA, carries_contract, restore_refusal
 from pytest_promotion.database.errors import (
     BackupRefusedError,
     DatabaseError,
@@ -157,6 +158,8 @@ def run_rollback(args: argparse.Namespace) -> int:
         ctx = load_context(args)
         chosen = choose_backup(args.backup, ctx.backups_dir)
         checked = check_backup(chosen, ctx.tools.psql_version)
+        if (refusal := restore_refusal(ctx.target, ctx.tools, checked)) is not None:
+            raise BackupRefusedError(refusal)  # Prisma 8: the ledger would not match the schema
     except ConfigError as exc:
         return fail(exc, ExitCode.CONFIG)
     except NoBackupError as exc:
@@ -289,7 +292,12 @@ def plan_lines(ctx: Context, checked: CheckedBackup, safety: str | None) -> list
         f"  1. safety dump of the current schema to {display_path(ctx.backups_dir)}/{safety}"
         if safety
         else "  1. NO safety dump (--no-safety-dump): the current state cannot be brought back",
-        f'  2. in one transaction: DROP SCHEMA "{ctx.target.schema}" CASCADE, recreate it, replay the backup',
+        f'  2. in one transaction: DROP SCHEMA "{ctx.target.schema}" CASCADE, recreate it, replay the backup'
+        + (
+            f' (with "{CONTRACT_SCHEMA}", Prisma 8\'s ledger)'
+            if carries_contract(ctx.target, checked)
+            else ""
+        ),
         "  3. ANALYZE, then migrate status",
     ]
     if ctx.target.ignored:

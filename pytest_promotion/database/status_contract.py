@@ -363,3 +363,33 @@ def read_contract(target: DatabaseTarget, tools: PgTools) -> Contract | None:
             "DATABASE_URL points at a database managed by Prisma 8 (`prisma db migrate`)."
         ) from None
     return Contract(rows, marker_hash)
+
+
+def prefix_problems(report: ContractStatusReport) -> list[str]:
+    """Why a restored Prisma 8 ledger is not a prefix of the folder (the restore drill); empty when it is."""
+    if not report.managed:
+        if report.migrations:
+            return [
+                f"the backup has no {SCHEMA} ledger, but the folder holds "
+                f"{plural(len(report.migrations), 'Prisma 8 package')} (a backup of another database?)"
+            ]
+        return []
+    problems = [
+        f"{m.name}: {m.state.value} ({m.detail})" for m in report.migrations if m.state in NEEDS_A_PERSON
+    ]
+    if not report.marker_matches:
+        problems.append(report.marker_line())
+    gap: str | None = None
+    for m in report.migrations:
+        if m.state is State.PENDING:
+            gap = gap or m.name
+        elif gap is not None and m.state is State.APPLIED:
+            problems.append(f"{m.name}: applied, but the earlier {gap} is not")
+    return problems
+
+
+def applied_count(report: ContractStatusReport) -> int:
+    """Packages the restored ledger holds (edited ones included)."""
+    return sum(
+        1 for m in report.migrations if m.state in (State.APPLIED, State.EDITED, State.MISSING_LOCALLY)
+    )
