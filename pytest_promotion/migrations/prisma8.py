@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
-from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +35,8 @@ DIALECTS_BY_TARGET: dict[str, Dialect] = {"postgres": POSTGRESQL, "sqlite": SQLI
 """``ops[].target.id`` values Prisma 8 writes (SQLite is experimental there)."""
 RISKY_CLASSES = frozenset({"destructive", "data"})
 _PLACEHOLDER = re.compile(r"\bplaceholder\s*\(")
-_WS = re.compile(r"[ \t\n\r]*")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null")
+_LOCATED_KEYS = frozenset({"sql"})
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],]')
 
 
 class PackageIntegrityError(MigrationFileError):
@@ -140,21 +137,21 @@ def default_folder(project: Path, prisma7_default: Path) -> Path:
 
 
 def canon(value: Any) -> str:
-    """Prisma 8's canonical JSON: keys sorted at every level, no whitespace, as ``JSON.stringify`` writes it."""
-    return json.dumps(_js_numbers(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Prisma 8's canonical JSON: keys sorted at every level, no whitespace, as ``JSON.stringify`` writes it.
+
+    Numbers must have been read by :func:`js_loads`, so that ``1.0`` is ``1`` as in JavaScript.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _js_numbers(value: Any) -> Any:
-    """Floats as JavaScript prints them: ``1.0`` is ``1`` once it went through ``JSON.parse``."""
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 1e21:
-            return int(value)
-        return value
-    if isinstance(value, list):
-        return [_js_numbers(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _js_numbers(v) for k, v in value.items()}
-    return value
+def _js_number(text: str) -> float | int:
+    number = float(text)
+    return int(number) if number.is_integer() and abs(number) < 1e21 else number
+
+
+def js_loads(text: str) -> Any:
+    """``JSON.parse``: a number with a fraction or exponent that is whole is an integer (``1.0`` -> ``1``)."""
+    return json.loads(text, parse_float=_js_number)
 
 
 def _sha256(text: str) -> str:
@@ -167,59 +164,41 @@ def migration_hash(meta: dict[str, Any], ops: Any) -> str:
     return _sha256(canon([_sha256(canon(rest)), _sha256(canon(ops))]))
 
 
-class _Locator:
-    """Where each value of a JSON document starts, by its path: what ``json.loads`` does not keep."""
+def locate(text: str) -> dict[tuple[str | int, ...], int]:
+    """The line of each ``"sql"`` key, and of each operation of the top-level array, by path.
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.newlines = [m.start() for m in re.finditer("\n", text)]
-        self.lines: dict[tuple[str | int, ...], int] = {}
-
-    def line(self, pos: int) -> int:
-        return bisect_right(self.newlines, pos - 1) + 1
-
-    def walk(self, pos: int, path: tuple[str | int, ...]) -> int:
-        """Record the line of the value at ``pos`` under ``path``; the offset just past it.
-
-        The document was already parsed by ``json.loads``, so it is valid; later duplicate keys
-        overwrite earlier ones here as they do there (and in ``JSON.parse``).
-        """
-        text = self.text
-        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-        self.lines[path] = self.line(pos)
-        char = text[pos]
-        if char == "{":
-            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-            if text[pos] == "}":
-                return pos + 1
-            while True:
-                key_line = self.line(pos)
-                string = _STRING.match(text, pos)
-                assert string is not None  # json.loads accepted the document
-                key, pos = json.loads(string.group()), string.end()
-                pos = _WS.match(text, pos).end() + 1  # type: ignore[union-attr]  # the ':'
-                self.lines[(*path, key)] = key_line
-                pos = self.walk(pos, (*path, key))
-                self.lines[(*path, key)] = key_line
-                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-                if text[pos] == "}":
-                    return pos + 1
-                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]  # past ','
-        if char == "[":
-            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-            if text[pos] == "]":
-                return pos + 1
-            index = 0
-            while True:
-                pos = self.walk(pos, (*path, index))
-                index += 1
-                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-                if text[pos] == "]":
-                    return pos + 1
-                pos += 1
+    ``json.loads`` keeps no positions. The document was already parsed by it, so it is valid JSON:
+    one pass over its strings and punctuation is enough. A later duplicate key overwrites an
+    earlier one here, as it does there (and in ``JSON.parse``, which Prisma runs).
+    """
+    lines: dict[tuple[str | int, ...], int] = {}
+    frames: list[list[Any]] = []  # [kind, key or index, expecting a key]
+    line, last = 1, 0
+    for m in _JSON_TOKEN.finditer(text):
+        start = m.start()
+        line += text.count("\n", last, start)
+        last = start
+        token = m.group()
+        char = token[0]
+        top = frames[-1] if frames else None
         if char == '"':
-            return _STRING.match(text, pos).end()  # type: ignore[union-attr]
-        return _SCALAR.match(text, pos).end()  # type: ignore[union-attr]
+            if top is not None and top[0] == "{" and top[2]:
+                top[1] = key = json.loads(token) if "\\" in token else token[1:-1]
+                top[2] = False
+                if key in _LOCATED_KEYS:
+                    lines[tuple(f[1] for f in frames)] = line
+        elif char in "{[":
+            if len(frames) == 1 and top is not None and top[0] == "[":  # an operation
+                lines[(top[1],)] = line
+            frames.append([char, 0 if char == "[" else None, char == "{"])
+        elif char in "}]":
+            frames.pop()
+        elif char == "," and top is not None:
+            if top[0] == "{":
+                top[2] = True
+            else:
+                top[1] += 1
+    return lines
 
 
 def _read_text(path: Path, display: str) -> str | None:
@@ -246,7 +225,7 @@ def _required_text(path: Path, display: str) -> str:
 
 def _load_json(text: str, display: str) -> Any:
     try:
-        return json.loads(text)
+        return js_loads(text)
     except json.JSONDecodeError as exc:
         raise MigrationFileError(
             f"{display}: is not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}). "
@@ -311,13 +290,9 @@ def read_package(folder: Path, display: str) -> Package:
         raise _shape_error(ops_display, "the top level", "is not an array of operations")
     if not isinstance(meta, dict) or not isinstance(meta.get("migrationHash"), str):
         raise _shape_error(meta_display, "the top level", 'has no string "migrationHash"')
-    try:
-        locator = _Locator(ops_text)
-        locator.walk(0, ())
-    except RecursionError:
-        raise _shape_error(ops_display, "the document", "is nested too deeply") from None
-    steps = tuple(_steps(ops, locator.lines, ops_display))
-    op_lines = tuple(locator.lines.get((k,), 0) for k in range(len(ops)))
+    lines = locate(ops_text)
+    steps = tuple(_steps(ops, lines, ops_display))
+    op_lines = tuple(lines.get((k,), 0) for k in range(len(ops)))
     source = _read_text(folder / SOURCE_FILE, f"{display}/{SOURCE_FILE}")
     return Package(folder.name, folder, ops, meta, steps, op_lines, source)
 

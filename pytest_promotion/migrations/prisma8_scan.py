@@ -14,6 +14,7 @@ so removing a value is ``DROP CONSTRAINT`` + ``ADD CONSTRAINT … CHECK (col IN 
 
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
@@ -25,7 +26,6 @@ from pytest_promotion.migrations.prisma8 import (
     RISKY_CLASSES,
     Package,
     SqlStep,
-    package_dirs,
     read_package,
 )
 from pytest_promotion.migrations.rules import RULES, Rule
@@ -130,14 +130,16 @@ def _earlier_definition(name: str, package: Package, before_op: int) -> _Check |
     here = _checks_in_ops([s for s in package.steps if s.op_number < before_op])
     if name in here:
         return here[name]
-    older = [p for p in package_dirs(package.folder.parent) if p.name < package.name]
-    for folder in reversed(older):
+    with os.scandir(package.folder.parent) as entries:
+        older = sorted(e.name for e in entries if e.is_dir() and e.name < package.name)
+    for folder_name in reversed(older):  # the nearest earlier definition wins
+        folder = package.folder.parent / folder_name
         try:
             if name.encode() not in (folder / OPS_FILE).read_bytes().lower():
                 continue
             earlier = read_package(folder, folder.name)
         except (OSError, ValueError):
-            continue  # that package's own item reports what is wrong with it
+            continue  # not a package, or its own item reports what is wrong with it
         checks = _checks_in_ops(earlier.steps)
         if name in checks:
             return checks[name]
@@ -158,6 +160,8 @@ def enum_value_removals(package: Package) -> Iterator[tuple[SqlStep, int, str, s
     A check that was dropped and is added again on the same table and column is an enum change;
     it is reported unless its old values are known and all still allowed (a value added).
     """
+    if not any(_DROP_CONSTRAINT.search(s.sql) for s in package.steps if s.phase == "execute"):
+        return  # the common case, decided without tokenizing anything
     drops: dict[str, list[tuple[SqlStep, Token]]] = {}
     for step in package.steps:
         if step.phase != "execute":
@@ -202,21 +206,20 @@ def _scan_step(step: SqlStep, rules: tuple[Rule, ...], migration: str) -> list[F
     ]
 
 
+_DROP_CONSTRAINT = re.compile(r"\bDROP\s+CONSTRAINT\b", re.IGNORECASE)
 _SEPARATOR = "\n;\n"
-_ROUTINE = re.compile(
-    r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\w*\s+|CONSTRAINT\s+)*(?:TRIGGER|FUNCTION|PROCEDURE|RULE)\b", re.I
-)
+# Any word that could open a routine body, which the scanner keeps whole across ';' (and so could
+# swallow the next step): broader than the scanner's own test, so joining is never wrong, only skipped.
+_ROUTINE = re.compile(r"\b(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b", re.IGNORECASE)
 
 
-def _scan_in_context(
-    steps: Sequence[SqlStep], rules: tuple[Rule, ...], migration: str
-) -> list[Finding] | None:
-    """The context rules' findings over all steps joined in order, as if one ``migration.sql``.
+def _scan_joined(steps: Sequence[SqlStep], rules: tuple[Rule, ...], migration: str) -> list[Finding] | None:
+    """Findings of all steps joined in order, as if one ``migration.sql``; None when joining is unsafe.
 
-    Rules that exempt a table created earlier in the same migration need the steps before; the
-    runner sends each string alone, though, so this is used only when joining changes nothing
-    else: one dialect, every separator still ends a statement (no quote or comment runs across),
-    and no routine body that could swallow the next step. None when it cannot be used.
+    One scan per package instead of one per string, and rules that exempt a table created earlier
+    in the same migration see the steps before. The runner sends each string alone, though, so
+    this is used only when joining changes nothing else: one dialect, every separator still ends a
+    statement (no quote or comment runs across), and no routine body that could swallow the next step.
     """
     if not steps or len({s.dialect.name for s in steps}) != 1 or any(_ROUTINE.search(s.sql) for s in steps):
         return None
@@ -237,16 +240,16 @@ def _scan_in_context(
 
 
 def _scan_steps(package: Package, rules: tuple[Rule, ...]) -> list[Finding]:
-    """Each string alone for most rules; the context rules over the joined steps when that is safe."""
-    plain = tuple(r for r in rules if not r.uses_context)
-    contextual = tuple(r for r in rules if r.uses_context)
-    findings = [f for step in package.steps for f in _scan_step(step, plain, package.name)] if plain else []
-    if contextual:
-        joined = _scan_in_context(package.steps, contextual, package.name)
-        if joined is None:
-            joined = [f for step in package.steps for f in _scan_step(step, contextual, package.name)]
-        findings += joined
+    """The joined steps in one scan when that is safe; otherwise each string alone, as the runner sends it.
+
+    Alone, a rule that exempts tables created earlier in the migration sees no earlier step and
+    reports more, never less.
+    """
+    joined = _scan_joined(package.steps, rules, package.name)
+    if joined is not None:
+        return joined
     order = {rule.id: k for k, rule in enumerate(RULES.values())}
+    findings = [f for step in package.steps for f in _scan_step(step, rules, package.name)]
     return sorted(findings, key=lambda f: (f.line, order[f.rule]))
 
 

@@ -16,6 +16,7 @@ from pytest_promotion.migrations.prisma8 import (
     gated_folder,
     integrity_problems,
     is_prisma8_dir,
+    js_loads,
     migration_hash,
     migration_names,
     package_dirs,
@@ -266,10 +267,8 @@ def test_integrity_error_is_a_migration_file_error() -> None:
 
 
 def test_canon_writes_numbers_the_way_javascript_does() -> None:
-    assert (
-        canon({"b": [1.0, 2.5, {"d": None, "c": True}], "a": "é"})
-        == '{"a":"é","b":[1,2.5,{"c":true,"d":null}]}'
-    )
+    value = js_loads('{"b": [1.0, 2.5, 1e2, {"d": null, "c": true}], "a": "é"}')
+    assert canon(value) == '{"a":"é","b":[1,2.5,100,{"c":true,"d":null}]}'
 
 
 ROLE_OLD = (
@@ -339,3 +338,14 @@ def test_the_default_folder_finds_prisma8_and_refuses_to_pick_one_of_two_layouts
         ConfigError, match=r"holds both .*prisma/migrations \(Prisma <= 7\) and .*migrations/app"
     ):
         default_folder(tmp_path, prisma7)
+
+
+def test_a_routine_body_left_open_in_one_string_does_not_hide_the_next_strings_sql(tmp_path: Path) -> None:
+    lite = {"target": {"id": "sqlite"}}
+    ops = [
+        op("a", 'CREATE TRIGGER "t" AFTER INSERT ON "A" BEGIN SELECT 1;', **lite),
+        op("b", 'DROP TABLE "B"', **lite),
+    ]
+    folder = write_package(tmp_path, "20260101T0000_x", ops)
+    found = scan_package(read_package(folder, folder.name), DEFAULT).findings
+    assert [(f.rule, f.where) for f in found] == [("drop-table", 'op 2 "b" (b), execute[0]')]
