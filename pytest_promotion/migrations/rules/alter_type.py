@@ -7,6 +7,10 @@ cannot be used in the same transaction that adds it. On MySQL, Prisma rewrites t
 
 Use instead: add the new value in one release, migrate the rows and code, and remove the old
 value in a later migration only once no row or query uses it.
+
+Prisma 8 enums are CHECK constraints, not types: a value removal there is ``DROP CONSTRAINT`` +
+``ADD CONSTRAINT … CHECK (col IN (…))``, and fails existing rows and old app versions alike. It is
+reported under this rule too, by the package scan (``migrations/prisma8_scan.py``), not by ``check``.
 """
 
 from __future__ import annotations
