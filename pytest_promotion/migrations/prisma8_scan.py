@@ -19,18 +19,25 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from pytest_promotion.migrations.lexer import Kind, Token, statement_spans, tokenize
 from pytest_promotion.migrations.prisma8 import (
     OPS_FILE,
     RISKY_CLASSES,
     Package,
+    PackageIntegrityError,
     SqlStep,
+    gated_folder,
+    integrity_problems,
+    is_prisma8_dir,
+    package_dirs,
     read_package,
 )
-from pytest_promotion.migrations.rules import RULES, Rule
+from pytest_promotion.migrations.rules import RULES, Rule, select_rules
 from pytest_promotion.migrations.rules.destructive_operation import ID as DESTRUCTIVE_OPERATION
 from pytest_promotion.migrations.scan import Finding, fingerprint, scan_text
+from pytest_promotion.migrations.scan import scan as scan_sql_folder
 from pytest_promotion.migrations.statement import Statement, name_key, normalize
 
 ALTER_TYPE = "alter-type"
@@ -314,3 +321,28 @@ def scan_package(package: Package, rules: tuple[Rule, ...]) -> PackageScan:
             notes.append(Note(package.name, line, where, str(op_class)))
     findings.sort(key=lambda f: f.line)  # stable: the scanner's order within a line is kept
     return PackageScan(findings, notes)
+
+
+def scan_migrations(directory: str | Path, rules: Sequence[str] = ("default",)) -> list[Finding]:
+    """Scan a Prisma migrations folder of either layout and return every risky command, in order.
+
+    A Prisma 8 folder (``migrations/app``, or the ``migrations`` folder holding it) is read as
+    packages; a package whose files disagree raises :class:`PackageIntegrityError`. Any other
+    folder is scanned as ``<name>/migration.sql`` files (:func:`pytest_promotion.migrations.scan.scan`).
+
+    >>> from pytest_promotion.migrations import scan
+    >>> for finding in scan("migrations/app"):  # doctest: +SKIP
+    ...     print(finding.path, finding.line, finding.rule, finding.where)
+    """
+    folder = gated_folder(Path(directory))
+    if not is_prisma8_dir(folder):
+        return scan_sql_folder(folder, rules)
+    selected = select_rules(rules)
+    findings: list[Finding] = []
+    for path in package_dirs(folder):
+        package = read_package(path, path.as_posix())
+        problems = integrity_problems(package, path.as_posix())
+        if problems:
+            raise PackageIntegrityError("\n".join(problems))
+        findings += scan_package(package, selected).findings
+    return findings

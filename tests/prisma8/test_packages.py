@@ -349,3 +349,25 @@ def test_a_routine_body_left_open_in_one_string_does_not_hide_the_next_strings_s
     folder = write_package(tmp_path, "20260101T0000_x", ops)
     found = scan_package(read_package(folder, folder.name), DEFAULT).findings
     assert [(f.rule, f.where) for f in found] == [("drop-table", 'op 2 "b" (b), execute[0]')]
+
+
+def test_the_python_api_scans_either_layout_and_refuses_an_edited_package(tmp_path: Path) -> None:
+    from pytest_promotion.migrations import PackageIntegrityError as ApiIntegrityError
+    from pytest_promotion.migrations import scan
+
+    app = copy_history(tmp_path)
+    found = [(f.path, f.line, f.rule) for f in scan(tmp_path / "migrations")]
+    assert found == [
+        (f"{PACKAGES[2]}/ops.json", 29, "drop-column"),
+        (f"{PACKAGES[3]}/ops.json", 92, "alter-type"),
+        (f"{PACKAGES[5]}/ops.json", 14, "delete-from"),
+        (f"{PACKAGES[5]}/ops.json", 21, "delete-from"),
+    ]
+    ops = app / PACKAGES[5] / "ops.json"
+    ops.write_text(ops.read_text().replace("'zzz'", "'yyy'"))
+    with pytest.raises(ApiIntegrityError, match="edited by hand"):
+        scan(app)
+    legacy = tmp_path / "prisma" / "migrations" / "20240101000000_x" / "migration.sql"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text('DROP TABLE "A";\n')
+    assert [f.rule for f in scan(tmp_path / "prisma" / "migrations")] == ["drop-table"]
