@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.prisma8.helpers import PACKAGES, copy_history, reemit, write_package
+from tests.prisma8.helpers import PACKAGES, REAL_PLACEHOLDER, copy_history, reemit
 
 PYPROJECT = """[tool.pytest.ini_options]
 testpaths = ["checks"]
@@ -179,17 +180,14 @@ def test_a_hand_edited_ops_json_fails_even_when_updating_and_keeps_its_entries(
     assert "Traceback" not in result.stdout.str()
 
 
-def test_an_empty_ops_json_beside_a_placeholder_fails(prisma8: pytest.Pytester) -> None:
-    app = prisma8.path / "migrations" / "app"
-    source = (
-        "import { placeholder } from '@prisma/orm-postgres/migration';\nrun: () => placeholder('backfill')\n"
-    )
-    write_package(app, "20261202T0900_backfill", [], source=source)
-    result = run(prisma8, "-m", "migrations", "-k", "backfill")
+def test_a_package_prisma_planned_with_placeholders_fails(prisma8: pytest.Pytester) -> None:
+    shutil.copytree(REAL_PLACEHOLDER, prisma8.path / "migrations" / "app" / REAL_PLACEHOLDER.name)
+    result = run(prisma8, "-m", "migrations", "-k", "require_body")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "migrations/app/20261202T0900_backfill/ops.json: is empty ([]) while migration.ts still holds an unfilled*"
+            f"migrations/app/{REAL_PLACEHOLDER.name}/ops.json: is empty ([]) while migration.ts still holds an "
+            "unfilled placeholder(…). `prisma db migrate` would run it as zero operations and fail only later.*"
         ]
     )
 

@@ -14,6 +14,8 @@ from pytest_promotion.migrations.prisma8 import migration_hash
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "prisma8-rc19-demo"
 """The real Prisma 8 history (prisma 8.0.0-rc.19): read-only, never copied into the repository."""
 HISTORY = CORPUS / "migrations" / "app"
+REAL_PLACEHOLDER = Path(__file__).parent / "fixtures" / "20261201T2207_require_body"
+"""A package ``prisma migration plan`` left with unfilled placeholders (see fixtures/README.md)."""
 PACKAGES = [
     "20261201T2003_init",
     "20261201T2005_add_role",

@@ -25,7 +25,16 @@ from pytest_promotion.migrations.prisma8 import (
 from pytest_promotion.migrations.prisma8_scan import scan_package
 from pytest_promotion.migrations.rules import Rule, select_rules
 from pytest_promotion.migrations.scan import MigrationFileError, scan_text
-from tests.prisma8.helpers import HISTORY, PACKAGES, copy_history, need_corpus, op, reemit, write_package
+from tests.prisma8.helpers import (
+    HISTORY,
+    PACKAGES,
+    REAL_PLACEHOLDER,
+    copy_history,
+    need_corpus,
+    op,
+    reemit,
+    write_package,
+)
 
 DEFAULT = select_rules(["default"])
 ALL = select_rules(["all"])
@@ -255,6 +264,14 @@ def test_an_empty_ops_json_beside_an_unfilled_placeholder_fails_integrity(tmp_pa
     (problem,) = integrity_problems(read_package(folder, folder.name), folder.name)
     assert "is empty ([]) while migration.ts still holds an unfilled placeholder(" in problem
     assert "Fill in the placeholder" in problem
+
+
+def test_the_package_prisma_planned_with_placeholders_is_refused_though_its_hash_is_valid() -> None:
+    package = read_package(REAL_PLACEHOLDER, REAL_PLACEHOLDER.name)
+    assert package.ops == []
+    assert migration_hash(package.meta, package.ops) == package.meta["migrationHash"]
+    (problem,) = integrity_problems(package, REAL_PLACEHOLDER.name)
+    assert "unfilled placeholder(" in problem
 
 
 def test_an_empty_ops_json_without_a_placeholder_is_fine(tmp_path: Path) -> None:
