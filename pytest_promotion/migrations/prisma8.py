@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -139,19 +140,62 @@ def default_folder(project: Path, prisma7_default: Path) -> Path:
 def canon(value: Any) -> str:
     """Prisma 8's canonical JSON: keys sorted at every level, no whitespace, as ``JSON.stringify`` writes it.
 
-    Numbers must have been read by :func:`js_loads`, so that ``1.0`` is ``1`` as in JavaScript.
+    Numbers must have been read by :func:`js_loads`, so that they print as JavaScript prints them;
+    a lone surrogate is escaped, as ``JSON.stringify`` does.
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if _MARK in text:
+        text = _MARKED_NUMBER.sub(r"\1", text)
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
 
 
-def _js_number(text: str) -> float | int:
+_MARK = "\ue000"
+_MARKED_NUMBER = re.compile(f'"{_MARK}([-+.e0-9]+){_MARK}"')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def js_number(x: float) -> str:
+    """``Number.prototype.toString``: the shortest digits, fixed between 1e-7 and 1e21, else ``1.5e-7``."""
+    if x == 0:
+        return "0"
+    sign = "-" if x < 0 else ""
+    _, digit_tuple, exponent = Decimal(repr(abs(x))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k, n = len(digits), len(digits) + int(exponent)
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * -n + digits
+    e = n - 1
+    return f"{sign}{digits[0]}{'.' + digits[1:] if k > 1 else ''}e{'+' if e >= 0 else '-'}{abs(e)}"
+
+
+def _js_float(text: str) -> int | str:
     number = float(text)
-    return int(number) if number.is_integer() and abs(number) < 1e21 else number
+    if number.is_integer() and abs(number) <= _SAFE_INTEGER:
+        return int(number)
+    return f"{_MARK}{js_number(number)}{_MARK}"  # printed bare by canon
+
+
+def _js_int(text: str) -> int | str:
+    number = int(text)
+    return number if abs(number) <= _SAFE_INTEGER else _js_float(text)  # a double in JavaScript
+
+
+_SAFE_INTEGER = 2**53
 
 
 def js_loads(text: str) -> Any:
-    """``JSON.parse``: a number with a fraction or exponent that is whole is an integer (``1.0`` -> ``1``)."""
-    return json.loads(text, parse_float=_js_number)
+    """``JSON.parse`` as far as the hash cares: ``1.0`` is ``1``; other non-integers keep JavaScript's spelling.
+
+    Such a number comes back as a marked string that only :func:`canon` turns back into a number;
+    ``ops.json`` holds numbers only in ``params``, which the gate does not read.
+    """
+    return json.loads(text, parse_float=_js_float, parse_int=_js_int)
 
 
 def _sha256(text: str) -> str:

@@ -283,9 +283,19 @@ def test_integrity_error_is_a_migration_file_error() -> None:
     assert issubclass(PackageIntegrityError, MigrationFileError)
 
 
-def test_canon_writes_numbers_the_way_javascript_does() -> None:
-    value = js_loads('{"b": [1.0, 2.5, 1e2, {"d": null, "c": true}], "a": "é"}')
-    assert canon(value) == '{"a":"é","b":[1,2.5,100,{"c":true,"d":null}]}'
+def test_canon_writes_numbers_and_lone_surrogates_the_way_javascript_does() -> None:
+    value = js_loads('{"b": [1.0, 2.5, 1e2, {"d": null, "c": true}], "a": "é\\ud800"}')
+    assert canon(value) == '{"a":"é\\ud800","b":[1,2.5,100,{"c":true,"d":null}]}'
+    # node -e 'console.log(JSON.stringify([1.5e-7, 0.00001, 1e16, 123456789012345680000, 1e21, -2.5, ...]))'
+    numbers = "[1.5e-7, 0.00001, 1e16, 123456789012345680000, 1e21, -2.5, 0.1, -0.0, 1.7976931348623157e308, 5e-324]"
+    assert canon(js_loads(numbers)) == (
+        "[1.5e-7,0.00001,10000000000000000,123456789012345680000,1e+21,-2.5,0.1,0,1.7976931348623157e+308,5e-324]"
+    )
+    # JSON.stringify(JSON.parse("[123456789012345678901, 9007199254740993, 12]"))
+    assert (
+        canon(js_loads("[123456789012345678901, 9007199254740993, 12]"))
+        == "[123456789012345680000,9007199254740992,12]"
+    )
 
 
 ROLE_OLD = (
