@@ -100,7 +100,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
     status = subparsers.add_parser(
         "status",
-        help="compare _prisma_migrations with the migrations folder (prisma migrate status)",
+        help="compare _prisma_migrations (Prisma <= 7) or prisma_contract (Prisma 8) with the migrations folder",
         description="Report every migration's state; exit 0 only when the database is up to date.",
     )
     status.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -114,7 +114,9 @@ def _add_backups_dir(parser: argparse.ArgumentParser) -> None:
 
 def _add_migrations_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--migrations-dir", metavar="DIR", help="the Prisma migrations folder (default: prisma/migrations)"
+        "--migrations-dir",
+        metavar="DIR",
+        help="the Prisma migrations folder (default: prisma/migrations and/or Prisma 8's migrations/app)",
     )
 
 

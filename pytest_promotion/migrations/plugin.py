@@ -11,6 +11,7 @@ from pytest_promotion.migrations.baseline import render, write_atomic
 from pytest_promotion.migrations.cache import CACHE_KEY, merged
 from pytest_promotion.migrations.gate import GateRun, Outcome
 from pytest_promotion.migrations.items import MigrationsDirectory, plural
+from pytest_promotion.migrations.prisma8 import is_prisma8_dir
 from pytest_promotion.migrations.report import github_annotations, summary_lines, write_report
 
 WORKER_OUTPUT_KEY = "promotion_migrations"
@@ -39,8 +40,9 @@ class MigrationGatePlugin:
         """Name the folder, dialect, baseline and rules this run gates with."""
         gate = self.run.config
         rules = ", ".join(rule.id for rule in gate.rules)
+        layout = "Prisma 8 packages" if is_prisma8_dir(gate.migrations_dir) else gate.dialect.name
         return (
-            f"promotion: migrations {gate.display(gate.migrations_dir)} ({gate.dialect.name}), "
+            f"promotion: migrations {gate.display(gate.migrations_dir)} ({layout}), "
             f"baseline {gate.display(gate.baseline_path)} ({plural(len(self.run.entries), 'entry', 'entries')}), rules: {rules}"
         )
 

@@ -38,6 +38,8 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 def test_migrations_app_is_found_by_itself_one_item_per_package_in_order(prisma8: pytest.Pytester) -> None:
     result = run(prisma8, "-m", "migrations", "--collect-only", "-q")
     assert [line for line in result.outlines if "::" in line] == [f"migrations/app::{p}" for p in PACKAGES]
+    header = run(prisma8, "-m", "migrations", "--collect-only")
+    header.stdout.fnmatch_lines(["promotion: migrations migrations/app (Prisma 8 packages), baseline *"])
 
 
 def test_the_shared_history_fails_exactly_its_risky_packages_at_ops_json_lines(
