@@ -15,7 +15,7 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from pytest_promotion.failures import FailureRepr
 from pytest_promotion.migrations.gate import GateRun
-from pytest_promotion.migrations.prisma8 import OPS_FILE, is_prisma8_dir, package_dirs
+from pytest_promotion.migrations.prisma8 import OPS_FILE, package_dirs
 from pytest_promotion.migrations.rules import RULES
 from pytest_promotion.migrations.scan import Finding, MigrationFileError, migration_files
 
@@ -103,9 +103,19 @@ class MigrationItem(pytest.Item):
 class Prisma8PackageItem(MigrationItem):
     """One Prisma 8 package (``<name>/ops.json``): its files must agree, its risky SQL be baselined."""
 
+    def __init__(self, *, both: bool = False, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.both = both
+
     def runtest(self) -> None:
         """Check the package's integrity, scan its SQL, list unmatched destructive/data operations."""
         try:
+            if self.both:
+                raise MigrationFileError(
+                    f"{self.run.config.display(self.path.parent)}: holds both migration.sql (Prisma <= 7) and "
+                    "ops.json (Prisma 8), so which SQL runs depends on the Prisma version. Remove the one "
+                    "your Prisma does not run."
+                )
             result = self.run.scan_package(self.path.parent, self.name)
         except MigrationFileError:
             self.run.unreadable.add(self.name)
@@ -127,12 +137,18 @@ class MigrationsDirectory(pytest.Directory):
         self.run = run
 
     def collect(self) -> Iterator[MigrationItem]:
-        """One item per ``<name>/migration.sql``, or per Prisma 8 package (``<name>/ops.json``)."""
-        if is_prisma8_dir(self.path):
-            for folder in package_dirs(self.path):
+        """One item per ``<name>/migration.sql`` and per Prisma 8 package (``<name>/ops.json``), in name order.
+
+        Either layout, or both in one folder: a package is never skipped because the folder also
+        holds ``migration.sql`` files. A folder holding both files fails as a package.
+        """
+        sql = {path.parent.name: path for path in migration_files(self.path)}
+        packages = {folder.name: folder for folder in package_dirs(self.path)}
+        for name in sorted(sql.keys() | packages.keys()):
+            if name in packages:
+                path = packages[name] / OPS_FILE
                 yield Prisma8PackageItem.from_parent(
-                    self, name=folder.name, path=folder / OPS_FILE, run=self.run
+                    self, name=name, path=path, run=self.run, both=name in sql
                 )
-            return
-        for path in migration_files(self.path):
-            yield MigrationItem.from_parent(self, name=path.parent.name, path=path, run=self.run)
+            else:
+                yield MigrationItem.from_parent(self, name=name, path=sql[name], run=self.run)

@@ -105,10 +105,8 @@ def is_prisma8_dir(directory: Path) -> bool:
 
 
 def migration_names(directory: Path) -> set[str]:
-    """The migrations a gated folder holds, in either layout."""
-    if is_prisma8_dir(directory):
-        return {p.name for p in package_dirs(directory)}
-    return {p.parent.name for p in migration_files(directory)}
+    """The migrations a gated folder holds, in either layout (or both)."""
+    return {p.name for p in package_dirs(directory)} | {p.parent.name for p in migration_files(directory)}
 
 
 def gated_folder(directory: Path) -> Path:

@@ -240,3 +240,21 @@ def test_a_prisma8_folder_can_sit_next_to_a_prisma7_project_when_named(
     old.assert_outcomes(failed=1)
     new = run(prisma8, "-m", "migrations", "--promotion-migrations-dir", "migrations/app")
     new.assert_outcomes(passed=4, failed=3)
+
+
+def test_a_package_inside_a_migration_sql_folder_is_gated_too(prisma8: pytest.Pytester) -> None:
+    legacy = prisma8.path / "prisma" / "migrations"
+    (legacy / "20240101000000_init").mkdir(parents=True)
+    (legacy / "20240101000000_init" / "migration.sql").write_text("SELECT 1;\n")
+    shutil.copytree(prisma8.path / "migrations" / "app" / PACKAGES[2], legacy / PACKAGES[2])
+    both = legacy / "20240101000000_init"
+    shutil.copy(prisma8.path / "migrations" / "app" / PACKAGES[0] / "ops.json", both / "ops.json")
+    shutil.copy(prisma8.path / "migrations" / "app" / PACKAGES[0] / "migration.json", both / "migration.json")
+    result = run(prisma8, "-m", "migrations", "--promotion-migrations-dir", "prisma/migrations")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "prisma/migrations/20240101000000_init: holds both migration.sql (Prisma <= 7) and ops.json (Prisma 8)*",
+            f"prisma/migrations/{PACKAGES[2]}/ops.json: 1 risky statement not in the reviewed baseline*",
+        ]
+    )
