@@ -30,13 +30,18 @@ from pytest_promotion.migrations.prisma8 import (
     SqlStep,
     gated_folder,
     integrity_problems,
-    is_prisma8_dir,
     package_dirs,
     read_package,
 )
 from pytest_promotion.migrations.rules import RULES, Rule, select_rules
 from pytest_promotion.migrations.rules.destructive_operation import ID as DESTRUCTIVE_OPERATION
-from pytest_promotion.migrations.scan import Finding, fingerprint, scan_text
+from pytest_promotion.migrations.scan import (
+    Finding,
+    MigrationFileError,
+    fingerprint,
+    migration_files,
+    scan_text,
+)
 from pytest_promotion.migrations.scan import scan as scan_sql_folder
 from pytest_promotion.migrations.statement import Statement, name_key, normalize
 
@@ -326,23 +331,27 @@ def scan_package(package: Package, rules: tuple[Rule, ...]) -> PackageScan:
 def scan_migrations(directory: str | Path, rules: Sequence[str] = ("default",)) -> list[Finding]:
     """Scan a Prisma migrations folder of either layout and return every risky command, in order.
 
-    A Prisma 8 folder (``migrations/app``, or the ``migrations`` folder holding it) is read as
-    packages; a package whose files disagree raises :class:`PackageIntegrityError`. Any other
-    folder is scanned as ``<name>/migration.sql`` files (:func:`pytest_promotion.migrations.scan.scan`).
+    ``<name>/migration.sql`` files are scanned as :func:`pytest_promotion.migrations.scan.scan` does,
+    Prisma 8 packages (``<name>/ops.json``; ``migrations`` means its ``app/``) as the gate does; a
+    package whose files disagree raises :class:`PackageIntegrityError`.
 
     >>> from pytest_promotion.migrations import scan
     >>> for finding in scan("migrations/app"):  # doctest: +SKIP
     ...     print(finding.path, finding.line, finding.rule, finding.where)
     """
     folder = gated_folder(Path(directory))
-    if not is_prisma8_dir(folder):
-        return scan_sql_folder(folder, rules)
+    findings = scan_sql_folder(folder, rules)  # <name>/migration.sql, if any
+    sql = {f.migration for f in findings} | {p.parent.name for p in migration_files(folder)}
     selected = select_rules(rules)
-    findings: list[Finding] = []
     for path in package_dirs(folder):
+        if path.name in sql:
+            raise MigrationFileError(
+                f"{path}: holds both migration.sql (Prisma <= 7) and ops.json (Prisma 8). Remove the one "
+                "your Prisma does not run."
+            )
         package = read_package(path, path.as_posix())
         problems = integrity_problems(package, path.as_posix())
         if problems:
             raise PackageIntegrityError("\n".join(problems))
         findings += scan_package(package, selected).findings
-    return findings
+    return sorted(findings, key=lambda f: f.migration)  # stable: each file's own order is kept
