@@ -1,4 +1,4 @@
-"""Turning validated settings into this run's state: paths, baseline, cache, collection args."""
+"""Turning validated settings into paths and the migration gate's run: what the run builder needs."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from pytest_promotion.errors import ConfigError
+from pytest_promotion.core.errors import ConfigError
+from pytest_promotion.core.redact import url_secrets
 from pytest_promotion.migrations.baseline import load_baseline
 from pytest_promotion.migrations.cache import CACHE_KEY
 from pytest_promotion.migrations.dialects import dialect_for
 from pytest_promotion.migrations.gate import GateConfig, GateRun
-from pytest_promotion.migrations.plugin import MigrationGatePlugin
 from pytest_promotion.migrations.prisma8 import default_folder, gated_folder
 from pytest_promotion.migrations.rules import select_rules
-from pytest_promotion.redact import url_secrets
+from pytest_promotion.probe import project_file as pyproject_for
 from pytest_promotion.settings import OPTION_NAMES, PromotionSettings, source_of
 
 _OPTION_FIELDS = {
@@ -30,14 +30,6 @@ _OPTION_FIELDS = {
     "promotion_concurrency": "smoke.concurrency",
     "promotion_timeout": "smoke.timeout",
 }
-
-
-def pyproject_for(config: pytest.Config) -> Path | None:
-    """The ``pyproject.toml`` holding ``[tool.promotion]``: pytest's ini file or the root's."""
-    if config.inipath is not None and config.inipath.name == "pyproject.toml":
-        return config.inipath
-    candidate = config.rootpath / "pyproject.toml"
-    return candidate if candidate.is_file() else None
 
 
 def given_options(config: pytest.Config) -> dict[str, Any]:
@@ -73,8 +65,8 @@ def _accept_command(options: dict[str, Any]) -> str:
     return shlex.join(words)
 
 
-def configure_gate(config: pytest.Config, settings: PromotionSettings) -> GateRun | None:
-    """Build the migration gate's run and register its hooks; None when there is nothing to gate.
+def gate_run(config: pytest.Config, settings: PromotionSettings) -> GateRun | None:
+    """The migration gate's run; None when there is nothing to gate.
 
     A migrations folder that was configured explicitly but does not exist is an error; the
     default ``prisma/migrations`` missing just means this project has no Prisma migrations.
@@ -116,25 +108,6 @@ def configure_gate(config: pytest.Config, settings: PromotionSettings) -> GateRu
     )
     cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
     cached = cache.get(CACHE_KEY, {}) if cache is not None else {}
-    run = GateRun(
+    return GateRun(
         config=gate, entries=load_baseline(baseline_path), cached=cached if isinstance(cached, dict) else {}
     )
-    config.pluginmanager.register(MigrationGatePlugin(run), "promotion-migrations")
-    collect_from_root(config, migrations_dir)
-    return run
-
-
-def collect_from_root(config: pytest.Config, target: Path) -> None:
-    """Collect our generated items even when ``testpaths`` does not reach them.
-
-    Only when pytest chose the paths itself (``testpaths``): explicit paths on the command line
-    mean the user asked for those tests alone.
-    """
-    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
-        return
-    here = config.invocation_params.dir
-    for arg in config.args:
-        path = (here / arg.split("::")[0]).resolve()
-        if target == path or target.is_relative_to(path):
-            return
-    config.args.append(str(target))

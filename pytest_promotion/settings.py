@@ -2,7 +2,7 @@
 
 Precedence, highest first: command-line options > environment variables > the
 ``[tool.promotion]`` table of ``pyproject.toml`` > defaults. Nothing else in the package reads
-``os.environ``. Bad values become one :class:`~pytest_promotion.errors.ConfigError` paragraph that
+``os.environ``. Bad values become one :class:`~pytest_promotion.core.errors.ConfigError` paragraph that
 names the key, variable or option and says what to do — never a pydantic traceback.
 """
 
@@ -26,17 +26,18 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from pytest_promotion.errors import ConfigError
-from pytest_promotion.http.endpoints import PolicyConfig, SmokeConfig
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.migrations.rules import RULES
 from pytest_promotion.overrides.config import (
     OVERRIDE_FIELDS,
     EntitlementOverride,
     FlagValue,
+    Overrides,
     decode_json_env,
     describe_error,
     json_path,
 )
+from pytest_promotion.service.endpoints import PolicyConfig, SmokeConfig
 
 TABLE = "[tool.promotion]"
 
@@ -159,6 +160,15 @@ class PromotionSettings(BaseSettings):
         default_factory=dict, validation_alias=AliasChoices("ENTITLEMENT_ORG_OVERRIDES_JSON")
     )
     """Organization id → its entitlement overrides, over the environment's."""
+
+    def overrides(self) -> Overrides:
+        """The overrides these settings hold, as the resolution functions take them."""
+        return Overrides(
+            flags_env=dict(self.feature_flag_env_overrides),
+            flags_org={org: dict(flags) for org, flags in self.feature_flag_org_overrides.items()},
+            entitlements_env=self.entitlement_env_overrides,
+            entitlements_org=dict(self.entitlement_org_overrides),
+        )
 
     @field_validator(*OVERRIDE_FIELDS, mode="before")
     @classmethod

@@ -1,19 +1,13 @@
-"""Per-run state lives on ``config.stash`` under these keys, never in globals or ``config._x``."""
+"""The stash key of the one run object; a module of its own so the plugin can import it cheaply."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from pytest_promotion.http.run import SmokeRun
-from pytest_promotion.migrations.gate import GateRun
-from pytest_promotion.redact import Redactor
-from pytest_promotion.settings import PromotionSettings
+if TYPE_CHECKING:
+    from pytest_promotion.run import Run  # noqa: F401 - named in the key's type below
 
-SETTINGS_KEY = pytest.StashKey[PromotionSettings]()
-"""The validated settings of this run."""
-GATE_KEY = pytest.StashKey[GateRun]()
-"""The migration gate's state; absent when the migrations folder does not exist."""
-REDACTOR_KEY = pytest.StashKey[Redactor]()
-"""The scrubber that knows this run's secrets."""
-SMOKE_KEY = pytest.StashKey[SmokeRun]()
-"""The smoke gate's state; absent when ``[tool.promotion.smoke]`` lists no endpoints."""
+RUN_KEY = pytest.StashKey["Run"]()
+"""This run's state; absent when the project has nothing for the plugin to do."""

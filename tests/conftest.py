@@ -29,9 +29,21 @@ baseline = "baselines/migration-safety-baseline.json"
 AddMigration = Callable[..., Path]
 
 
+INNER_PLUGINS = "pytest_promotion.plugin,pytest_base_url.plugin,xdist.plugin"
+"""The only plugins an inner pytest run loads (pytester, subprocesses and xdist workers alike)."""
+
+
 @pytest.fixture(autouse=True)
-def _outside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inner pytest runs must not annotate or append to the real job summary when CI is Actions."""
+def _hermetic_inner_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest runs load only what they test, and never touch the real job summary.
+
+    Whatever else is installed (pytest-randomly, pytest-html, …) stays out of them: plugin
+    autoloading is off and ``PYTEST_PLUGINS`` names the plugin under test and the two it works
+    with, so an inner run behaves the same on every machine, plain and under ``-n 2``.
+    """
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTEST_PLUGINS", INNER_PLUGINS)
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
 

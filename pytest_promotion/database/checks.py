@@ -14,10 +14,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database.backup import BackupFile
 from pytest_promotion.database.errors import BackupRefusedError
 from pytest_promotion.database.tools import restrict_release, understands_restrict
-from pytest_promotion.errors import ConfigError
 
 CHUNK = 1 << 20
 PLAIN_HEADER = b"--\n-- PostgreSQL database dump\n--\n"

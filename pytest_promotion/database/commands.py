@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database import status_contract
 from pytest_promotion.database.backup import (
     SAFETY_PREFIX,
@@ -44,7 +45,6 @@ from pytest_promotion.database.restore import Progress, analyze, restore
 from pytest_promotion.database.status import compare, local_migrations, read_history
 from pytest_promotion.database.tools import PgTools, find_tools
 from pytest_promotion.database.url import DatabaseTarget, parse_database_url
-from pytest_promotion.errors import ConfigError
 from pytest_promotion.settings import PromotionSettings, load_settings, source_of
 
 Handler = Callable[[argparse.Namespace], int]
@@ -160,8 +160,9 @@ def run_rollback(args: argparse.Namespace) -> int:
         ctx = load_context(args)
         chosen = choose_backup(args.backup, ctx.backups_dir)
         checked = check_backup(chosen, ctx.tools.psql_version)
-        if (refusal := restore_refusal(ctx.target, ctx.tools, checked)) is not None:
-            raise BackupRefusedError(refusal)  # Prisma 8: the ledger would not match the schema
+        refusal = restore_refusal(ctx.target, ctx.tools, chosen.path, checked.created_schemas)
+        if refusal is not None:  # Prisma 8: the ledger would not match the schema
+            raise BackupRefusedError(refusal)
     except ConfigError as exc:
         return fail(exc, ExitCode.CONFIG)
     except NoBackupError as exc:
@@ -297,7 +298,7 @@ def plan_lines(ctx: Context, checked: CheckedBackup, safety: str | None) -> list
         f'  2. in one transaction: DROP SCHEMA "{ctx.target.schema}" CASCADE, recreate it, replay the backup'
         + (
             f' (with "{CONTRACT_SCHEMA}", Prisma 8\'s ledger)'
-            if carries_contract(ctx.target, checked)
+            if carries_contract(ctx.target, checked.created_schemas)
             else ""
         ),
         "  3. ANALYZE, then migrate status",

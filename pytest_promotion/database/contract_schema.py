@@ -16,13 +16,11 @@ have, and ``prisma db migrate`` would skip what must run again. So:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Set
+from pathlib import Path
 
 from pytest_promotion.database.tools import PgTools, run_psql
 from pytest_promotion.database.url import DatabaseTarget, quote_ident, quote_literal
-
-if TYPE_CHECKING:  # checks imports backup, which imports this module
-    from pytest_promotion.database.checks import CheckedBackup
 
 CONTRACT_SCHEMA = "prisma_contract"
 
@@ -45,24 +43,26 @@ def companion_schemas(target: DatabaseTarget, tools: PgTools) -> list[str]:
     return [CONTRACT_SCHEMA] if has_contract_schema(target, tools) else []
 
 
-def carries_contract(target: DatabaseTarget, backup: CheckedBackup) -> bool:
-    """The backup re-creates ``prisma_contract``: the restore must drop the current one first."""
-    return target.schema != CONTRACT_SCHEMA and CONTRACT_SCHEMA in backup.created_schemas
+def carries_contract(target: DatabaseTarget, created_schemas: Set[str]) -> bool:
+    """The backup (whose ``CREATE SCHEMA`` names are given) re-creates ``prisma_contract``."""
+    return target.schema != CONTRACT_SCHEMA and CONTRACT_SCHEMA in created_schemas
 
 
-def drop_companions(target: DatabaseTarget, backup: CheckedBackup) -> str:
+def drop_companions(target: DatabaseTarget, created_schemas: Set[str]) -> str:
     """Preamble lines that drop the schemas the backup brings back, inside the restore's transaction."""
-    if not carries_contract(target, backup):
+    if not carries_contract(target, created_schemas):
         return ""
     return f"DROP SCHEMA IF EXISTS {quote_ident(CONTRACT_SCHEMA)} CASCADE;\n"
 
 
-def restore_refusal(target: DatabaseTarget, tools: PgTools, backup: CheckedBackup) -> str | None:
+def restore_refusal(
+    target: DatabaseTarget, tools: PgTools, backup: Path, created_schemas: Set[str]
+) -> str | None:
     """Why this backup must not be restored here (None when it may): the ledger would lie."""
-    if carries_contract(target, backup) or not has_contract_schema(target, tools):
+    if carries_contract(target, created_schemas) or not has_contract_schema(target, tools):
         return None
     return (
-        f"{backup.file.path}: holds no {CONTRACT_SCHEMA} schema, but {target.display()} has one (Prisma 8's "
+        f"{backup}: holds no {CONTRACT_SCHEMA} schema, but {target.display()} has one (Prisma 8's "
         f"ledger and marker). Restoring only schema {target.schema!r} would leave a ledger that records "
         "packages the restored tables do not have. Nothing was changed. Restore a backup taken by "
         f"`pytest-promotion backup` since Prisma 8 managed this database, or, to go back to before "

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from _pytest._code.code import ExceptionInfo, TerminalRepr
 from pydantic import SecretStr
 
-from pytest_promotion.configure import given_options, pyproject_for
+from pytest_promotion.configure import given_options
+from pytest_promotion.core.checks import Check, CheckItem
+from pytest_promotion.core.errors import ConfigError
+from pytest_promotion.core.failures import FailureRepr, TerminalRepr
 from pytest_promotion.database.backup import list_backups
 from pytest_promotion.database.checks import check_backup
 from pytest_promotion.database.errors import BackupRefusedError, DatabaseError, RestoreFailedError
@@ -42,15 +44,15 @@ from pytest_promotion.database.status_contract import compare as contract_compar
 from pytest_promotion.database.status_contract import prefix_problems as contract_prefix_problems
 from pytest_promotion.database.tools import PgTools, find_tools, run_psql
 from pytest_promotion.database.url import DatabaseTarget, parse_database_url, quote_ident, quote_literal
-from pytest_promotion.errors import ConfigError
-from pytest_promotion.failures import FailureRepr
 from pytest_promotion.migrations.prisma8 import default_folder, gated_folder, is_prisma8_dir
+from pytest_promotion.probe import project_file as pyproject_for
 from pytest_promotion.settings import PromotionSettings
 
 MARK = "backups"
 ITEM_NAME = "restore-drill"
 SCRATCH_PREFIX = "promotion_drill_"
 _NAMES_MARK = re.compile(rf"\b{MARK}\b")
+DRILL_CHECK = Check(MARK, ITEM_NAME)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,54 +65,40 @@ class DrillConfig:
     root: Path
 
 
-DRILL_KEY = pytest.StashKey[DrillConfig]()
-"""The drill's configuration; absent when ``-m`` does not ask for backups."""
-
-
 class DrillFailedError(Exception):
     """The drill failed for a reason the message fully explains (no traceback needed)."""
 
 
-def configure_drill(config: pytest.Config, settings: PromotionSettings) -> None:
-    """Register the drill when the ``-m`` expression names ``backups``."""
+def drill_config(config: pytest.Config, settings: PromotionSettings) -> DrillConfig | None:
+    """The drill's configuration when the ``-m`` expression names ``backups``, else None.
+
+    The drill restores a real backup, so it runs only when asked for by its mark, never as part
+    of a plain ``pytest`` run.
+    """
     if not _NAMES_MARK.search(config.option.markexpr or ""):
-        return
+        return None
     project = (pyproject_for(config) or config.rootpath / "pyproject.toml").parent
     options = given_options(config)
     migrations_base = config.invocation_params.dir if "migrations_dir" in options else project
-    drill = DrillConfig(
+    return DrillConfig(
         database_url=settings.database_url,
         backups_dir=(project / settings.backups_dir).resolve(),
         migrations_dir=_gated(migrations_base / settings.migrations_dir, settings, project),
         root=config.rootpath,
     )
-    config.stash[DRILL_KEY] = drill
-    config.pluginmanager.register(RestoreDrillPlugin(drill), "promotion-restore-drill")
 
 
-class RestoreDrillPlugin:
-    """Adds the drill item before ``-m`` selects."""
-
-    def __init__(self, drill: DrillConfig) -> None:
-        self.drill = drill
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
-        """Append the drill item (tryfirst: before ``-m`` deselects what it does not name)."""
-        items.append(RestoreDrillItem.from_parent(session, name=ITEM_NAME, drill=self.drill))
-
-    def pytest_report_header(self) -> str:
-        """Name the folder the drill restores from."""
-        return f"promotion: restore drill of the newest backup in {_display(self.drill.backups_dir, self.drill.root)}"
+def drill_header(drill: DrillConfig) -> str:
+    """Name the folder the drill restores from."""
+    return f"promotion: restore drill of the newest backup in {_display(drill.backups_dir, drill.root)}"
 
 
-class RestoreDrillItem(pytest.Item):
+class RestoreDrillItem(CheckItem):
     """Restore the newest backup into a scratch database and check what it holds."""
 
     def __init__(self, *, drill: DrillConfig, **kwargs: object) -> None:
-        super().__init__(**kwargs, nodeid=f"{_display(drill.backups_dir, drill.root)}::{ITEM_NAME}")  # type: ignore[arg-type]
+        super().__init__(check=DRILL_CHECK, **kwargs)
         self.drill = drill
-        self.add_marker(MARK)
 
     def runtest(self) -> None:
         """Check, restore into scratch, record properties, compare migrations; drop scratch always."""
@@ -191,14 +179,13 @@ class RestoreDrillItem(pytest.Item):
         return local_migrations(folder)
 
     def repr_failure(
-        self, excinfo: ExceptionInfo[BaseException], style: str | None = None
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: str | None = None
     ) -> str | TerminalRepr:
         """The drill's own failures as plain lines; anything else with a traceback."""
         if isinstance(excinfo.value, DrillFailedError):
             text = str(excinfo.value)
             return FailureRepr(text, str(self.drill.backups_dir), 0, text.splitlines()[0])
-        fallback: str | TerminalRepr = super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
-        return fallback
+        return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         """Point at the backups folder."""

@@ -1,6 +1,6 @@
 """Failures of the database commands; each message is one paragraph ending with what to do.
 
-Bad configuration raises :class:`pytest_promotion.errors.ConfigError` instead, like the rest of
+Bad configuration raises :class:`pytest_promotion.core.errors.ConfigError` instead, like the rest of
 the package.
 """
 

@@ -91,7 +91,9 @@ def restore(
     then rolled back and the database is as it was.
     """
     reset = preamble(target.schema, create=target.schema not in backup.created_schemas)
-    head = (reset + drop_companions(target, backup)).encode()  # with Prisma 8's prisma_contract
+    head = (
+        reset + drop_companions(target, backup.created_schemas)
+    ).encode()  # with Prisma 8's prisma_contract
     offset = head.count(b"\n")
     name = backup.file.path.name
     started = time.perf_counter()

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database.errors import DatabaseError
 from pytest_promotion.database.url import DatabaseTarget
-from pytest_promotion.errors import ConfigError
 
 INSTALL_HINT = (
     "Install PostgreSQL's client tools (Debian/Ubuntu: apt-get install postgresql-client; "

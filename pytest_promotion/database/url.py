@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from pydantic import SecretStr
 
-from pytest_promotion.errors import ConfigError
+from pytest_promotion.core.errors import ConfigError
 
 SCHEMES = ("postgresql", "postgres")
 DEFAULT_SCHEMA = "public"

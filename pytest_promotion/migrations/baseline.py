@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from pytest_promotion.errors import ConfigError
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.migrations.scan import Finding
 
 VERSION = 1

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pytest_promotion.errors import ConfigError
+from pytest_promotion.core.errors import ConfigError
 
 LOCK_FILE = "migration_lock.toml"
 

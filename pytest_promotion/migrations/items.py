@@ -11,16 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-from pytest_promotion.failures import FailureRepr
+from pytest_promotion.core.checks import Check, CheckItem
+from pytest_promotion.core.failures import FailureRepr, TerminalRepr
+from pytest_promotion.core.text import plural, shorten
 from pytest_promotion.migrations.gate import GateRun
 from pytest_promotion.migrations.prisma8 import OPS_FILE, package_dirs
 from pytest_promotion.migrations.rules import RULES
-from pytest_promotion.migrations.scan import Finding, MigrationFileError, migration_files
+from pytest_promotion.migrations.scan import MIGRATION_FILE, Finding, MigrationFileError, migration_files
 
 MARK = "migrations"
-_STATEMENT_CHARS = 300
 
 
 class RiskyMigrationError(Exception):
@@ -29,17 +29,6 @@ class RiskyMigrationError(Exception):
     def __init__(self, findings: list[Finding]) -> None:
         super().__init__(findings)
         self.findings = findings
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """``1 entry``, ``2 entries``."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"
-
-
-def shorten(statement: str, limit: int = _STATEMENT_CHARS) -> str:
-    """A statement cut to ``limit`` characters on one line, for terminal and JUnit text."""
-    flat = " ".join(statement.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def describe(finding: Finding) -> str:
@@ -53,13 +42,26 @@ def describe(finding: Finding) -> str:
     )
 
 
-class MigrationItem(pytest.Item):
+def migration_checks(migrations_dir: Path) -> tuple[Check, ...]:
+    """One check per ``<name>/migration.sql`` and per Prisma 8 package (``<name>/ops.json``), in folder-name order.
+
+    Either layout, or both in one folder: a package is never skipped because the folder also
+    holds ``migration.sql`` files (a folder holding both files fails as a package).
+    """
+    sql = {path.parent.name: path for path in migration_files(migrations_dir)}
+    packages = {folder.name: folder / OPS_FILE for folder in package_dirs(migrations_dir)}
+    return tuple(
+        Check(MARK, name, subject=packages.get(name) or sql[name])
+        for name in sorted(sql.keys() | packages.keys())
+    )
+
+
+class MigrationItem(CheckItem):
     """One ``<name>/migration.sql``: passes when every risky statement in it is baselined."""
 
     def __init__(self, *, run: GateRun, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.run = run
-        self.add_marker(MARK)
 
     def runtest(self) -> None:
         """Scan the file (or take the cached scan) and fail on findings the baseline lacks."""
@@ -73,7 +75,7 @@ class MigrationItem(pytest.Item):
             raise RiskyMigrationError(new)
 
     def repr_failure(
-        self, excinfo: ExceptionInfo[BaseException], style: str | None = None
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: str | None = None
     ) -> str | TerminalRepr:
         """Readable lines for our own failures; anything else is a real error with a traceback."""
         config = self.run.config
@@ -93,7 +95,7 @@ class MigrationItem(pytest.Item):
             rules = ", ".join(sorted({f.rule for f in findings}))
             summary = f"{count} not in the baseline ({rules}), first on line {findings[0].line}"
             return FailureRepr("\n".join(lines), path, findings[0].line, summary)
-        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
+        return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         """Point at the migration file."""
@@ -103,14 +105,10 @@ class MigrationItem(pytest.Item):
 class Prisma8PackageItem(MigrationItem):
     """One Prisma 8 package (``<name>/ops.json``): its files must agree, its risky SQL be baselined."""
 
-    def __init__(self, *, both: bool = False, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.both = both
-
     def runtest(self) -> None:
         """Check the package's integrity, scan its SQL, list unmatched destructive/data operations."""
         try:
-            if self.both:
+            if (self.path.parent / MIGRATION_FILE).is_file():
                 raise MigrationFileError(
                     f"{self.run.config.display(self.path.parent)}: holds both migration.sql (Prisma <= 7) and "
                     "ops.json (Prisma 8), so which SQL runs depends on the Prisma version. Remove the one "
@@ -132,23 +130,13 @@ class Prisma8PackageItem(MigrationItem):
 class MigrationsDirectory(pytest.Directory):
     """The Prisma migrations folder: yields one item per migration, in folder-name order."""
 
-    def __init__(self, *, run: GateRun, **kwargs: object) -> None:
+    def __init__(self, *, run: GateRun, checks: tuple[Check, ...], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.run = run
+        self.checks = checks
 
     def collect(self) -> Iterator[MigrationItem]:
-        """One item per ``<name>/migration.sql`` and per Prisma 8 package (``<name>/ops.json``), in name order.
-
-        Either layout, or both in one folder: a package is never skipped because the folder also
-        holds ``migration.sql`` files. A folder holding both files fails as a package.
-        """
-        sql = {path.parent.name: path for path in migration_files(self.path)}
-        packages = {folder.name: folder for folder in package_dirs(self.path)}
-        for name in sorted(sql.keys() | packages.keys()):
-            if name in packages:
-                path = packages[name] / OPS_FILE
-                yield Prisma8PackageItem.from_parent(
-                    self, name=name, path=path, run=self.run, both=name in sql
-                )
-            else:
-                yield MigrationItem.from_parent(self, name=name, path=sql[name], run=self.run)
+        """One item per planned migration check: a ``migration.sql`` or a Prisma 8 package's ``ops.json``."""
+        for check in self.checks:
+            kind = Prisma8PackageItem if check.subject.name == OPS_FILE else MigrationItem
+            yield kind.from_parent(self, name=check.name, path=check.subject, run=self.run, check=check)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pytest_promotion.errors import ConfigError
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.migrations.dialects import POSTGRESQL, SQLITE, Dialect
 from pytest_promotion.migrations.scan import MigrationFileError, decode_migration, migration_files
 

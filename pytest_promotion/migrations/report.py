@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from pytest_promotion.core.text import plural, shorten
 from pytest_promotion.migrations.baseline import write_atomic
 from pytest_promotion.migrations.gate import GateConfig, Outcome
-from pytest_promotion.migrations.items import plural, shorten
 from pytest_promotion.migrations.rules import RULES
 from pytest_promotion.migrations.rules.destructive_operation import ID as DESTRUCTIVE_OPERATION
 from pytest_promotion.migrations.scan import Finding

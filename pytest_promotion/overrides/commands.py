@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database.exit_codes import ExitCode
-from pytest_promotion.errors import ConfigError
 from pytest_promotion.overrides.config import Overrides
 from pytest_promotion.overrides.entitlements import Configured, configured_entitlements
 from pytest_promotion.overrides.flags import ResolvedFlag, resolve_flags
@@ -54,7 +54,7 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.CONFIG
     organization: str | None = args.organization or settings.organization_id
-    overrides = Overrides.of(settings)
+    overrides = settings.overrides()
     flags = resolve_flags({}, overrides, organization)
     entitlements = configured_entitlements(overrides, organization)
     if args.json:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+from typing import Annotated, Any, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -25,9 +25,6 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
-
-if TYPE_CHECKING:
-    from pytest_promotion.settings import PromotionSettings
 
 
 def _json_scalar(value: object) -> object:
@@ -243,16 +240,6 @@ class Overrides:
     """The environment's entitlement layer, over every organization's plan."""
     entitlements_org: Mapping[str, EntitlementOverride] = field(default_factory=dict)
     """Organization id → its entitlement layer, over the environment's."""
-
-    @classmethod
-    def of(cls, settings: PromotionSettings) -> Overrides:
-        """The overrides the settings hold."""
-        return cls(
-            flags_env=dict(settings.feature_flag_env_overrides),
-            flags_org={org: dict(flags) for org, flags in settings.feature_flag_org_overrides.items()},
-            entitlements_env=settings.entitlement_env_overrides,
-            entitlements_org=dict(settings.entitlement_org_overrides),
-        )
 
     def flags_for(self, organization_id: str | None) -> Mapping[str, FlagValue]:
         """The organization's own flag overrides ({} for None or an organization without any)."""

@@ -11,23 +11,28 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from pytest_promotion.http.client import Call, Exchange
-from pytest_promotion.http.items import CheckFailed, GeneratedItem, marked
-from pytest_promotion.http.run import NO_BASE_URL, NO_ORGANIZATION, SmokeRun
+from pytest_promotion.core.checks import Check, CheckFailed
+from pytest_promotion.overrides.config import Overrides
 from pytest_promotion.overrides.entitlements import configured_entitlements
 from pytest_promotion.overrides.flags import ResolvedFlag, resolve_flags
+from pytest_promotion.service.client import Call, Exchange
+from pytest_promotion.service.items import GeneratedItem, Group
+from pytest_promotion.service.needs import BASE_URL, ORGANIZATION
+from pytest_promotion.service.run import ServiceRun
 from pytest_promotion.settings import env_name
 
 FLAGS_MARK = "flags"
 ENTITLEMENTS_MARK = "entitlements"
 FLAG_VARIABLES = {layer: env_name(f"feature_flag_{layer}_overrides") for layer in ("env", "org")}
 ENTITLEMENT_VARIABLES = {layer: env_name(f"entitlement_{layer}_overrides") for layer in ("env", "org")}
+FLAG_PLACEHOLDER, ORG_FLAG_PLACEHOLDER = "flag overrides", "flag org overrides"
+ENTITLEMENT_PLACEHOLDER = "entitlement overrides"
 NO_FLAG_OVERRIDES = f"no overrides configured: set {FLAG_VARIABLES['env']} or {FLAG_VARIABLES['org']}"
 NO_ENTITLEMENT_OVERRIDES = (
     f"no overrides configured: set {ENTITLEMENT_VARIABLES['env']} or {ENTITLEMENT_VARIABLES['org']}"
@@ -51,7 +56,7 @@ def same(configured: object, reported: object) -> bool:
 class ServiceReport:
     """One report endpoint of the deployed service, fetched once per process."""
 
-    run: SmokeRun
+    run: ServiceRun
     path: str
     key: str
     """The object the contract puts the report in: ``flags`` or ``entitlements``."""
@@ -96,22 +101,32 @@ class ServiceReport:
 class ReportItem(GeneratedItem):
     """Shared by the override checks: they read one report of the service."""
 
+    table = "[tool.promotion]"
+
     def __init__(self, *, report: ServiceReport, **kwargs: object) -> None:
-        super().__init__(endpoint=None, **kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)  # type: ignore[arg-type]
         self.report = report
 
     def fetched(self) -> Mapping[str, Any]:
-        """The report, once the service is healthy."""
-        self._await_health()
+        """The report (``runtest`` has already waited for the service to be healthy)."""
         return self.report.document()
 
 
 class UnconfiguredItem(ReportItem):
     """Says why nothing is checked (always collected skipped), so a run never passes silently."""
 
-    def runtest(self) -> None:
+    def verify(self) -> None:
         """Never reached: the item carries a skip mark with its reason."""
         pytest.skip("nothing configured to check")
+
+
+class OrgFlagsWaitingItem(UnconfiguredItem):
+    """Stands in for the org flag overrides while no organization says whose to check."""
+
+    def skip_reason(self) -> str | None:
+        """Name the variable whose overrides are not checked."""
+        reason = super().skip_reason()
+        return f"{FLAG_VARIABLES['org']} is set but {reason}" if reason else None
 
 
 class FlagItem(ReportItem):
@@ -122,7 +137,7 @@ class FlagItem(ReportItem):
         self.key = key
         self.expected = expected
 
-    def runtest(self) -> None:
+    def verify(self) -> None:
         """Compare value and source with the local resolution."""
         flags = self.fetched()
         expected, variable = self.expected, FLAG_VARIABLES[self.expected.source]
@@ -160,7 +175,7 @@ class FlagDriftItem(ReportItem):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.expected = expected
 
-    def runtest(self) -> None:
+    def verify(self) -> None:
         """List every reported env/org override missing from the configuration."""
         stale = [
             f"  {key} = {shown(flag.get('value'))} ({flag.get('source')})"
@@ -198,14 +213,14 @@ class EntitlementCheck:
 class EntitlementItem(ReportItem):
     """One overridden entitlement field: the most specific override wins, features are a union."""
 
-    def __init__(self, *, check: EntitlementCheck, **kwargs: object) -> None:
+    def __init__(self, *, expectation: EntitlementCheck, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.check = check
+        self.expectation = expectation
 
-    def runtest(self) -> None:
+    def verify(self) -> None:
         """Compare the reported field with the configured overlay."""
         entitlements = self.fetched()
-        check = self.check
+        check = self.expectation
         if check.name == "features":
             reported = entitlements.get("features")
             have = {f for f in reported if isinstance(f, str)} if isinstance(reported, list) else set()
@@ -234,13 +249,15 @@ class EntitlementItem(ReportItem):
 
     def hint(self) -> str:
         """What to compare next."""
-        variables = " and ".join(ENTITLEMENT_VARIABLES[layer] for layer in self.check.sources.split("+"))
+        variables = " and ".join(
+            ENTITLEMENT_VARIABLES[layer] for layer in self.expectation.sources.split("+")
+        )
         return f"The service does not apply {variables} as configured here: compare the deployed environment's value."
 
 
-def entitlement_checks(run: SmokeRun) -> list[EntitlementCheck]:
-    """The overridden fields for the configured organization, most specific layer first."""
-    configured = configured_entitlements(run.target.overrides, run.target.organization_id)
+def entitlement_expectations(overrides: Overrides, organization_id: str | None) -> list[EntitlementCheck]:
+    """The overridden fields for the organization, most specific layer first."""
+    configured = configured_entitlements(overrides, organization_id)
     checks = []
     if configured.seat_limit is not None:
         limit, source = configured.seat_limit
@@ -253,62 +270,65 @@ def entitlement_checks(run: SmokeRun) -> list[EntitlementCheck]:
     return checks
 
 
-class FlagsCollector(pytest.Collector):
-    """``pyproject.toml::flags``: one item per overridden flag, and the drift check."""
+def flag_checks(overrides: Overrides, organization_id: str | None) -> tuple[Check, ...]:
+    """One check per overridden flag (flag-key order), then drift; a placeholder when none is set.
 
-    def __init__(self, *, run: SmokeRun, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.run = run
-
-    def collect(self) -> Iterator[pytest.Item]:
-        """Items in flag-key order, then drift; one skipped placeholder when nothing is overridden."""
-        target = self.run.target
-        overrides = target.overrides
-        report = ServiceReport(self.run, target.config.flags_path, "flags")
-        base = NO_BASE_URL if target.base_url is None else None
-        if overrides.is_empty_flags:
-            placeholder = UnconfiguredItem.from_parent(
-                self, name="flag overrides", run=self.run, report=report
-            )
-            yield marked(placeholder, FLAGS_MARK, NO_FLAG_OVERRIDES)
-            return  # a project that overrides nothing may not serve the flags report at all
-        expected = resolve_flags({}, overrides, target.organization_id)
-        for key, flag in expected.items():
-            item = FlagItem.from_parent(
-                self, name=f"flag {key}", run=self.run, report=report, key=key, expected=flag
-            )
-            yield marked(item, FLAGS_MARK, base)
-        if overrides.flags_org and not target.organization_id:
-            waiting = UnconfiguredItem.from_parent(
-                self, name="flag org overrides", run=self.run, report=report
-            )
-            yield marked(waiting, FLAGS_MARK, f"{FLAG_VARIABLES['org']} is set but {NO_ORGANIZATION}")
-        drift = FlagDriftItem.from_parent(self, name="drift", run=self.run, report=report, expected=expected)
-        yield marked(drift, FLAGS_MARK, base)
+    Org overrides without an organization cannot be resolved: one check that needs the
+    organization stands in for them.
+    """
+    if overrides.is_empty_flags:
+        return (Check(FLAGS_MARK, FLAG_PLACEHOLDER),)
+    expected = resolve_flags({}, overrides, organization_id)
+    checks = [
+        Check(FLAGS_MARK, f"flag {key}", (BASE_URL,), subject=(key, flag)) for key, flag in expected.items()
+    ]
+    if overrides.flags_org and not organization_id:
+        checks.append(Check(FLAGS_MARK, ORG_FLAG_PLACEHOLDER, (BASE_URL, ORGANIZATION)))
+    checks.append(Check(FLAGS_MARK, "drift", (BASE_URL,), subject=expected))
+    return tuple(checks)
 
 
-class EntitlementsCollector(pytest.Collector):
-    """``pyproject.toml::entitlements``: one item per overridden entitlement field."""
+def entitlement_checks(overrides: Overrides, organization_id: str | None) -> tuple[Check, ...]:
+    """One check per overridden entitlement field; a placeholder when none is set."""
+    if overrides.is_empty_entitlements:
+        return (Check(ENTITLEMENTS_MARK, ENTITLEMENT_PLACEHOLDER),)
+    return tuple(
+        Check(ENTITLEMENTS_MARK, expectation.item_name, (BASE_URL, ORGANIZATION), subject=expectation)
+        for expectation in entitlement_expectations(overrides, organization_id)
+    )
 
-    def __init__(self, *, run: SmokeRun, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.run = run
 
-    def collect(self) -> Iterator[pytest.Item]:
-        """Items for seat_limit, features and each usage cap that is overridden."""
-        target = self.run.target
-        report = ServiceReport(self.run, target.config.entitlements_path, "entitlements")
-        if target.overrides.is_empty_entitlements:
-            placeholder = UnconfiguredItem.from_parent(
-                self, name="entitlement overrides", run=self.run, report=report
-            )
-            yield marked(placeholder, ENTITLEMENTS_MARK, NO_ENTITLEMENT_OVERRIDES)
-            return
-        missing = (
-            NO_BASE_URL if target.base_url is None else None if target.organization_id else NO_ORGANIZATION
-        )
-        for check in entitlement_checks(self.run):
-            item = EntitlementItem.from_parent(
-                self, name=check.item_name, run=self.run, report=report, check=check
-            )
-            yield marked(item, ENTITLEMENTS_MARK, missing)
+def flags_group(run: ServiceRun, checks: tuple[Check, ...]) -> Group:
+    """``pyproject.toml::flags``: the flags report is fetched once, shared by the group's items."""
+    report = ServiceReport(run, run.target.config.flags_path, "flags")
+
+    def build(parent: pytest.Collector, check: Check) -> pytest.Item:
+        common: dict[str, Any] = {"name": check.name, "check": check, "run": run, "report": report}
+        if check.name == FLAG_PLACEHOLDER:
+            item: pytest.Item = UnconfiguredItem.from_parent(parent, **common)
+            item.add_marker(pytest.mark.skip(reason=NO_FLAG_OVERRIDES))
+        elif check.name == ORG_FLAG_PLACEHOLDER:
+            item = OrgFlagsWaitingItem.from_parent(parent, **common)
+        elif check.name == "drift":
+            item = FlagDriftItem.from_parent(parent, expected=check.subject, **common)
+        else:
+            key, flag = check.subject
+            item = FlagItem.from_parent(parent, key=key, expected=flag, **common)
+        return item
+
+    return Group(FLAGS_MARK, checks, build)
+
+
+def entitlements_group(run: ServiceRun, checks: tuple[Check, ...]) -> Group:
+    """``pyproject.toml::entitlements``: the entitlements report is fetched once per process."""
+    report = ServiceReport(run, run.target.config.entitlements_path, "entitlements")
+
+    def build(parent: pytest.Collector, check: Check) -> pytest.Item:
+        common: dict[str, Any] = {"name": check.name, "check": check, "run": run, "report": report}
+        if check.subject is None:
+            item: pytest.Item = UnconfiguredItem.from_parent(parent, **common)
+            item.add_marker(pytest.mark.skip(reason=NO_ENTITLEMENT_OVERRIDES))
+            return item
+        return EntitlementItem.from_parent(parent, expectation=check.subject, **common)
+
+    return Group(ENTITLEMENTS_MARK, checks, build)

@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
 
-from pytest_promotion.http.client import Call, Credentials
-from pytest_promotion.http.items import CheckFailed, GeneratedItem, marked
-from pytest_promotion.http.run import NO_BASE_URL, NO_ORGANIZATION, SmokeRun
-from pytest_promotion.policy.matrix import ADMIN, INVALID, MEMBER, VARIABLES, PolicyCheck, judge, matrix
+from pytest_promotion.core.checks import Check, CheckFailed
+from pytest_promotion.policy.matrix import ADMIN, INVALID, MEMBER, PolicyCheck, judge, matrix
+from pytest_promotion.service.client import Call, Credentials
+from pytest_promotion.service.endpoints import PolicyConfig
+from pytest_promotion.service.items import GeneratedItem, Group
+from pytest_promotion.service.needs import BASE_URL, ORGANIZATION
+from pytest_promotion.service.run import ServiceRun
 
-POLICY_MARK = "admin_policy"
+POLICY = "admin_policy"
 
 
-def credentials_for(role: str, run: SmokeRun) -> Credentials | None:
+def policy_checks(policy: PolicyConfig) -> tuple[Check, ...]:
+    """Every cell of the matrix, with what it needs: the role's credentials, an organization."""
+    checks = []
+    for cell in matrix(policy):
+        needs = [BASE_URL]
+        if cell.role in (ADMIN, MEMBER):
+            needs.append(cell.role)
+        if cell.endpoint.uses_organization:
+            needs.append(ORGANIZATION)
+        checks.append(Check(POLICY, cell.name, tuple(needs), subject=cell))
+    return tuple(checks)
+
+
+def credentials_for(role: str, run: ServiceRun) -> Credentials | None:
     """What a role sends: its configured credentials, none, or a token nobody issued."""
     target = run.target
     if role == ADMIN:
@@ -31,29 +46,16 @@ def credentials_for(role: str, run: SmokeRun) -> Credentials | None:
     return None
 
 
-def missing_for(check: PolicyCheck, run: SmokeRun) -> str | None:
-    """Why a check cannot run here (a skip reason naming the variables), or None."""
-    if run.target.base_url is None:
-        return NO_BASE_URL
-    credentials = credentials_for(check.role, run)
-    if check.role in VARIABLES and (credentials is None or credentials.kind is None):
-        return f"needs {check.role} credentials: set {VARIABLES[check.role]}"
-    if check.endpoint.uses_organization and not run.target.organization_id:
-        return NO_ORGANIZATION
-    return None
-
-
 class PolicyItem(GeneratedItem):
     """One role against one endpoint."""
 
-    def __init__(self, *, check: PolicyCheck, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.check = check
+    table = "[tool.promotion.policy]"
 
-    def runtest(self) -> None:
+    def verify(self) -> None:
         """Call as the role, and judge the answer against the policy."""
-        endpoint = self._require()
-        credentials = credentials_for(self.check.role, self.run)
+        cell: PolicyCheck = self.check.subject
+        endpoint = cell.endpoint
+        credentials = credentials_for(cell.role, self.run)
         call = Call(
             method=endpoint.method,
             path=endpoint.path,
@@ -63,22 +65,17 @@ class PolicyItem(GeneratedItem):
         exchange = self.run.transport.call(call)
         if exchange.status is not None:
             self.user_properties.append(("latency_ms", exchange.elapsed_ms))
-        failure = judge(self.check, exchange, self.run.target.policy)
+        failure = judge(cell, exchange)
         if failure is not None:
             raise CheckFailed(*failure)
 
 
-class PolicyCollector(pytest.Collector):
+def policy_group(run: ServiceRun, checks: tuple[Check, ...]) -> Group:
     """``pyproject.toml::admin_policy``: the matrix, endpoint by endpoint, role by role."""
 
-    def __init__(self, *, run: SmokeRun, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.run = run
+    def build(parent: pytest.Collector, check: Check) -> pytest.Item:
+        return PolicyItem.from_parent(
+            parent, name=check.name, check=check, run=run, endpoint=check.subject.endpoint
+        )
 
-    def collect(self) -> Iterator[pytest.Item]:
-        """One item per check."""
-        for check in matrix(self.run.target.policy):
-            item = PolicyItem.from_parent(
-                self, name=check.name, run=self.run, endpoint=check.endpoint, check=check
-            )
-            yield marked(item, POLICY_MARK, missing_for(check, self.run))
+    return Group(POLICY, checks, build)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_promotion.http.client import Exchange
-from pytest_promotion.http.endpoints import Endpoint, PolicyConfig
+from pytest_promotion.service.client import Exchange
+from pytest_promotion.service.endpoints import Endpoint, PolicyConfig
+from pytest_promotion.service.needs import ADMIN_VARIABLES, MEMBER_VARIABLES
 
 ADMIN, MEMBER, ANONYMOUS, INVALID = "admin", "member", "anonymous", "invalid-token"
 CALLERS = {
@@ -18,10 +19,7 @@ CALLERS = {
     ANONYMOUS: "anonymous caller",
     INVALID: "caller with an invalid token",
 }
-VARIABLES = {
-    ADMIN: "LAUNCH_ADMIN_BEARER_TOKEN or LAUNCH_ADMIN_SESSION_TOKEN",
-    MEMBER: "LAUNCH_MEMBER_BEARER_TOKEN or LAUNCH_MEMBER_SESSION_TOKEN",
-}
+VARIABLES = {ADMIN: ADMIN_VARIABLES, MEMBER: MEMBER_VARIABLES}
 
 
 @dataclass(frozen=True)
@@ -31,6 +29,8 @@ class PolicyCheck:
     role: str
     endpoint: Endpoint
     admin_only: bool
+    deny: tuple[int, ...] | None = None
+    """The statuses that prove this role is refused; None when it must be let in."""
 
     @property
     def name(self) -> str:
@@ -41,21 +41,17 @@ class PolicyCheck:
         """
         return f"{self.role}: {self.endpoint.name}"
 
-    def denied_by(self, policy: PolicyConfig) -> tuple[int, ...] | None:
-        """The statuses that prove this role is refused, or None when it must be let in."""
-        if self.role == ADMIN or not self.admin_only:
-            return None
-        return {
-            MEMBER: policy.member_deny,
-            ANONYMOUS: policy.anonymous_deny,
-            INVALID: policy.invalid_token_deny,
-        }[self.role]
-
 
 def matrix(policy: PolicyConfig) -> list[PolicyCheck]:
     """Every check, endpoint by endpoint, in the order written."""
+    denials = {
+        ADMIN: None,
+        MEMBER: policy.member_deny,
+        ANONYMOUS: policy.anonymous_deny,
+        INVALID: policy.invalid_token_deny,
+    }
     checks = [
-        PolicyCheck(role, endpoint, admin_only=True)
+        PolicyCheck(role, endpoint, admin_only=True, deny=denials[role])
         for endpoint in policy.admin_only
         for role in (ADMIN, MEMBER, ANONYMOUS, INVALID)
     ]
@@ -67,14 +63,14 @@ def matrix(policy: PolicyConfig) -> list[PolicyCheck]:
     return checks
 
 
-def judge(check: PolicyCheck, exchange: Exchange, policy: PolicyConfig) -> tuple[str, str] | None:
+def judge(check: PolicyCheck, exchange: Exchange) -> tuple[str, str] | None:
     """(summary, text) of a failure, or None when the answer proves the policy."""
     what = f"{check.endpoint.method} {check.endpoint.path}"
     if exchange.status is None:
         summary = f"{check.role}: {what}: {exchange.error or 'no answer'}"
         return summary, summary + "\nCheck that the service is up and reachable from this runner."
     status = exchange.status
-    deny = check.denied_by(policy)
+    deny = check.deny
     allowed = 200 <= status < 300
     if deny is None:
         if allowed:

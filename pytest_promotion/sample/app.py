@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pytest_promotion.overrides.config import Overrides
 from pytest_promotion.overrides.entitlements import resolve_entitlements
 from pytest_promotion.overrides.flags import resolve_flags
 from pytest_promotion.sample import data
@@ -47,7 +46,7 @@ def create_app(
     data.create(database)
     accepted = accepted_from(settings)
     # The same variables the checks read: a service started with other values is drifted on purpose.
-    overrides = Overrides.of(settings)
+    overrides = settings.overrides()
     started = time.monotonic()
 
     def rows(sql: str, *params: object) -> list[dict[str, object]]:

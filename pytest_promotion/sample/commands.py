@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pytest_promotion.errors import ConfigError
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.sample import demo
 from pytest_promotion.settings import load_settings
 

@@ -2,9 +2,10 @@
 
 A new user should see every stage work before configuring anything. The demo starts the sample
 service on a free loopback port with credentials made up for this run, an organization and
-overrides, then runs one pytest process with the launch gate on over the project in the current
-folder (in a checkout: the bundled StoryEngine sample). Both get the same environment, as a
-deployed service and its checks would; nothing in the caller's environment is changed.
+overrides, then runs one pytest process with the launch gate on over a project: ``--project DIR``,
+else the current folder when its ``pyproject.toml`` has ``[tool.promotion]``, else (in a checkout)
+the bundled ``examples/storyengine``. Both get the same environment, as a deployed service and its
+checks would; nothing in the caller's environment is changed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_promotion.errors import ConfigError
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.settings import load_settings, read_table
 
 ORGANIZATION = "org_acme"
@@ -46,6 +47,18 @@ CLEARED_PREFIXES = (
 )
 
 
+SAMPLE_PROJECT = Path("examples/storyengine")
+
+
+def project_folder(given: Path | None, here: Path) -> Path:
+    """The project to gate: the one given, this folder when it is configured, else the bundled sample."""
+    if given is not None:
+        return given.resolve()
+    if read_table(here / "pyproject.toml") or not (here / SAMPLE_PROJECT / "pyproject.toml").is_file():
+        return here
+    return here / SAMPLE_PROJECT
+
+
 def add_command(subparsers: Any) -> None:
     """Register ``demo``."""
     demo = subparsers.add_parser(
@@ -60,6 +73,13 @@ def add_command(subparsers: Any) -> None:
         type=Path,
         default=Path("reports/junit.xml"),
         help="where pytest writes the JUnit XML (default reports/junit.xml)",
+    )
+    demo.add_argument(
+        "--project",
+        type=Path,
+        default=None,
+        help="the project folder to gate (default: this folder if it configures [tool.promotion], "
+        f"else {SAMPLE_PROJECT})",
     )
     demo.add_argument("pytest_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     demo.set_defaults(handler=demo_command)
@@ -109,14 +129,14 @@ def start_service(env: Mapping[str, str]) -> tuple[subprocess.Popen[str], str]:
 
 def demo_command(args: argparse.Namespace) -> int:
     """Start the sample service, run the gate against it, stop the service; pytest's exit code."""
-    project = Path.cwd()
-    pyproject = project / "pyproject.toml"
     try:
+        project = project_folder(args.project, Path.cwd())
+        pyproject = project / "pyproject.toml"
         if not read_table(pyproject):
             raise ConfigError(
-                f"{pyproject}: no [tool.promotion] table here. pytest-promotion demo runs the gate of the "
-                "project in the current folder: run it from the pytest-promotion checkout, whose "
-                "pyproject.toml declares the bundled sample, or from a project configured for the plugin."
+                f"{pyproject}: no [tool.promotion] table here. pytest-promotion demo runs the gate of a "
+                f"configured project: run it from the pytest-promotion checkout (it gates {SAMPLE_PROJECT}), "
+                "from a project configured for the plugin, or pass --project DIR."
             )
         settings = load_settings(pyproject=pyproject, options={})
         env = demo_environment(os.environ, None)
@@ -127,7 +147,8 @@ def demo_command(args: argparse.Namespace) -> int:
     try:
         env["SMOKE_BASE_URL"] = url
         extra = [arg for arg in args.pytest_args if arg != "--"]
-        command = gate_command(pyproject, settings.migrations_dir, args.junitxml, extra)
+        junitxml = args.junitxml if args.junitxml.is_absolute() else Path.cwd() / args.junitxml
+        command = gate_command(pyproject, settings.migrations_dir, junitxml, extra)
         print(
             f"pytest-promotion demo: sample service at {url} (organization {ORGANIZATION}, admin and member "
             f"tokens made up for this run, {len(OVERRIDES)} override variables)\n"

@@ -37,8 +37,14 @@ def backup(pytester: pytest.Pytester) -> Path:
     return path
 
 
-def scratch_databases(db: Database) -> str:
-    return db.sql(f"SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE '{SCRATCH_PREFIX}%'")
+def scratch_exists(db: Database, name: str) -> bool:
+    """Whether this drill's own scratch database is still on the server (others may run alongside)."""
+    assert name.startswith(SCRATCH_PREFIX)
+    return db.sql(f"SELECT count(*) FROM pg_database WHERE datname = '{name}'") != "0"
+
+
+def properties(xml: str) -> dict[str | None, str | None]:
+    return {p.get("name"): p.get("value") for p in ET.fromstring(xml).iter("property")}
 
 
 def run(pytester: pytest.Pytester) -> tuple[pytest.RunResult, str]:
@@ -59,14 +65,14 @@ def test_drill_restores_into_scratch_and_records_properties(
 
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*restore drill of the newest backup in backups*"])
-    props = {p.get("name"): p.get("value") for p in ET.fromstring(xml).iter("property")}
+    props = properties(xml)
     assert props["rows.User"] == "300"
     assert props["rows.Post"] == "900"
     assert props["rows._prisma_migrations"] == "3"
     assert props["migrations_applied"] == "3"
     assert float(props["restore_seconds"]) > 0
     assert props["backup"] == backup(drill).name
-    assert scratch_databases(database) == ""  # dropped
+    assert not scratch_exists(database, props["scratch_database"])  # dropped
     assert database.dump() == before  # never touched
 
 
@@ -79,10 +85,10 @@ def test_not_collected_without_asking(drill: pytest.Pytester) -> None:
 def test_corrupt_backup_fails_the_drill(drill: pytest.Pytester, database: Database) -> None:
     path = backup(drill)
     path.write_bytes(path.read_bytes()[:-40])
-    result, _ = run(drill)
+    result, xml = run(drill)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*is not a complete gzip file*"])
-    assert scratch_databases(database) == ""
+    assert "scratch_database" not in properties(xml)  # refused before any scratch database
 
 
 def test_backup_that_fails_to_restore_fails_and_scratch_is_dropped(
@@ -91,10 +97,10 @@ def test_backup_that_fails_to_restore_fails_and_scratch_is_dropped(
     rewrite_backup(
         backup(drill), lambda text: text.replace('COPY public."Post"', 'SELECT 1/0;\nCOPY public."Post"', 1)
     )
-    result, _ = run(drill)
+    result, xml = run(drill)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*division by zero*"])
-    assert scratch_databases(database) == ""
+    assert not scratch_exists(database, properties(xml)["scratch_database"])
 
 
 def test_migrations_not_a_prefix_of_the_folder_fail(drill: pytest.Pytester, database: Database) -> None:

@@ -92,20 +92,17 @@ def test_a_backup_without_prisma_contract_is_refused_on_a_prisma8_database(p8: P
     assert p8.db.dump() == before  # nothing was changed
 
 
-def drill_project(p8: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def drill_project(p8: Project, pytester: pytest.Pytester) -> None:
     """pytester's folder as the Prisma 8 project, with a fresh backup in its backups/."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     for name in ("pyproject.toml", "migrations"):
         (pytester.path / name).symlink_to(p8.path / name)
     assert main(["backup"]) == ExitCode.OK  # in pytester's folder, the current one
 
 
-def test_the_restore_drill_reads_the_restored_ledger(
-    p8: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    drill_project(p8, pytester, monkeypatch)
+def test_the_restore_drill_reads_the_restored_ledger(p8: Project, pytester: pytest.Pytester) -> None:
+    drill_project(p8, pytester)
     xml = pytester.path / "drill.xml"
-    result = pytester.runpytest("-p", "pytest_promotion.plugin", "-m", "backups", f"--junitxml={xml}")
+    result = pytester.runpytest("-m", "backups", f"--junitxml={xml}")
     result.assert_outcomes(passed=1)
     text = xml.read_text()
     assert '<property name="migrations_applied" value="5" />' in text
@@ -115,12 +112,12 @@ def test_the_restore_drill_reads_the_restored_ledger(
 
 
 def test_the_restore_drill_fails_when_the_backup_ledger_does_not_match_the_folder(
-    p8: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    p8: Project, pytester: pytest.Pytester
 ) -> None:
-    drill_project(p8, pytester, monkeypatch)
+    drill_project(p8, pytester)
     ops = p8.path / "migrations" / "app" / PACKAGES[2] / "ops.json"  # applied in the backup, now edited
     ops.write_text(ops.read_text().replace('DROP COLUMN \\"bio\\"', 'DROP COLUMN \\"biography\\"'))
-    result = pytester.runpytest("-p", "pytest_promotion.plugin", "-m", "backups")
+    result = pytester.runpytest("-m", "backups")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [

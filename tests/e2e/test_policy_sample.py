@@ -20,7 +20,11 @@ MEMBER_SESSION = "sess-member-9a8b7c"
 
 def policy_table() -> str:
     """The root pyproject's ``[tool.promotion.policy]`` body, as written."""
-    body = (ROOT / "pyproject.toml").read_text().split("[tool.promotion.policy]\n", 1)[1]
+    body = (
+        (ROOT / "examples" / "storyengine" / "pyproject.toml")
+        .read_text()
+        .split("[tool.promotion.policy]\n", 1)[1]
+    )
     return body.split("\n[", 1)[0]
 
 

@@ -9,26 +9,27 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "examples" / "storyengine"
 
 
 @pytest.fixture
 def sample(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A copy of the repository's sample, baseline and [tool.promotion] table."""
-    table = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["promotion"]
+    """A copy of the sample's migrations, baseline and [tool.promotion] table (without the remote checks)."""
+    table = tomllib.loads((SAMPLE / "pyproject.toml").read_text())["tool"]["promotion"]
     lines = ["[tool.pytest.ini_options]", 'testpaths = ["tests"]', "[tool.promotion]"]
     lines += [
         f"{key} = {value!r}".replace("'", '"') for key, value in table.items() if not isinstance(value, dict)
     ]
     pytester.makefile(".toml", pyproject="\n".join(lines) + "\n")
     (pytester.path / "tests").mkdir()
-    shutil.copytree(REPO / "examples", pytester.path / "examples")
-    shutil.copytree(REPO / "baselines", pytester.path / "baselines")
+    shutil.copytree(SAMPLE / "prisma", pytester.path / "prisma")
+    shutil.copytree(SAMPLE / "baselines", pytester.path / "baselines")
     return pytester
 
 
 def test_sample_passes_then_gates_a_new_drop_column(sample: pytest.Pytester) -> None:
     sample.runpytest("-m", "migrations").assert_outcomes(passed=16)
-    new = sample.path / "examples/storyengine/prisma/migrations/20250901120000_drop_user_bio/migration.sql"
+    new = sample.path / "prisma/migrations/20250901120000_drop_user_bio/migration.sql"
     new.parent.mkdir()
     new.write_text('-- AlterTable\nALTER TABLE "User" DROP COLUMN "bio";\n')
     failed = sample.runpytest("-m", "migrations")
@@ -36,7 +37,7 @@ def test_sample_passes_then_gates_a_new_drop_column(sample: pytest.Pytester) -> 
     failed.stdout.fnmatch_lines(
         [
             '  line 2: drop-column — ALTER TABLE "User" DROP COLUMN "bio"',
-            "FAILED examples/storyengine/prisma/migrations::20250901120000_drop_user_bio*",
+            "FAILED prisma/migrations::20250901120000_drop_user_bio*",
         ]
     )
     baseline = sample.path / "baselines" / "migration-safety-baseline.json"
@@ -54,8 +55,8 @@ def test_committed_baseline_matches_the_sample_exactly() -> None:
     from pytest_promotion.migrations import scan
     from pytest_promotion.migrations.baseline import load_baseline, render
 
-    entries = load_baseline(REPO / "baselines" / "migration-safety-baseline.json")
-    found = scan(REPO / "examples/storyengine/prisma/migrations")
+    entries = load_baseline(SAMPLE / "baselines" / "migration-safety-baseline.json")
+    found = scan(SAMPLE / "prisma" / "migrations")
     assert sorted(e.key for e in entries) == sorted((f.migration, f.rule, f.fingerprint) for f in found)
     assert all(e.reason for e in entries)
-    assert render(entries) == (REPO / "baselines" / "migration-safety-baseline.json").read_bytes()
+    assert render(entries) == (SAMPLE / "baselines" / "migration-safety-baseline.json").read_bytes()

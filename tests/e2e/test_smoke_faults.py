@@ -194,11 +194,13 @@ def test_requests_go_out_concurrently_and_bounded(
     run(pytester, url).assert_outcomes(passed=40)
     assert faults.max_in_flight == 32
     faults.reset()
-    run(pytester, url, "--promotion-concurrency=1").assert_outcomes(passed=40)
-    assert faults.max_in_flight == 1
-    faults.reset()
     run(pytester, url, "--promotion-concurrency=8", "-n", "2").assert_outcomes(passed=40)
     assert 4 <= faults.max_in_flight <= 8  # the two workers share the bound
+    faults.reset()
+    few = ", ".join(f'{{ path = "/slow/{n}", params = {{ ms = 150 }} }}' for n in range(4))
+    one_at_a_time = smoke_project(f"endpoints = [{few}]")  # four suffice to show there is no overlap
+    run(one_at_a_time, url, "--promotion-concurrency=1").assert_outcomes(passed=4)
+    assert faults.max_in_flight == 1
 
 
 def test_under_xdist_each_request_is_sent_once(

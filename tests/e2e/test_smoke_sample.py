@@ -27,7 +27,7 @@ SEED_NAMES = [
 
 def seed_smoke_table() -> str:
     """The body of the root pyproject's ``[tool.promotion.smoke]`` table, as written."""
-    text = (ROOT / "pyproject.toml").read_text()
+    text = (ROOT / "examples" / "storyengine" / "pyproject.toml").read_text()
     body = text.split("[tool.promotion.smoke]\n", 1)[1]
     return body.split("\n[", 1)[0]
 
@@ -83,7 +83,9 @@ def test_without_a_base_url_every_item_is_skipped_naming_the_options(smoke_proje
     pytester = smoke_project(seed_smoke_table())
     result = pytester.runpytest("-m", "smoke", "-rs")
     result.assert_outcomes(skipped=11)
-    result.stdout.fnmatch_lines(["*no base URL: pass --base-url, or set PYTEST_BASE_URL or SMOKE_BASE_URL*"])
+    result.stdout.fnmatch_lines(
+        ["*needs a base URL: pass --base-url, or set SMOKE_BASE_URL or PYTEST_BASE_URL*"]
+    )
 
 
 def test_users_own_smoke_tests_get_a_client_on_the_base_url(
@@ -100,4 +102,4 @@ def test_users_own_smoke_tests_get_a_client_on_the_base_url(
     pytester.runpytest("-m", "smoke", f"--base-url={sample_url}").assert_outcomes(passed=2)
     skipped = pytester.runpytest("-m", "smoke", "-rs", "checks")
     skipped.assert_outcomes(skipped=1)
-    skipped.stdout.fnmatch_lines(["*no base URL: pass --base-url*"])
+    skipped.stdout.fnmatch_lines(["*needs a base URL: pass --base-url*"])

@@ -118,19 +118,17 @@ def test_xdist_update_writes_the_same_bytes_as_a_plain_run(project: pytest.Pytes
     plain.assert_outcomes(passed=7)
     expected = (project.path / BASELINE).read_bytes()
     (project.path / BASELINE).unlink()
-    result = project.runpytest_subprocess(
-        "-m", "migrations", "--update-baseline", "-n", workers, "-p", "xdist"
-    )
+    result = project.runpytest_subprocess("-m", "migrations", "--update-baseline", "-n", workers)
     result.assert_outcomes(passed=7)
     result.stdout.fnmatch_lines(["baseline: 12 added, 0 removed, 0 kept*"])
     assert (project.path / BASELINE).read_bytes() == expected
-    again = project.runpytest_subprocess("-m", "migrations", "-n", workers, "-p", "xdist")
+    again = project.runpytest_subprocess("-m", "migrations", "-n", workers)
     again.assert_outcomes(passed=7)
     again.stdout.fnmatch_lines(["12 risky statements found, all reviewed in*"])
 
 
 def test_xdist_failures_and_summary_match_a_plain_run(project: pytest.Pytester) -> None:
     add_migration(project, "20240201000000_drop_bio", DROP_BIO)
-    result = project.runpytest_subprocess("-m", "migrations", "-n", "2", "-p", "xdist")
+    result = project.runpytest_subprocess("-m", "migrations", "-n", "2")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["1 new risky statement in 1 migration not in*"])

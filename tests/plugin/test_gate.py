@@ -73,7 +73,7 @@ def test_bom_and_crlf_files_report_the_right_line(project: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(['  line 3: drop-column — ALTER TABLE "User" DROP COLUMN "bio"'])
 
 
-@pytest.mark.parametrize("workers", [[], ["-p", "xdist", "-n", "2"]], ids=["plain", "xdist"])
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["plain", "xdist"])
 def test_many_failures_stay_short_on_ci(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: list[str]
 ) -> None:

@@ -62,9 +62,12 @@ def test_without_flags_only_migrations_run_and_the_rest_is_not_required(gate: py
     result.stdout.fnmatch_lines(
         [
             "*launch gate*",
-            "  migration safety   passed (1 passed)",
+            "  migration safety   passed (1 check)",
             "  post-deploy smoke  not required",
+            "  latency budgets    not required",
             "  admin controls     not required",
+            "  feature flags      not required",
+            "  entitlements       not required",
             "LAUNCH GATE PASSED",
         ]
     )
@@ -115,8 +118,8 @@ def test_marks_still_select_inside_a_gate_run(
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
-            "  migration safety   FAILED (no items ran)",
-            "  post-deploy smoke  passed (2 passed)",
+            "  migration safety   FAILED: 1 of 1 expected checks did not run (deselected: 20240101000000_init)",
+            "  post-deploy smoke  passed (2 checks)",
             "LAUNCH GATE FAILED",
         ]
     )
@@ -140,9 +143,9 @@ def test_the_verdict_is_the_same_under_xdist(
     result.assert_outcomes(passed=7)
     result.stdout.fnmatch_lines(
         [
-            "  migration safety   passed (1 passed)",
-            "  post-deploy smoke  passed (2 passed)",
-            "  admin controls     passed (4 passed)",
+            "  migration safety   passed (1 check)",
+            "  post-deploy smoke  passed (2 checks)",
+            "  admin controls     passed (4 checks)",
             "LAUNCH GATE PASSED",
         ]
     )
@@ -164,7 +167,9 @@ def test_with_a_base_url_only_the_missing_credentials_fail(
             "_* admin_policy needs member credentials _*",
             "launch gate: the admin controls stage is required and needs member credentials: "
             "set LAUNCH_MEMBER_BEARER_TOKEN or LAUNCH_MEMBER_SESSION_TOKEN",
-            "  admin controls     FAILED (1 failed, 3 passed, 1 skipped)",
+            "  admin controls     FAILED: needs member credentials: set LAUNCH_MEMBER_BEARER_TOKEN or "
+            "LAUNCH_MEMBER_SESSION_TOKEN; 1 of 4 expected checks did not run (skipped (needs member "
+            "credentials): member: GET /api/dashboard/ops/incidents)",
         ]
     )
     assert "also-set-9z" not in result.stdout.str()

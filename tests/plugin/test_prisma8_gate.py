@@ -21,9 +21,8 @@ DROP_BIO = f"migrations/app/{PACKAGES[2]}/ops.json"
 
 
 @pytest.fixture
-def prisma8(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A Prisma 8 project (a copy of the shared history, no migrations_dir set), plugin autoload off."""
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+def prisma8(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A Prisma 8 project (a copy of the shared history, no migrations_dir set)."""
     pytester.makefile(".toml", pyproject=PYPROJECT)
     (pytester.path / "checks").mkdir()
     (pytester.path / "checks" / "test_app.py").write_text("def test_app():\n    assert True\n")
@@ -32,7 +31,8 @@ def prisma8(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest("-p", "pytest_promotion.plugin", "-p", "no:randomly", *args)
+    """An inner run with only the plugins tests/conftest.py names (autoload off)."""
+    return pytester.runpytest(*args)
 
 
 def test_migrations_app_is_found_by_itself_one_item_per_package_in_order(prisma8: pytest.Pytester) -> None:
@@ -123,7 +123,7 @@ def test_report_annotations_and_step_summary_use_the_ops_json_location(
 
 def test_xdist_gives_the_same_outcome_and_report(prisma8: pytest.Pytester) -> None:
     plain = run(prisma8, "-m", "migrations", "--migrations-report", "plain.json")
-    spread = run(prisma8, "-p", "xdist", "-n", "2", "-m", "migrations", "--migrations-report", "xdist.json")
+    spread = run(prisma8, "-n", "2", "-m", "migrations", "--migrations-report", "xdist.json")
     plain.assert_outcomes(passed=4, failed=3)
     spread.assert_outcomes(passed=4, failed=3)
     assert (prisma8.path / "plain.json").read_bytes() == (prisma8.path / "xdist.json").read_bytes()

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promotion.reporting.summary import cell, code
+from pytest_promotion.run import Run
 from pytest_promotion.sample.app import create_app
 from pytest_promotion.sample.server import serving
 from pytest_promotion.settings import load_settings
-from pytest_promotion.summary import PLUGIN_NAME, cell, code
+from pytest_promotion.stash import RUN_KEY
 from tests.conftest import DROP_BIO, INIT, add_migration
 
 TOKEN = "tok-SUMMARY-7c1a9e"
@@ -108,7 +110,7 @@ def test_the_summary_has_stages_new_risky_statements_and_endpoints(
         "| stage | verdict | counts |",
         "|---|---|---|",
         "| migration safety (`migrations`) | ❌ failed | 2 failed, 1 passed |",
-        "| post-deploy smoke (`smoke`) | ✅ passed | 3 passed |",
+        "| post-deploy smoke (`smoke`) | ✅ passed | 2 passed |",  # the user's smoke-marked probe is not a check
         "| latency budgets (`perf_budget`) | ✅ passed | 1 passed |",
     ]
     assert "\n".join(stages) in block
@@ -154,9 +156,10 @@ def test_the_launch_gate_verdict_is_shown_in_bold(
     project.runpytest("--launch-gate")
     text = path.read_text(encoding="utf-8")
     assert (
-        "| migration safety (`migrations`) | ❌ failed | 2 failed, 1 passed |\n\n**LAUNCH GATE FAILED**\n"
-        in text
+        "| migration safety (`migrations`) | ❌ FAILED: 2 failed (20240201000000_drop_bio, 20240301000000_purge) |\n"
+        "| post-deploy smoke (`smoke`) | not required |\n" in text
     )
+    assert "| entitlements (`entitlements`) | not required |\n\n**LAUNCH GATE FAILED**\n" in text
 
 
 def test_accepted_findings_are_not_listed_and_the_cap_is_fifty(
@@ -196,7 +199,9 @@ def test_without_github_step_summary_nothing_is_written(
     before = sorted(project.path.rglob("*"))
     project.runpytest("-m", "migrations", "-p", "no:cacheprovider").assert_outcomes(passed=1, failed=2)
     assert sorted(project.path.rglob("*")) == before
-    assert project.parseconfigure().pluginmanager.get_plugin(PLUGIN_NAME) is None
+    run = project.parseconfigure().stash[RUN_KEY]
+    assert isinstance(run, Run)
+    assert run.step_summary is None
 
 
 def test_a_run_without_gate_items_writes_nothing(

@@ -8,6 +8,7 @@ ones: ``--strict-markers`` guards marks on tests, but nothing guards the names i
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from collections.abc import Iterator, Mapping
@@ -190,8 +191,11 @@ def test_every_job_uploads_and_publishes_its_junit(workflow: dict[str, Any]) -> 
     assert "write" in workflow["permissions"]["checks"]
     for job_id in JOBS:
         steps = workflow["jobs"][job_id]["steps"]
+        folder = next(
+            (s.get("working-directory", ".") for s in steps if "pytest" in str(s.get("run", ""))), "."
+        )
         junit = {
-            arg.split("=", 1)[1]
+            posixpath.normpath(posixpath.join(folder, arg.split("=", 1)[1]))
             for i in invocations({"jobs": {job_id: workflow["jobs"][job_id]}})
             for arg in i.args
             if arg.startswith("--junitxml=")

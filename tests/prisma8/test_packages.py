@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promotion.errors import ConfigError
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.migrations.dialects import POSTGRESQL, SQLITE
 from pytest_promotion.migrations.prisma8 import (
     PackageIntegrityError,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database.backup import SAFETY_PREFIX, describe_backup, list_backups, timestamp_in_name
 from pytest_promotion.database.checks import check_backup
 from pytest_promotion.database.errors import BackupRefusedError
-from pytest_promotion.errors import ConfigError
 
 DUMP = """--
 -- PostgreSQL database dump

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database.url import parse_database_url
-from pytest_promotion.errors import ConfigError
 
 
 def parse(url: str):  # type: ignore[no-untyped-def]

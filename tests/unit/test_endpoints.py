@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pytest_promotion.http.endpoints import Endpoint
-from pytest_promotion.http.latency import Latency, latency_lines
+from pytest_promotion.service.endpoints import Endpoint
+from pytest_promotion.service.latency import Latency, latency_lines
 
 
 def test_a_bare_path_is_a_get_expecting_200() -> None:

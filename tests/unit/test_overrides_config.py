@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promotion.errors import ConfigError
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.overrides.config import OVERRIDE_FIELDS, EntitlementOverride, Overrides
 from pytest_promotion.settings import TABLE_KEYS, env_name, load_settings, source_of
 
@@ -22,7 +22,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def load() -> Overrides:
-    return Overrides.of(load_settings(pyproject=None, options={}))
+    return load_settings(pyproject=None, options={}).overrides()
 
 
 def error_for(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> str:

@@ -6,7 +6,7 @@ import base64
 
 from pydantic import SecretStr
 
-from pytest_promotion.redact import Redactor, mask_url, url_secrets, without_credentials
+from pytest_promotion.core.redact import Redactor, mask_url, url_secrets, without_credentials
 
 
 def test_secret_and_its_encoded_forms_are_masked() -> None:

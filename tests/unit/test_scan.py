@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promotion.errors import ConfigError
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.migrations import Finding, MigrationFileError, scan
 from pytest_promotion.migrations.dialects import POSTGRESQL, dialect_for
 from pytest_promotion.migrations.lexer import statement_spans

@@ -1,4 +1,4 @@
-"""Turning settings into the smoke gate's run: the effective base URL, credentials, exchange store."""
+"""Turning settings into the remote checks' run: the effective base URL, credentials, exchange store."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pytest_promotion.errors import ConfigError
-from pytest_promotion.http.client import Credentials, is_loopback
-from pytest_promotion.http.plugin import STORE_KEY, SmokePlugin
-from pytest_promotion.http.run import SmokeRun, Target
-from pytest_promotion.http.store import ExchangeStore
-from pytest_promotion.overrides.config import Overrides
-from pytest_promotion.redact import Redactor, mask_url
+from pytest_promotion.core.errors import ConfigError
+from pytest_promotion.core.redact import Redactor, mask_url
+from pytest_promotion.core.text import plural
+from pytest_promotion.core.xdist import worker_count, worker_input
+from pytest_promotion.service.client import Credentials, is_loopback
+from pytest_promotion.service.run import ServiceRun, Target
+from pytest_promotion.service.store import ExchangeStore
 from pytest_promotion.settings import PromotionSettings
+
+STORE_KEY = "promotion_smoke_store"  # the shared exchange folder, in xdist's workerinput
 
 
 def resolve_base_url(config: pytest.Config, settings: PromotionSettings) -> tuple[str | None, str]:
@@ -77,34 +79,26 @@ def per_worker(concurrency: int, workers: int) -> int:
     return max(1, concurrency // max(1, workers))
 
 
-def configure_smoke(
+def service_run(
     config: pytest.Config,
     settings: PromotionSettings,
     *,
-    pyproject: Path | None,
     base_url: tuple[str | None, str],
     redactor: Redactor,
     allow_insecure_http: bool = False,
-) -> SmokeRun | None:
-    """Build the smoke run and register its hooks; None when no endpoints are declared."""
+) -> tuple[ServiceRun, bool]:
+    """The remote checks' run, and whether this process owns (and later removes) the exchange folder."""
     url, source = base_url
-    overrides = Overrides.of(settings)
-    # A base URL alone is enough: the override checks then say "no overrides configured".
-    wanted = settings.smoke.endpoints or settings.policy.endpoints or url is not None
-    if pyproject is None or not (
-        wanted or not overrides.is_empty_flags or not overrides.is_empty_entitlements
-    ):
-        return None
     admin, member = Credentials.of(settings, "admin"), Credentials.of(settings, "member")
     if url is not None:
         check_base_url(url, source)
         if (admin.kind or member.kind) and not allow_insecure_http:
             check_credentials_stay_safe(url, source)
-    workerinput = getattr(config, "workerinput", None)
-    shared = workerinput.get(STORE_KEY) if workerinput is not None else None
+    shared = worker_input(config).get(STORE_KEY)
     store = ExchangeStore(Path(shared)) if shared else ExchangeStore.create()
-    workers = int(workerinput.get("workercount", 1)) if workerinput is not None else 1
-    smoke = settings.smoke.model_copy(update={"concurrency": per_worker(settings.smoke.concurrency, workers)})
+    smoke = settings.smoke.model_copy(
+        update={"concurrency": per_worker(settings.smoke.concurrency, worker_count(config))}
+    )
     target = Target(
         base_url=url,
         base_url_source=source,
@@ -112,9 +106,22 @@ def configure_smoke(
         admin=admin,
         member=member,
         config=smoke,
-        overrides=overrides,
-        policy=settings.policy,
     )
-    run = SmokeRun(target=target, store=store, redactor=redactor)
-    config.pluginmanager.register(SmokePlugin(run, pyproject, owns_store=not shared), "promotion-smoke")
-    return run
+    return ServiceRun(target=target, store=store, redactor=redactor), not shared
+
+
+def header(run: ServiceRun) -> str:
+    """Name the target, the entry count, and how requests are sent (never a credential)."""
+    target = run.target
+    smoke = target.config
+    roles = [
+        f"{role} {c.kind}" + (" (session token also set; bearer wins)" if c.bearer and c.session else "")
+        for role, c in (("admin", target.admin), ("member", target.member))
+        if c.kind
+    ]
+    auth = "credentials: " + ", ".join(roles) if roles else "no credentials"
+    return (
+        f"promotion: smoke {target.shown_url} ({target.base_url_source}), "
+        f"{plural(len(smoke.endpoints), 'endpoint')}, {auth}, concurrency {smoke.concurrency}, "
+        f"timeout {smoke.timeout:g} s, retries {smoke.retries}"
+    )

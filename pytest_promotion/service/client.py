@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import SecretStr
 
-from pytest_promotion.redact import Redactor, without_credentials
+from pytest_promotion.core.redact import Redactor, without_credentials
 
 if TYPE_CHECKING:
     from pytest_promotion.settings import PromotionSettings

@@ -15,40 +15,29 @@ from __future__ import annotations
 import re
 import shlex
 import warnings
-from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from pytest_promotion.http.latency import SHOWN, Latency
+from pytest_promotion.core.checks import STAGES
+from pytest_promotion.core.redact import Redactor
+from pytest_promotion.core.text import plural, shorten
 from pytest_promotion.migrations.gate import GateConfig, Outcome
-from pytest_promotion.migrations.items import plural, shorten
-from pytest_promotion.migrations.plugin import MigrationGatePlugin
 from pytest_promotion.migrations.report import summary_lines
-from pytest_promotion.policy.gate import STAGES, LaunchGatePlugin, stage_outcome
-from pytest_promotion.redact import Redactor
-from pytest_promotion.settings import PromotionSettings
+from pytest_promotion.service.latency import SHOWN, Latency
+from pytest_promotion.stages import FAILED, PASSED, Results, Verdict
 
-PLUGIN_NAME = "promotion-step-summary"
 RISKY_SHOWN = 50
 _VERDICTS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⏭️ skipped"}
 
 
-def configure_step_summary(config: pytest.Config, settings: PromotionSettings, redactor: Redactor) -> None:
-    """Register the summary writer when ``GITHUB_STEP_SUMMARY`` is set (on the controller only)."""
-    if settings.github_step_summary is None or hasattr(config, "workerinput"):
-        return
-    path = config.invocation_params.dir / settings.github_step_summary
-    config.pluginmanager.register(StepSummaryPlugin(path=path, redactor=redactor), PLUGIN_NAME)
-
-
-def stage_verdict(counts: Counter[str]) -> str:
-    """``failed`` when anything failed or errored, ``passed`` when something passed, else ``skipped``."""
-    if counts["failed"] or counts["error"]:
+def counts_verdict(results: Results, stage: str) -> str:
+    """Outside the gate: ``failed`` when anything failed, ``passed`` when something passed, else ``skipped``."""
+    counts = results.counts(stage)
+    if counts[FAILED] or counts["error"]:
         return "failed"
-    return "passed" if counts["passed"] else "skipped"
+    return "passed" if counts[PASSED] else "skipped"
 
 
 def cell(text: str) -> str:
@@ -64,18 +53,28 @@ def code(text: str) -> str:
     return f"{fence}{pad}{flat}{pad}{fence}"
 
 
-def stage_lines(counts: dict[str, Counter[str]], launch_verdict: str | None) -> Iterator[str]:
-    """The stage table, then the launch gate's verdict in bold."""
-    ran = [stage for stage in STAGES if sum(counts.get(stage, Counter()).values())]
+def stage_lines(results: Results, launch: Verdict | None) -> Iterator[str]:
+    """The stage table, then the launch gate's verdict in bold (the same verdict the terminal shows)."""
+    if launch is not None:
+        yield "| stage | verdict |"
+        yield "|---|---|"
+        for judged in launch.stages:
+            mark = "✅ " if judged.passed and judged.required else "" if judged.passed else "❌ "
+            yield f"| {cell(judged.title)} (`{judged.stage}`) | {cell(mark + judged.detail)} |"
+        if launch.problem:
+            yield ""
+            yield cell(launch.problem)
+        yield ""
+        yield f"**{launch.headline}**"
+        return
+    ran = [stage for stage in STAGES if sum(results.counts(stage).values())]
     if ran:
         yield "| stage | verdict | counts |"
         yield "|---|---|---|"
         for stage in ran:
-            shown = ", ".join(f"{n} {kind}" for kind, n in sorted(counts[stage].items()) if n)
-            yield f"| {cell(STAGES[stage])} (`{stage}`) | {_VERDICTS[stage_verdict(counts[stage])]} | {shown} |"
-    if launch_verdict is not None:
-        yield ""
-        yield f"**{cell(launch_verdict.strip())}**"
+            counts = results.counts(stage)
+            shown = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()) if n)
+            yield f"| {cell(STAGES[stage])} (`{stage}`) | {_VERDICTS[counts_verdict(results, stage)]} | {shown} |"
 
 
 def risky_lines(outcome: Outcome, gate: GateConfig, redactor: Redactor) -> Iterator[str]:
@@ -121,14 +120,14 @@ def latency_table(latencies: list[Latency], redactor: Redactor) -> Iterator[str]
 def render_summary(
     *,
     command: Iterable[str],
-    counts: dict[str, Counter[str]],
-    launch_verdict: str | None,
+    results: Results,
+    launch: Verdict | None,
     gate: tuple[Outcome, GateConfig] | None,
     latencies: list[Latency],
     redactor: Redactor,
 ) -> str:
     """The Markdown block of one run, scrubbed; empty when the run has nothing to summarise."""
-    stages = list(stage_lines(counts, launch_verdict))
+    stages = list(stage_lines(results, launch))
     if not stages and gate is None and not latencies:
         return ""
     lines = ["", "## Promotion gate", "", code(redactor.scrub(shlex.join(["pytest", *command]))), ""]
@@ -140,50 +139,18 @@ def render_summary(
     return "\n".join(redactor.scrub(line) for line in lines) + "\n"
 
 
-@dataclass(eq=False)  # pluggy keeps plugins in sets: identity, not field equality
-class StepSummaryPlugin:
-    """Counts outcomes per stage and keeps latencies, then appends the summary once at the end."""
-
-    path: Path
-    redactor: Redactor
-    counts: dict[str, Counter[str]] = field(default_factory=dict)
-    latencies: list[Latency] = field(default_factory=list)
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Count each report for its stage and keep its latency (xdist ships both to the controller)."""
-        counted = stage_outcome(report)
-        if counted is not None:
-            self.counts.setdefault(counted[0], Counter())[counted[1]] += 1
-        if report.when == "call" and (found := Latency.from_report(report)) is not None:
-            self.latencies.append(found)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Append the Markdown, after the migration gate has computed its outcome."""
-        config = session.config
-        gates = config.pluginmanager.get_plugin("promotion-migrations")
-        launch = config.pluginmanager.get_plugin("promotion-launch-gate")
-        gate = None  # the outcome the gate's terminal summary shows, merged from xdist workers
-        if isinstance(gates, MigrationGatePlugin) and gates.outcome is not None:
-            gate = (gates.outcome, gates.run.config)
-        text = render_summary(
-            command=config.invocation_params.args,
-            counts=self.counts,
-            launch_verdict=launch.verdict_lines()[-1] if isinstance(launch, LaunchGatePlugin) else None,
-            gate=gate,
-            latencies=self.latencies,
-            redactor=self.redactor,
+def append_step_summary(path: Path, text: str) -> None:
+    """Append the block (steps share the file); a warning, not a failure, when it cannot be written."""
+    if not text:
+        return
+    try:
+        with path.open("a", encoding="utf-8") as summary:
+            summary.write(text)
+    except OSError as exc:
+        warnings.warn(
+            pytest.PytestWarning(
+                f"GITHUB_STEP_SUMMARY: could not append the promotion summary to {path} "
+                f"({exc.strerror or exc}). Point GITHUB_STEP_SUMMARY at a writable file, or unset it."
+            ),
+            stacklevel=1,
         )
-        if not text:
-            return
-        try:
-            with self.path.open("a", encoding="utf-8") as summary:  # append: steps share the file
-                summary.write(text)
-        except OSError as exc:
-            warnings.warn(
-                pytest.PytestWarning(
-                    f"GITHUB_STEP_SUMMARY: could not append the promotion summary to {self.path} "
-                    f"({exc.strerror or exc}). Point GITHUB_STEP_SUMMARY at a writable file, or unset it."
-                ),
-                stacklevel=1,
-            )

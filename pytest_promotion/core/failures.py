@@ -1,5 +1,10 @@
 """How every generated item reports a failure: a few plain lines, never a Python traceback.
 
+This is the one module that touches pytest's private API (``_pytest``): the terminal repr and
+file-location types a report's ``longrepr`` needs, the terminal writer type, and the report JSON
+round trip xdist uses. ``tests/unit/test_pytest_api.py`` pins every name used here and fails when
+another module imports ``_pytest``.
+
 A first run over a real project fails hundreds of items at once; each must read as what failed,
 where, and what to do next. ``reprcrash`` carries a one-line summary so that pytest's short test
 summary (printed in full under ``CI=true``) and JUnit's ``message`` stay one line.
@@ -12,6 +17,8 @@ from typing import Any
 import pytest
 from _pytest._code.code import ReprFileLocation, TerminalRepr
 from _pytest._io import TerminalWriter
+
+__all__ = ["FailureRepr", "TerminalRepr", "TerminalWriter", "from_serializable", "to_serializable"]
 
 SERIALIZED_KEY = "promotion_failure"  # the one-line summary, in a report xdist ships
 

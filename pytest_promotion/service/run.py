@@ -14,30 +14,36 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from pytest_promotion.http.client import Call, Credentials, Exchange, Transport
-from pytest_promotion.http.endpoints import Endpoint, PolicyConfig, SmokeConfig
-from pytest_promotion.http.store import ExchangeStore
-from pytest_promotion.overrides.config import Overrides
-from pytest_promotion.redact import Redactor, mask_url
+from pytest_promotion.core.redact import Redactor, mask_url
+from pytest_promotion.core.text import plural
+from pytest_promotion.service.client import Call, Credentials, Exchange, Transport
+from pytest_promotion.service.endpoints import Endpoint, SmokeConfig
+from pytest_promotion.service.needs import Available
+from pytest_promotion.service.store import ExchangeStore
 
 READINESS_KEY = "promotion:readiness"
-NO_BASE_URL = "no base URL: pass --base-url, or set PYTEST_BASE_URL or SMOKE_BASE_URL"
-NO_ORGANIZATION = "needs an organization: set SMOKE_ORGANIZATION_ID"
-ADMIN_VARIABLES = "LAUNCH_ADMIN_BEARER_TOKEN or LAUNCH_ADMIN_SESSION_TOKEN"
 
 
 @dataclass(frozen=True)
 class Target:
-    """What the smoke items check: where, as whom, for which organization, and how."""
+    """What the remote checks talk to: where, as whom, for which organization, and how."""
 
     base_url: str | None
     base_url_source: str
     organization_id: str | None
     admin: Credentials
     config: SmokeConfig
-    overrides: Overrides
     member: Credentials = field(default_factory=Credentials)
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+    @property
+    def available(self) -> Available:
+        """Which prerequisites of the remote checks this target has."""
+        return Available(
+            base_url=self.base_url is not None,
+            admin=self.admin.kind is not None,
+            member=self.member.kind is not None,
+            organization=bool(self.organization_id),
+        )
 
     @property
     def shown_url(self) -> str:
@@ -54,32 +60,20 @@ class Readiness:
 
 
 @dataclass
-class SmokeRun:
-    """Per-process state of the smoke gate, kept on ``config.stash``."""
+class ServiceRun:
+    """Per-process state of the remote checks: the pooled transport and the shared exchanges."""
 
     target: Target
     store: ExchangeStore
     redactor: Redactor
     selected: list[tuple[str, Call]] = field(default_factory=list)
-    """The selected smoke items' node ids and requests, known once collection is done."""
+    """The selected items' node ids and the requests sent ahead for them, known after collection."""
     _transport: Transport | None = None
     _executor: ThreadPoolExecutor | None = None
     _futures: dict[str, Future[Exchange]] = field(default_factory=dict)
     _readiness: Future[Readiness] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _started: bool = False
-
-    # -- what an item needs -------------------------------------------------------------------
-
-    def missing(self, endpoint: Endpoint) -> str | None:
-        """Why an entry cannot run here (a skip reason naming the variable), or None."""
-        if self.target.base_url is None:
-            return NO_BASE_URL
-        if "auth" in endpoint.requires and self.target.admin.kind is None:
-            return f"needs admin credentials: set {ADMIN_VARIABLES}"
-        if "organization_id" in endpoint.requires and not self.target.organization_id:
-            return NO_ORGANIZATION
-        return None
 
     def call_for(self, endpoint: Endpoint) -> Call:
         """The request an entry sends: its parameters filled in, credentials only when it needs them."""
@@ -146,7 +140,7 @@ class SmokeRun:
             exchange = self.transport.call(Call("GET", path), retry=False)
             if exchange.status is not None and 200 <= exchange.status < 300:
                 return Readiness(
-                    True, f"GET {path} answered {exchange.status} after {plural_attempts(attempts)}"
+                    True, f"GET {path} answered {exchange.status} after {plural(attempts, 'attempt')}"
                 )
             last = exchange.error or f"answered {exchange.status}"
             remaining = deadline - time.monotonic()
@@ -154,7 +148,7 @@ class SmokeRun:
                 return Readiness(
                     False,
                     f"{self.target.shown_url} never became healthy: GET {path} gave no 2xx within "
-                    f"{seconds:g} s ({plural_attempts(attempts)}; last: {last})",
+                    f"{seconds:g} s ({plural(attempts, 'attempt')}; last: {last})",
                 )
             time.sleep(min(0.5, remaining))
 
@@ -219,8 +213,3 @@ class SmokeRun:
             self._executor.shutdown(wait=True, cancel_futures=True)
         if self._transport is not None:
             self._transport.close()
-
-
-def plural_attempts(count: int) -> str:
-    """``1 attempt``, ``3 attempts``."""
-    return f"{count} attempt" if count == 1 else f"{count} attempts"

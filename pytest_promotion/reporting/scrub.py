@@ -1,6 +1,8 @@
-"""Hooks every run gets: secrets scrubbed from each report channel, failures shipped whole by xdist.
+"""Secrets scrubbed from each report channel; the plugin's hooks call these on every configured run.
 
-Scrubbing happens in ``pytest_runtest_makereport``, before any reporter (terminal, JUnit XML, the
+Scrubbing is part of the plugin's own hooks, not a plugin of its own, so nothing (``-p no:…``)
+can switch it off while the checks still run. It happens in ``pytest_runtest_makereport``,
+before any reporter (terminal, JUnit XML, the
 xdist channel to the controller) sees the report: failure text, skip reasons, captured output and
 logs, and ``record_property`` values. Everything else that reaches the terminal — every plugin's
 header (pytest-base-url prints the base URL as given, password included) and summary sections —
@@ -10,14 +12,11 @@ passes through the scrubbing terminal writer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
-from typing import Any
 
 import pytest
-from _pytest._io import TerminalWriter
 
-from pytest_promotion.failures import FailureRepr, from_serializable, to_serializable
-from pytest_promotion.redact import Redactor
+from pytest_promotion.core.failures import FailureRepr, TerminalWriter
+from pytest_promotion.core.redact import Redactor
 
 
 def scrub_report(report: pytest.TestReport | pytest.CollectReport, redactor: Redactor) -> None:
@@ -83,49 +82,16 @@ class ScrubbingFilter(logging.Filter):
         return True
 
 
-class ReportingPlugin:
-    """Registered on every run; holds this run's redactor."""
-
-    def __init__(self, redactor: Redactor) -> None:
-        self.redactor = redactor
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Scrub the terminal, and what pytest's logging plugin writes straight to it or a log file."""
-        if not self.redactor:
-            return
-        if session.config.pluginmanager.has_plugin("terminalreporter"):
-            scrub_terminal(session.config.get_terminal_writer(), self.redactor)
-        logging_plugin = session.config.pluginmanager.get_plugin("logging-plugin")
-        if logging_plugin is None:
-            return
-        for name in ("log_cli_handler", "log_file_handler"):
-            handler = getattr(logging_plugin, name, None)
-            if isinstance(handler, logging.Handler):
-                handler.addFilter(ScrubbingFilter(self.redactor))
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        """Scrub each test report before any reporter sees it."""
-        report = yield
-        scrub_report(report, self.redactor)
-        return report
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_make_collect_report(
-        self, collector: pytest.Collector
-    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
-        """Scrub collection errors too."""
-        report = yield
-        scrub_report(report, self.redactor)
-        return report
-
-    def pytest_report_to_serializable(self, config: pytest.Config, report: pytest.TestReport) -> Any:
-        """Keep a generated item's one-line failure summary when xdist ships the report."""
-        return to_serializable(report)
-
-    def pytest_report_from_serializable(self, config: pytest.Config, data: dict[str, Any]) -> Any:
-        """Rebuild a generated item's failure on the controller."""
-        return from_serializable(data)
+def scrub_session_output(config: pytest.Config, redactor: Redactor) -> None:
+    """Scrub the terminal, and what pytest's logging plugin writes straight to it or to a log file."""
+    if not redactor:
+        return
+    if config.pluginmanager.has_plugin("terminalreporter"):
+        scrub_terminal(config.get_terminal_writer(), redactor)
+    logging_plugin = config.pluginmanager.get_plugin("logging-plugin")
+    if logging_plugin is None:
+        return
+    for name in ("log_cli_handler", "log_file_handler"):
+        handler = getattr(logging_plugin, name, None)
+        if isinstance(handler, logging.Handler):
+            handler.addFilter(ScrubbingFilter(redactor))

@@ -1,0 +1,1 @@
+"""Leaves every other module may import: errors, the secret scrubber, xdist and text helpers."""

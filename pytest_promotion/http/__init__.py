@@ -1,1 +1,0 @@
-"""Post-deploy smoke checks and latency budgets over HTTP."""

@@ -1,0 +1,1 @@
+"""The HTTP service layer every remote check shares: client, exchange store, run, collector and item bases.\n\nIt imports no feature: smoke, policy and overrides build on it and hand it their collectors.\n"""

@@ -1,0 +1,1 @@
+"""Post-deploy smoke items and latency budgets, built on the service layer."""
