@@ -258,3 +258,11 @@ def test_a_package_inside_a_migration_sql_folder_is_gated_too(prisma8: pytest.Py
             f"prisma/migrations/{PACKAGES[2]}/ops.json: 1 risky statement not in the reviewed baseline*",
         ]
     )
+
+
+def test_a_prisma8_project_without_a_promotion_table_is_gated_by_a_plain_run(
+    prisma8: pytest.Pytester,
+) -> None:
+    (prisma8.path / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["checks"]\n')
+    result = run(prisma8)
+    result.assert_outcomes(passed=5, failed=3)  # checks/test_app.py and the seven packages
