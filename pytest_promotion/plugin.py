@@ -85,7 +85,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--promotion-timeout",
         metavar="SECONDS",
         type=float,
-        help="connect and read timeout of one smoke request (default 10)",
+        help="the total deadline of one request, body included (default 10)",
     )
 
 

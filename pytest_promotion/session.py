@@ -143,7 +143,7 @@ class RunHooks:
             output[WORKER_RESULTS] = run.tally.results.export()
             return
         if run.gate is not None:
-            run.tally.migration_outcome = migrations.finish(run.gate, config)
+            run.tally.migration_outcome = migrations.finish(run.gate, config, run.redactor.scrub)
             if migrations.strict_problems(run.gate, run.tally.migration_outcome):
                 session.exitstatus = max(session.exitstatus, pytest.ExitCode.TESTS_FAILED)
         if run.launch_gate:

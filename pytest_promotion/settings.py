@@ -93,7 +93,9 @@ class PromotionSettings(BaseSettings):
     """``[tool.promotion.smoke]``: endpoints, timeouts, retries, concurrency, budgets."""
     policy: PolicyConfig = PolicyConfig()
     """``[tool.promotion.policy]``: admin-only and member endpoints, and the deny statuses."""
-    smoke_base_url: str | None = Field(default=None, validation_alias=AliasChoices("SMOKE_BASE_URL"))
+    smoke_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMOKE_BASE_URL"), repr=False
+    )
     """The seed's name for the deployed app's URL, below ``--base-url`` and ``PYTEST_BASE_URL``."""
     organization_id: str | None = Field(default=None, validation_alias=AliasChoices("SMOKE_ORGANIZATION_ID"))
     """The organization the ``{organization_id}`` endpoints are checked for."""
@@ -189,6 +191,33 @@ class PromotionSettings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # CI systems expand an undefined secret to an empty string: that means "not configured".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "admin_bearer_token", "admin_session_token", "member_bearer_token", "member_session_token"
+    )
+    @classmethod
+    def _header_safe(cls, value: SecretStr | None) -> SecretStr | None:
+        # A token travels in a header: whitespace, control characters or non-ASCII would either
+        # break the request (with the header, token included, quoted in the error) or be sent mangled.
+        # The message names the problem, never the value.
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if secret != secret.strip():
+            raise ValueError(
+                "has leading or trailing whitespace (often a newline pasted into a CI secret); remove it"
+            )
+        if not secret.isascii() or not secret.isprintable() or any(ch.isspace() for ch in secret):
+            raise ValueError(
+                "holds a space, a control character or a non-ASCII character, which an HTTP header "
+                "cannot carry; check the secret's value"
+            )
+        return value
+
+    @field_validator("smoke_base_url", mode="after")
+    @classmethod
+    def _url_trimmed(cls, value: str | None) -> str | None:
+        return value.strip() if value is not None else None
 
     @field_validator("rules", mode="before")
     @classmethod

@@ -84,11 +84,24 @@ class CheckItem(pytest.Item):
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: str | None = None
     ) -> str | TerminalRepr:
-        """Our verdicts as plain lines; anything else is a real error with a traceback."""
+        """Our verdicts as plain lines; anything unexpected as one paragraph, never a traceback.
+
+        A traceback's frame locals (``--tb=long -l``) would show every object the check holds,
+        credentials included, and a first run that trips over one odd answer fails many items.
+        """
+        path, line = self.failure_location()
         if isinstance(excinfo.value, CheckFailed):
-            path, line = self.failure_location()
             return FailureRepr(excinfo.value.text, path, line, excinfo.value.summary)
-        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
+        error = f"{excinfo.type.__name__}: {excinfo.value}".strip().rstrip(":")
+        summary = (
+            f"{self.name}: the check could not finish ({error.splitlines()[0] if error else 'no detail'})"
+        )
+        text = (
+            f"{summary}.\nThis is not a verdict on what the check looks at: the {self.stage} check stopped on "
+            "an unexpected error. Run it again; if it persists, report it to pytest-promotion with this "
+            "message."
+        )
+        return FailureRepr(text, path, line, summary)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         """Point at the file the check is declared in."""

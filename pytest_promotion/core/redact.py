@@ -2,16 +2,19 @@
 
 Tokens and URL passwords are ``SecretStr`` from the moment settings read them; this module is the
 only one that asks for their values, and only to take them out of text: failure messages, captured
-output and logs, JUnit properties, report headers. A secret is also scrubbed in the forms a
-service is likely to echo it back in: percent-encoded, and inside an HTTP Basic credential.
+output and logs, JUnit properties, report headers. A secret is also scrubbed in every form it can
+come back in: percent-encoded (either hex case, with or without ``/`` kept), Python-repr and JSON
+escaped, base64 (alone, or inside a longer base64 text at any alignment), and inside an HTTP
+Basic credential. A text cut for display never ends in the first characters of a secret.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
 
 from pydantic import SecretStr
@@ -19,11 +22,38 @@ from pydantic import SecretStr
 MASK = "***"
 
 
+SHORTEST_FRAGMENT = 4
+"""A cut text ending in this many or more of a secret's first characters has that tail masked."""
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+
+
+def _base64_cores(raw: bytes) -> set[str]:
+    """Base64 of ``raw`` alone, and the part of it that any longer base64 text containing it shows."""
+    found = set()
+    for alphabet in (base64.b64encode, base64.urlsafe_b64encode):
+        found.add(alphabet(raw).decode("ascii"))
+        for offset in range(3):
+            encoded = alphabet(b"\0" * offset + raw).decode("ascii")
+            core = encoded[-(-4 * offset // 3) : ((offset + len(raw)) // 3) * 4]
+            if len(core) >= 8:
+                found.add(core)
+    return found
+
+
+def forms(value: str) -> set[str]:
+    """Every form of a secret that can reach a report: raw, escaped, percent-encoded, base64."""
+    percent = {quote(value, safe=""), quote(value), quote_plus(value)}
+    percent |= {_PERCENT.sub(lambda m: m.group().lower(), form) for form in percent}
+    escaped = {repr(value)[1:-1], json.dumps(value)[1:-1], value.encode("unicode_escape").decode("ascii")}
+    return {value, *percent, *escaped, *_base64_cores(value.encode("utf-8"))} - {""}
+
+
 @dataclass(frozen=True)
 class Redactor:
-    """Replaces every known secret value in a text with ``***``."""
+    """Replaces every known secret value in a text with ``***``. Its repr shows no secret."""
 
-    pattern: re.Pattern[str] | None = None
+    pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    needles: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def of(cls, secrets: Iterable[SecretStr | str | None]) -> Redactor:
@@ -32,12 +62,15 @@ class Redactor:
         for secret in secrets:
             value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
             if value:
-                needles |= {value, quote(value, safe=""), quote_plus(value)}
+                needles |= forms(value)
         if not needles:
             return cls()
         # Longest first, so a secret that contains another is replaced whole.
-        ordered = sorted(needles, key=lambda needle: (-len(needle), needle))
-        return cls(re.compile("|".join(re.escape(needle) for needle in ordered)))
+        ordered = tuple(sorted(needles, key=lambda needle: (-len(needle), needle)))
+        return cls(re.compile("|".join(re.escape(needle) for needle in ordered)), ordered)
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self.needles)} secret forms)"
 
     def __bool__(self) -> bool:
         return self.pattern is not None
@@ -47,6 +80,18 @@ class Redactor:
         if self.pattern is None or not text:
             return text
         return self.pattern.sub(MASK, text)
+
+    def cut(self, text: str, limit: int) -> str:
+        """``text`` scrubbed, then cut to ``limit`` characters, never ending in part of a secret."""
+        scrubbed = self.scrub(text)
+        if len(scrubbed) <= limit:
+            return scrubbed
+        head = scrubbed[:limit]
+        for needle in self.needles:
+            for size in range(min(len(needle) - 1, len(head)), SHORTEST_FRAGMENT - 1, -1):
+                if head.endswith(needle[:size]):
+                    return head[:-size] + MASK
+        return head
 
     def holds_secret(self, text: str) -> bool:
         """True when ``text`` contains a secret."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pytest_promotion.core.text import plural, shorten
 from pytest_promotion.migrations.baseline import write_atomic
@@ -100,7 +100,7 @@ def render_report(outcome: Outcome) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def write_report(outcome: Outcome, config: GateConfig) -> None:
-    """Write the JSON report when one was asked for."""
+def write_report(outcome: Outcome, config: GateConfig, scrub: Callable[[str], str] = str) -> None:
+    """Write the JSON report when one was asked for, secrets scrubbed (a statement may quote one)."""
     if config.report_path is not None:
-        write_atomic(config.report_path, render_report(outcome))
+        write_atomic(config.report_path, scrub(render_report(outcome).decode("utf-8")).encode("utf-8"))

@@ -6,7 +6,7 @@ the controller merges them and alone computes the outcome and writes baseline, r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -29,15 +29,15 @@ def header(run: GateRun) -> str:
     )
 
 
-def finish(run: GateRun, config: pytest.Config) -> Outcome | None:
-    """Compute the outcome and write the refreshed baseline, the report and the scan cache."""
+def finish(run: GateRun, config: pytest.Config, scrub: Callable[[str], str] = str) -> Outcome | None:
+    """Compute the outcome and write the refreshed baseline, the (scrubbed) report and the scan cache."""
     if not run.results and not run.unreadable:
         return None
     outcome = run.outcome()
     gate = run.config
     if outcome.refresh is not None:
         write_atomic(gate.baseline_path, render(outcome.refresh.entries))
-    write_report(outcome, gate)
+    write_report(outcome, gate, scrub)
     cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
     if run.new_cache and cache is not None:
         cache.set(CACHE_KEY, merged(run.cached, run.new_cache))

@@ -12,6 +12,7 @@ passes through the scrubbing terminal writer.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -82,10 +83,33 @@ class ScrubbingFilter(logging.Filter):
         return True
 
 
+def scrub_metadata(config: pytest.Config, redactor: Redactor) -> None:
+    """Scrub what pytest-metadata holds (pytest-base-url puts the base URL there, password included).
+
+    pytest-html and other reports print it as the run's environment.
+    """
+    try:
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:
+        return
+    metadata = config.stash.get(metadata_key, None)
+    if isinstance(metadata, dict):
+        _scrub_in_place(metadata, redactor)
+
+
+def _scrub_in_place(data: dict[Any, Any], redactor: Redactor) -> None:
+    for key, value in list(data.items()):
+        if isinstance(value, dict):
+            _scrub_in_place(value, redactor)
+        elif isinstance(value, str):
+            data[key] = redactor.scrub(value)
+
+
 def scrub_session_output(config: pytest.Config, redactor: Redactor) -> None:
-    """Scrub the terminal, and what pytest's logging plugin writes straight to it or to a log file."""
+    """Scrub the terminal, the environment metadata, and what pytest's logging plugin writes."""
     if not redactor:
         return
+    scrub_metadata(config, redactor)
     if config.pluginmanager.has_plugin("terminalreporter"):
         scrub_terminal(config.get_terminal_writer(), redactor)
     logging_plugin = config.pluginmanager.get_plugin("logging-plugin")

@@ -8,10 +8,13 @@ they were configured for. Bodies are scrubbed of secrets before anything keeps t
 
 from __future__ import annotations
 
+import codecs
+import ipaddress
 import json
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -24,7 +27,17 @@ if TYPE_CHECKING:
     from pytest_promotion.settings import PromotionSettings
 
 TRANSIENT_STATUS = frozenset({502, 503, 504})
+TRANSIENT_ERRORS = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,  # a connection reset while the answer was read
+    httpx.WriteError,
+)
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+"""Methods retried after a transient failure; a POST or PATCH is sent once."""
 BODY_CHARS = 500
+MAX_BODY_BYTES = 1024 * 1024
 MAX_REDIRECTS = 5
 
 
@@ -66,7 +79,8 @@ class Call:
     method: str
     path: str
     params: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """May carry a credential: never shown in a repr."""
     follow_redirects: bool = False
     json_keys: tuple[str, ...] = ()
     keep_json: bool = False
@@ -107,12 +121,16 @@ class Exchange:
 
 @dataclass(frozen=True)
 class Transport:
-    """A pooled client plus the retry policy and redactor every call uses."""
+    """A pooled client plus the retry policy, deadline, body cap and redactor every call uses."""
 
-    client: httpx.Client
+    client: httpx.Client = field(repr=False)
     retries: int
     backoff: float
-    redactor: Redactor
+    redactor: Redactor = field(repr=False)
+    deadline: float = 10.0
+    """Seconds one attempt may take in all, however slowly the answer trickles in."""
+    max_body: int = MAX_BODY_BYTES
+    """Bytes of a body read at most; a larger answer fails instead of filling memory."""
 
     @classmethod
     def open(
@@ -124,8 +142,14 @@ class Transport:
         retries: int,
         backoff: float,
         redactor: Redactor,
+        max_body: int = MAX_BODY_BYTES,
     ) -> Transport:
-        """A client on ``base_url``: TLS verified, redirects not followed, URL credentials as Basic auth."""
+        """A client on ``base_url``: TLS verified, redirects not followed, URL credentials as Basic auth.
+
+        No cookie is ever kept (each role's credentials travel in its own headers, and a cookie a
+        response sets must not reach the next caller), and over plain http no proxy from the
+        environment is used, so credentials never pass through another hop unencrypted.
+        """
         clean, basic = without_credentials(base_url)
         client = httpx.Client(
             base_url=clean,
@@ -134,8 +158,10 @@ class Transport:
             follow_redirects=False,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={"User-Agent": "pytest-promotion"},
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            trust_env=urlsplit(clean).scheme == "https",
         )
-        return cls(client=client, retries=retries, backoff=backoff, redactor=redactor)
+        return cls(client, retries, backoff, redactor, deadline=timeout, max_body=max_body)
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -145,11 +171,12 @@ class Transport:
         """Send ``call``, retrying transient failures, following same-origin redirects when asked."""
         url = _join(self.client.base_url, call.path)
         params: Mapping[str, str] | None = call.params
+        retries = self.retries if retry and call.method in IDEMPOTENT else 0
         for _hop in range(MAX_REDIRECTS + 1):
-            exchange, response = self._with_retries(call, url, params, self.retries if retry else 0)
-            if response is None or not (300 <= response.status_code < 400) or not call.follow_redirects:
+            exchange, location = self._with_retries(call, url, params, retries)
+            if location is None or not call.follow_redirects:
                 return exchange
-            target = httpx.URL(urljoin(str(response.url), response.headers.get("location", "")))
+            target = httpx.URL(urljoin(str(url), location))
             if _origin(target) != _origin(self.client.base_url):
                 return replace(
                     exchange,
@@ -163,31 +190,64 @@ class Transport:
 
     def _with_retries(
         self, call: Call, url: httpx.URL, params: Mapping[str, str] | None, retries: int
-    ) -> tuple[Exchange, httpx.Response | None]:
+    ) -> tuple[Exchange, str | None]:
+        """The exchange, and where a 3xx answer points (None otherwise)."""
         attempt = 0
         while True:
             attempt += 1
             started = time.perf_counter()
             try:
-                response = self.client.request(call.method, url, params=params, headers=dict(call.headers))
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
-                elapsed = _ms(started)
+                status, headers, body, error = self._attempt(call, url, params)
+            except TRANSIENT_ERRORS as exc:
                 if attempt <= retries:
                     self._sleep(attempt)
                     continue
-                return Exchange(None, elapsed, attempt, error=self._describe(exc)), None
+                return Exchange(None, _ms(started), attempt, error=self._describe(exc)), None
             except httpx.HTTPError as exc:  # a read timeout, a protocol error: the answer itself
                 return Exchange(None, _ms(started), attempt, error=self._describe(exc)), None
             elapsed = _ms(started)
-            if response.status_code in TRANSIENT_STATUS and attempt <= retries:
-                self._sleep(attempt, response.headers.get("retry-after"))
+            if error is not None:
+                return Exchange(status, elapsed, attempt, error=error), None
+            if status in TRANSIENT_STATUS and attempt <= retries:
+                self._sleep(attempt, headers.get("retry-after"))
                 continue
-            return self._exchange(call, response, elapsed, attempt), response
+            location = headers.get("location") if 300 <= status < 400 else None
+            return self._exchange(call, status, headers, body, elapsed, attempt), location
+
+    def _attempt(
+        self, call: Call, url: httpx.URL, params: Mapping[str, str] | None
+    ) -> tuple[int, httpx.Headers, bytes, str | None]:
+        """One request, its body streamed up to the cap and the deadline: status, headers, body, error."""
+        deadline = time.monotonic() + self.deadline
+        with self.client.stream(call.method, url, params=params, headers=dict(call.headers)) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_body:
+                    return (
+                        response.status_code,
+                        response.headers,
+                        b"",
+                        (
+                            f"answered {response.status_code} with a body over {self.max_body:,} bytes; not read "
+                            "further (raise max_body_bytes in [tool.promotion.smoke] if that is expected)"
+                        ),
+                    )
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    return (
+                        response.status_code,
+                        response.headers,
+                        b"",
+                        (f"no complete answer within {self.deadline:g} s (the body was still arriving)"),
+                    )
+            return response.status_code, response.headers, b"".join(chunks), None
 
     def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
         delay = self.backoff * 2 ** (attempt - 1)
-        if retry_after is not None and retry_after.isdigit():  # honour a short Retry-After
-            delay = max(delay, min(float(retry_after), 10.0))
+        if retry_after is not None and retry_after.isascii() and retry_after.strip().isdigit():
+            delay = max(delay, min(float(retry_after), 10.0))  # honour a short Retry-After
         time.sleep(delay)
 
     def _describe(self, exc: httpx.HTTPError) -> str:
@@ -197,8 +257,10 @@ class Transport:
         reason = str(exc) or type(exc).__name__
         return self.redactor.scrub(f"no answer: {reason}")
 
-    def _exchange(self, call: Call, response: httpx.Response, elapsed: float, attempts: int) -> Exchange:
-        text = response.text
+    def _exchange(
+        self, call: Call, status: int, headers: httpx.Headers, body: bytes, elapsed: float, attempts: int
+    ) -> Exchange:
+        text = body.decode(_charset(headers), errors="replace")
         missing: tuple[str, ...] = ()
         not_json = False
         document: Any = None
@@ -212,17 +274,28 @@ class Transport:
                 missing = tuple(key for key in call.json_keys if not _has_key(document, key))
             else:
                 not_json = True
-        location = response.headers.get("location")
+        location = headers.get("location")
         return Exchange(
-            status=response.status_code,
+            status=status,
             elapsed_ms=elapsed,
             attempts=attempts,
-            body=self.redactor.scrub(text[: BODY_CHARS * 4])[:BODY_CHARS],
-            location=self.redactor.scrub(location) if location else None,
+            body=self.redactor.cut(text, BODY_CHARS),  # scrubbed whole, then cut
+            location=self.redactor.cut(location, 300) if location else None,
             missing_json=missing,
             not_json=not_json,
             document=document if call.keep_json else None,
         )
+
+
+def _charset(headers: httpx.Headers) -> str:
+    """The body's declared charset, when Python knows it; UTF-8 otherwise."""
+    declared = (
+        httpx.Headers(headers).get("content-type", "").partition("charset=")[2].split(";")[0].strip(' "')
+    )
+    try:
+        return codecs.lookup(declared).name if declared else "utf-8"
+    except LookupError:
+        return "utf-8"
 
 
 def _join(base: httpx.URL, path: str) -> httpx.URL:
@@ -250,6 +323,18 @@ def _ms(started: float) -> float:
 
 
 def is_loopback(url: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost: where plain http cannot leak credentials."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host in {"localhost", "::1"} or host.startswith("127.")
+    """True for 127.0.0.0/8, ::1 and localhost: where plain http cannot leak credentials.
+
+    The host is parsed as an address, never matched by prefix: ``127.attacker.example`` is a name
+    that resolves anywhere.
+    """
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

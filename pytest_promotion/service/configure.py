@@ -37,6 +37,7 @@ def resolve_base_url(config: pytest.Config, settings: PromotionSettings) -> tupl
         ini = config.getini("base_url") if _has_ini(config) else None
         found = (str(ini), "ini base_url") if ini else (None, "not set")
     if found[0] is not None:
+        found = (found[0].strip(), found[1])  # a pasted newline or space, on either side
         config.option.base_url = found[0]
     return found
 
@@ -64,13 +65,31 @@ def check_base_url(url: str, source: str) -> None:
         )
 
 
-def check_credentials_stay_safe(url: str, source: str) -> None:
+def check_credentials_stay_safe(
+    url: str, source: str, what: str = "credentials are configured (LAUNCH_*_TOKEN)"
+) -> None:
     """A usage error when credentials would travel over plain http to another machine."""
     if urlsplit(url).scheme == "http" and not is_loopback(url):
         raise ConfigError(
-            f"{source}: {mask_url(url)} is plain http to a non-loopback host, and credentials are configured "
-            "(LAUNCH_*_TOKEN): they would cross the network unencrypted. Use the https URL, or pass "
+            f"{source}: {mask_url(url)} is plain http to a non-loopback host, and {what}: they would "
+            "cross the network unencrypted. Use the https URL, or pass "
             "--promotion-allow-insecure-http if this network is trusted."
+        )
+
+
+def check_one_kind_of_credentials(url: str, source: str, roles: bool) -> None:
+    """A usage error when the base URL carries ``user:password@`` and role tokens are set too.
+
+    Basic credentials in the URL would go with every request, the roles' tokens included, so the
+    member and anonymous checks would not be what they claim. One or the other.
+    """
+    parts = urlsplit(url)
+    if roles and (parts.username or parts.password):
+        raise ConfigError(
+            f"{source}: {mask_url(url)} carries user:password credentials, and LAUNCH_*_TOKEN credentials "
+            "are set too: every request would send the URL's Basic credentials, so the role checks could "
+            "not tell admin, member and anonymous apart. Remove the credentials from the URL, or unset "
+            "the LAUNCH_*_TOKEN variables."
         )
 
 
@@ -92,8 +111,13 @@ def service_run(
     admin, member = Credentials.of(settings, "admin"), Credentials.of(settings, "member")
     if url is not None:
         check_base_url(url, source)
-        if (admin.kind or member.kind) and not allow_insecure_http:
-            check_credentials_stay_safe(url, source)
+        roles = bool(admin.kind or member.kind)
+        check_one_kind_of_credentials(url, source, roles)
+        if not allow_insecure_http:
+            if roles:
+                check_credentials_stay_safe(url, source)
+            elif urlsplit(url).password is not None:
+                check_credentials_stay_safe(url, source, "the URL carries a password")
     shared = worker_input(config).get(STORE_KEY)
     store = ExchangeStore(Path(shared)) if shared else ExchangeStore.create()
     smoke = settings.smoke.model_copy(

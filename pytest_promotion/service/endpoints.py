@@ -12,13 +12,25 @@ from collections import Counter
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 Requirement = Literal["auth", "organization_id"]
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 ParamValue = str | int | float | bool
 Status = Annotated[int, Field(ge=100, le=599)]
+
+
+def _refusal(status: int) -> int:
+    if not 400 <= status <= 599:
+        raise ValueError(
+            f"lists {status}, which is not a refusal: a deny list holds 4xx/5xx statuses only, "
+            "or a caller who got in would pass the check"
+        )
+    return status
+
+
+DenyStatus = Annotated[int, AfterValidator(_refusal)]
 
 
 class Endpoint(BaseModel):
@@ -131,15 +143,15 @@ class SmokeConfig(BaseModel):
 
     endpoints: tuple[Endpoint, ...] = ()
     """The endpoints to check, one smoke item each, in this order."""
-    timeout: float = Field(default=10.0, gt=0)
-    """Connect and read timeout of one request, in seconds."""
+    timeout: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False)
+    """Seconds one request may take in all: connecting, waiting and reading the whole body."""
     retries: int = Field(default=2, ge=0, le=10)
     """Retries of a transient failure: a connection error or 502/503/504."""
-    backoff: float = Field(default=0.5, ge=0)
+    backoff: float = Field(default=0.5, ge=0, le=60, allow_inf_nan=False)
     """Seconds before the first retry; doubled before each next one."""
     concurrency: int = Field(default=32, ge=1, le=256)
     """Smoke requests in flight at once, for the whole run (xdist workers share it out)."""
-    wait_healthy: float | None = Field(default=None, gt=0)
+    wait_healthy: float | None = Field(default=None, gt=0, le=86400, allow_inf_nan=False)
     """Seconds to poll ``health_path`` for a 2xx answer before the smoke items run."""
     health_path: str = "/api/health"
     """The endpoint ``wait_healthy`` polls."""
@@ -147,6 +159,8 @@ class SmokeConfig(BaseModel):
     """Where the service reports its resolved feature flags (``pytest -m flags``)."""
     entitlements_path: str = "/api/dashboard/billing/readiness"
     """Where the service reports an organization's entitlements (``pytest -m entitlements``)."""
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    """Bytes of a response body read at most; a larger body fails the check instead of filling memory."""
     samples: int = Field(default=5, ge=1, le=1000)
     """Timed requests per latency-budget item, after one warm-up request."""
     default_budget_ms: float | None = Field(default=None, gt=0)
@@ -179,11 +193,11 @@ class PolicyConfig(BaseModel):
     """Endpoints only an admin may reach: member, anonymous and invalid-token callers are refused."""
     member: tuple[Endpoint, ...] = ()
     """Endpoints both an admin and a member may reach."""
-    member_deny: tuple[Status, ...] = (403,)
+    member_deny: tuple[DenyStatus, ...] = (403,)
     """Statuses that count as refusing a member."""
-    anonymous_deny: tuple[Status, ...] = (401,)
+    anonymous_deny: tuple[DenyStatus, ...] = (401,)
     """Statuses that count as refusing a caller without credentials (add 403 if the service uses it)."""
-    invalid_token_deny: tuple[Status, ...] = (401,)
+    invalid_token_deny: tuple[DenyStatus, ...] = (401,)
     """Statuses that count as refusing a caller with a token nobody issued."""
 
     @field_validator("admin_only", "member")

@@ -28,7 +28,8 @@ READINESS_KEY = "promotion:readiness"
 class Target:
     """What the remote checks talk to: where, as whom, for which organization, and how."""
 
-    base_url: str | None
+    base_url: str | None = field(repr=False)
+    """May hold ``user:password@``: never shown in a repr (``shown_url`` masks it)."""
     base_url_source: str
     organization_id: str | None
     admin: Credentials
@@ -66,13 +67,13 @@ class ServiceRun:
     target: Target
     store: ExchangeStore
     redactor: Redactor
-    selected: list[tuple[str, Call]] = field(default_factory=list)
+    selected: list[tuple[str, Call]] = field(default_factory=list, repr=False)
     """The selected items' node ids and the requests sent ahead for them, known after collection."""
-    _transport: Transport | None = None
-    _executor: ThreadPoolExecutor | None = None
-    _futures: dict[str, Future[Exchange]] = field(default_factory=dict)
-    _readiness: Future[Readiness] | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _transport: Transport | None = field(default=None, repr=False)
+    _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _futures: dict[str, Future[Exchange]] = field(default_factory=dict, repr=False)
+    _readiness: Future[Readiness] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _started: bool = False
 
     def call_for(self, endpoint: Endpoint) -> Call:
@@ -100,6 +101,7 @@ class ServiceRun:
                     retries=config.retries,
                     backoff=config.backoff,
                     redactor=self.redactor,
+                    max_body=config.max_body_bytes,
                 )
             return self._transport
 
@@ -168,24 +170,36 @@ class ServiceRun:
             for _ in range(self.target.config.concurrency):
                 self._executor.submit(self._drain, list(calls))
 
+    def _claim(self, key: str) -> Future[Exchange] | None:
+        """Claim ``key`` for this process and register its future in one step (None: taken).
+
+        Under the lock, so an item never finds a claim without the future it will be answered on.
+        """
+        with self._lock:
+            if key in self._futures or not self.store.claim(key):
+                return None
+            future: Future[Exchange] = Future()
+            self._futures[key] = future
+            return future
+
     def _drain(self, calls: list[tuple[str, Call]]) -> None:
         for key, call in calls:
-            if self.store.claim(key):
-                future: Future[Exchange] = Future()
-                with self._lock:
-                    self._futures[key] = future
-                try:
-                    future.set_result(self._send(key, call))
-                except BaseException as exc:  # the item reports it as an error
-                    future.set_exception(exc)
+            future = self._claim(key)
+            if future is not None:
+                future.set_result(self._send(key, call))
 
     def _send(self, key: str, call: Call) -> Exchange:
-        ready = self.readiness()
-        exchange = (
-            self.transport.call(call)
-            if ready.healthy
-            else Exchange(None, 0.0, 0, error=f"not sent: {ready.detail}")
-        )
+        """Send and publish; an unexpected error is published too, so no waiter waits it out."""
+        try:
+            ready = self.readiness()
+            exchange = (
+                self.transport.call(call)
+                if ready.healthy
+                else Exchange(None, 0.0, 0, error=f"not sent: {ready.detail}")
+            )
+        except Exception as exc:  # reported as the item's verdict, not raised in a thread
+            reason = self.redactor.scrub(f"{type(exc).__name__}: {exc}")
+            exchange = Exchange(None, 0.0, 1, error=f"could not be sent ({reason})")
         self.store.put(key, exchange.to_json())
         return exchange
 
@@ -195,8 +209,16 @@ class ServiceRun:
             future = self._futures.get(key)
         if future is not None:
             return future.result()
-        if not self._started or self.store.claim(key):
+        if not self._started:
             return self._send(key, call)
+        mine = self._claim(key)
+        if mine is not None:
+            mine.set_result(self._send(key, call))
+            return mine.result()
+        with self._lock:
+            future = self._futures.get(key)
+        if future is not None:  # claimed by this process's own threads a moment ago
+            return future.result()
         data = self.store.wait(key, self._wait_limit())
         return Exchange.from_json(data) if data is not None else self._send(key, call)
 

@@ -21,12 +21,15 @@ class Faults:
     in_flight: int = 0
     max_in_flight: int = 0
     redirect_to: str = ""
+    gathered: bool = False
+    """``/gather`` requests have all been in flight at once (then they and later ones answer at once)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
         with self.lock:
             self.hits.clear()
             self.max_in_flight = 0
+            self.gathered = False
 
 
 def fault_app(faults: Faults) -> Starlette:
@@ -48,6 +51,18 @@ def fault_app(faults: Faults) -> Starlette:
             return JSONResponse({"status": "ok"})
         if path == "/error":
             return PlainTextResponse("internal error: " + "x" * 2000, status_code=500)
+        if path.startswith("/gather"):
+            # Hold until `until` requests are in flight together (or `ms` passes): proves the client's
+            # concurrency on a loaded machine, where a fixed sleep may end before the last one starts.
+            until = int(request.query_params.get("until", "1"))
+            deadline = asyncio.get_running_loop().time() + int(request.query_params.get("ms", "5000")) / 1000
+            while asyncio.get_running_loop().time() < deadline:
+                with faults.lock:
+                    faults.gathered = faults.gathered or faults.in_flight >= until
+                    if faults.gathered:
+                        break
+                await asyncio.sleep(0.005)
+            return JSONResponse({"status": "ok"})
         if path.startswith("/slow"):
             await asyncio.sleep(int(request.query_params.get("ms", "200")) / 1000)
             return JSONResponse({"status": "ok"})

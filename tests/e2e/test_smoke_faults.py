@@ -189,11 +189,12 @@ def test_requests_go_out_concurrently_and_bounded(
     smoke_project: SmokeProject, fault_service: tuple[str, Faults], faults: Faults
 ) -> None:
     url, _ = fault_service
+    gather = ", ".join(f'{{ path = "/gather/{n}", params = {{ until = 32 }} }}' for n in range(40))
+    run(smoke_project(f"endpoints = [{gather}]"), url).assert_outcomes(passed=40)
+    assert faults.max_in_flight == 32  # 32 at once, never more
+    faults.reset()
     entries = ", ".join(f'{{ path = "/slow/{n}", params = {{ ms = 150 }} }}' for n in range(40))
     pytester = smoke_project(f"endpoints = [{entries}]")
-    run(pytester, url).assert_outcomes(passed=40)
-    assert faults.max_in_flight == 32
-    faults.reset()
     run(pytester, url, "--promotion-concurrency=8", "-n", "2").assert_outcomes(passed=40)
     assert 4 <= faults.max_in_flight <= 8  # the two workers share the bound
     faults.reset()
