@@ -15,6 +15,7 @@ from pytest_promotion.migrations.baseline import load_baseline
 from pytest_promotion.migrations.cache import CACHE_KEY
 from pytest_promotion.migrations.dialects import dialect_for
 from pytest_promotion.migrations.gate import GateConfig, GateRun
+from pytest_promotion.migrations.prisma8 import default_folder, gated_folder
 from pytest_promotion.migrations.rules import select_rules
 from pytest_promotion.probe import project_file as pyproject_for
 from pytest_promotion.settings import OPTION_NAMES, PromotionSettings, source_of
@@ -78,6 +79,10 @@ def gate_run(config: pytest.Config, settings: PromotionSettings) -> GateRun | No
         return ((here if field in options else project) / path).resolve()
 
     migrations_dir = resolve("migrations_dir", settings.migrations_dir)
+    if "migrations_dir" in settings.model_fields_set:  # Prisma 8's migrations/ means its app/ packages
+        migrations_dir = gated_folder(migrations_dir)
+    else:  # no prisma/migrations: Prisma 8's migrations/app
+        migrations_dir = default_folder(project, migrations_dir)
     if not migrations_dir.is_dir():
         if "migrations_dir" in settings.model_fields_set:
             source = source_of("migrations_dir", options, pyproject_for(config))

@@ -37,6 +37,8 @@ OUR_OPTIONS = (
     "launch_gate",
 )
 DEFAULT_MIGRATIONS = Path("prisma/migrations")
+PRISMA8_MIGRATIONS = Path("migrations/app")
+"""Prisma 8's folder, gated when there is no ``prisma/migrations`` (``migrations/prisma8.py``)."""
 SECRET_VARIABLES = (
     "LAUNCH_ADMIN_BEARER_TOKEN",
     "LAUNCH_ADMIN_SESSION_TOKEN",
@@ -90,8 +92,10 @@ def has_work(config: pytest.Config) -> bool:
     pyproject = project_file(config)
     table = promotion_table(pyproject)
     project = pyproject.parent if pyproject is not None else config.rootpath
-    migrations = project / str((table or {}).get("migrations_dir", DEFAULT_MIGRATIONS))
-    if table is None and not (project / DEFAULT_MIGRATIONS).is_dir():
+    prisma7 = (project / DEFAULT_MIGRATIONS).is_dir()
+    default = DEFAULT_MIGRATIONS if prisma7 else PRISMA8_MIGRATIONS
+    migrations = project / str((table or {}).get("migrations_dir", default))
+    if table is None and not prisma7 and not (project / PRISMA8_MIGRATIONS).is_dir():
         return False
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         return True  # pytest chose the paths: the generated checks join them

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pytest_promotion.database.contract_schema import companion_schemas
 from pytest_promotion.database.errors import DatabaseError
 from pytest_promotion.database.tools import PgTools, child_environment, run_psql, tool_message
 from pytest_promotion.database.url import DatabaseTarget, quote_literal
@@ -102,6 +103,8 @@ def create_backup(
         f"--file={partial}",
         f"--schema={_pattern(target.schema)}",
         *(f"--extension={_pattern(name)}" for name in schema_extensions(target, tools)),
+        # Prisma 8's ledger and marker travel with the schema they describe (contract_schema.py)
+        *(f"--schema={_pattern(name)}" for name in companion_schemas(target, tools)),
     ]
     try:
         done = subprocess.run(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pytest_promotion.core.errors import ConfigError
+from pytest_promotion.database import status_contract
 from pytest_promotion.database.backup import (
     SAFETY_PREFIX,
     BackupFile,
@@ -24,6 +25,7 @@ from pytest_promotion.database.backup import (
     list_backups,
 )
 from pytest_promotion.database.checks import CheckedBackup, check_backup
+from pytest_promotion.database.contract_schema import CONTRACT_SCHEMA, carries_contract, restore_refusal
 from pytest_promotion.database.errors import (
     BackupRefusedError,
     DatabaseError,
@@ -31,15 +33,16 @@ from pytest_promotion.database.errors import (
     RestoreFailedError,
 )
 from pytest_promotion.database.exit_codes import ExitCode
-from pytest_promotion.database.restore import Progress, analyze, restore
-from pytest_promotion.database.status import (
-    StatusReport,
-    compare,
-    local_migrations,
-    read_history,
-    table_lines,
-    to_json,
+from pytest_promotion.database.generations import (
+    PRISMA8,
+    AnyStatus,
+    combine,
+    report_json,
+    report_lines,
+    status_folders,
 )
+from pytest_promotion.database.restore import Progress, analyze, restore
+from pytest_promotion.database.status import compare, local_migrations, read_history
 from pytest_promotion.database.tools import PgTools, find_tools
 from pytest_promotion.database.url import DatabaseTarget, parse_database_url
 from pytest_promotion.settings import PromotionSettings, load_settings, source_of
@@ -97,7 +100,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
     status = subparsers.add_parser(
         "status",
-        help="compare _prisma_migrations with the migrations folder (prisma migrate status)",
+        help="compare _prisma_migrations (Prisma <= 7) or prisma_contract (Prisma 8) with the migrations folder",
         description="Report every migration's state; exit 0 only when the database is up to date.",
     )
     status.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -111,7 +114,9 @@ def _add_backups_dir(parser: argparse.ArgumentParser) -> None:
 
 def _add_migrations_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--migrations-dir", metavar="DIR", help="the Prisma migrations folder (default: prisma/migrations)"
+        "--migrations-dir",
+        metavar="DIR",
+        help="the Prisma migrations folder (default: prisma/migrations and/or Prisma 8's migrations/app)",
     )
 
 
@@ -143,7 +148,7 @@ def run_status(args: argparse.Namespace) -> int:
     except DatabaseError as exc:
         return fail(exc, ExitCode.DATABASE)
     if args.json:
-        sys.stdout.write(to_json(report, database=ctx.target.display(), schema=ctx.target.schema))
+        sys.stdout.write(report_json(report, database=ctx.target.display(), schema=ctx.target.schema))
     else:
         print_report(report, ctx.target)
     return report.exit_code
@@ -155,6 +160,9 @@ def run_rollback(args: argparse.Namespace) -> int:
         ctx = load_context(args)
         chosen = choose_backup(args.backup, ctx.backups_dir)
         checked = check_backup(chosen, ctx.tools.psql_version)
+        refusal = restore_refusal(ctx.target, ctx.tools, chosen.path, checked.created_schemas)
+        if refusal is not None:  # Prisma 8: the ledger would not match the schema
+            raise BackupRefusedError(refusal)
     except ConfigError as exc:
         return fail(exc, ExitCode.CONFIG)
     except NoBackupError as exc:
@@ -227,9 +235,11 @@ def load_context(args: argparse.Namespace) -> Context:
     )
 
 
-def status_report(ctx: Context) -> StatusReport:
-    """Compare the target's history with the migrations folder (which must exist)."""
-    if not ctx.migrations_dir.is_dir():
+def status_report(ctx: Context) -> AnyStatus:
+    """Compare the target's history with the migrations folder (which must exist), per Prisma generation."""
+    explicit = "migrations_dir" in ctx.options or "migrations_dir" in ctx.settings.model_fields_set
+    folders = status_folders(ctx.migrations_dir, explicit=explicit, project=Path.cwd())
+    if not folders:
         if "migrations_dir" in ctx.options:
             source = "option --migrations-dir"
         elif "migrations_dir" in ctx.settings.model_fields_set:
@@ -240,7 +250,18 @@ def status_report(ctx: Context) -> StatusReport:
             f"{source}: the migrations folder {ctx.migrations_dir} does not exist. Point "
             "migrations_dir in [tool.promotion] (or --migrations-dir) at your Prisma migrations."
         )
-    return compare(local_migrations(ctx.migrations_dir), read_history(ctx.target, ctx.tools))
+    reports = [
+        (
+            generation,
+            status_contract.compare(
+                status_contract.local_packages(folder), status_contract.read_contract(ctx.target, ctx.tools)
+            )
+            if generation == PRISMA8
+            else compare(local_migrations(folder), read_history(ctx.target, ctx.tools)),
+        )
+        for generation, folder in folders
+    ]
+    return combine(reports)
 
 
 def choose_backup(explicit: Path | None, folder: Path) -> BackupFile:
@@ -274,7 +295,12 @@ def plan_lines(ctx: Context, checked: CheckedBackup, safety: str | None) -> list
         f"  1. safety dump of the current schema to {display_path(ctx.backups_dir)}/{safety}"
         if safety
         else "  1. NO safety dump (--no-safety-dump): the current state cannot be brought back",
-        f'  2. in one transaction: DROP SCHEMA "{ctx.target.schema}" CASCADE, recreate it, replay the backup',
+        f'  2. in one transaction: DROP SCHEMA "{ctx.target.schema}" CASCADE, recreate it, replay the backup'
+        + (
+            f' (with "{CONTRACT_SCHEMA}", Prisma 8\'s ledger)'
+            if carries_contract(ctx.target, checked.created_schemas)
+            else ""
+        ),
         "  3. ANALYZE, then migrate status",
     ]
     if ctx.target.ignored:
@@ -318,13 +344,11 @@ def terminal_progress(stream: TextIO) -> Progress | None:
     return report
 
 
-def print_report(report: StatusReport, target: DatabaseTarget) -> None:
-    """The status table and verdict."""
+def print_report(report: AnyStatus, target: DatabaseTarget) -> None:
+    """The status table and verdict (for each Prisma generation when the project holds both)."""
     print(f"Migrate status of {target.describe()}:")
-    if report.migrations:
-        for line in table_lines(report):
-            print(f"  {line}")
-    print(report.verdict())
+    for line in report_lines(report, lambda generation: f"{generation.capitalize()}:"):
+        print(line)
 
 
 def fail(exc: Exception, code: ExitCode) -> int:

@@ -39,8 +39,12 @@ from pytest_promotion.database.status import (
     local_migrations,
     read_history,
 )
+from pytest_promotion.database.status_contract import applied_count, local_packages, read_contract
+from pytest_promotion.database.status_contract import compare as contract_compare
+from pytest_promotion.database.status_contract import prefix_problems as contract_prefix_problems
 from pytest_promotion.database.tools import PgTools, find_tools, run_psql
 from pytest_promotion.database.url import DatabaseTarget, parse_database_url, quote_ident, quote_literal
+from pytest_promotion.migrations.prisma8 import default_folder, gated_folder, is_prisma8_dir
 from pytest_promotion.probe import project_file as pyproject_for
 from pytest_promotion.settings import PromotionSettings
 
@@ -79,7 +83,7 @@ def drill_config(config: pytest.Config, settings: PromotionSettings) -> DrillCon
     return DrillConfig(
         database_url=settings.database_url,
         backups_dir=(project / settings.backups_dir).resolve(),
-        migrations_dir=(migrations_base / settings.migrations_dir).resolve(),
+        migrations_dir=_gated(migrations_base / settings.migrations_dir, settings, project),
         root=config.rootpath,
     )
 
@@ -132,16 +136,26 @@ class RestoreDrillItem(CheckItem):
                 self.user_properties.append(("restore_seconds", f"{seconds:.3f}"))
                 for table, count in row_counts(scratch, tools).items():
                     self.user_properties.append((f"rows.{table}", count))
-                report = compare(self._local(), read_history(scratch, tools))
+                if is_prisma8_dir(drill.migrations_dir):  # Prisma 8: the restored prisma_contract
+                    contract = contract_compare(
+                        local_packages(drill.migrations_dir), read_contract(scratch, tools)
+                    )
+                else:
+                    report = compare(self._local(), read_history(scratch, tools))
             finally:
                 drop_database(target, tools, scratch.database)
         except (DatabaseError, RestoreFailedError) as exc:
             raise DrillFailedError(str(exc)) from None
-        applied = sum(
-            1 for m in report.migrations if m.state is not State.PENDING and m.state is not State.ROLLED_BACK
-        )
+        if is_prisma8_dir(drill.migrations_dir):
+            applied, problems = applied_count(contract), contract_prefix_problems(contract)
+        else:
+            applied = sum(
+                1
+                for m in report.migrations
+                if m.state is not State.PENDING and m.state is not State.ROLLED_BACK
+            )
+            problems = prefix_problems(report)
         self.user_properties.append(("migrations_applied", applied))
-        problems = prefix_problems(report)
         if problems:
             raise DrillFailedError(
                 "\n".join(
@@ -180,6 +194,13 @@ class RestoreDrillItem(CheckItem):
             0,
             f"restore drill of {_display(self.drill.backups_dir, self.drill.root)}",
         )
+
+
+def _gated(folder: Path, settings: PromotionSettings, project: Path) -> Path:
+    """The migrations folder as the gate reads it: Prisma 8's ``migrations/app`` when that is the project's."""
+    if "migrations_dir" in settings.model_fields_set:
+        return gated_folder(folder.resolve())
+    return default_folder(project, folder.resolve())
 
 
 def prefix_problems(report: StatusReport) -> list[str]:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import IO
 
 from pytest_promotion.database.checks import CHUNK, CheckedBackup
+from pytest_promotion.database.contract_schema import drop_companions
 from pytest_promotion.database.errors import RestoreFailedError
 from pytest_promotion.database.tools import PgTools, child_environment, psql_command, run_psql, tool_message
 from pytest_promotion.database.url import DatabaseTarget, quote_ident, quote_literal
@@ -89,7 +90,10 @@ def restore(
     Raises RestoreFailedError when psql fails, is interrupted or is cut off; the transaction is
     then rolled back and the database is as it was.
     """
-    head = preamble(target.schema, create=target.schema not in backup.created_schemas).encode()
+    reset = preamble(target.schema, create=target.schema not in backup.created_schemas)
+    head = (
+        reset + drop_companions(target, backup.created_schemas)
+    ).encode()  # with Prisma 8's prisma_contract
     offset = head.count(b"\n")
     name = backup.file.path.name
     started = time.perf_counter()

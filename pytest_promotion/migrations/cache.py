@@ -15,12 +15,13 @@ from typing import Any
 
 from pytest_promotion.migrations.dialects import Dialect
 from pytest_promotion.migrations.rules import Rule
-from pytest_promotion.migrations.scan import Finding
+from pytest_promotion.migrations.scan import MIGRATION_FILE, Finding
 
 CACHE_KEY = "promotion/migration-scan"
 MAX_ENTRIES = 50_000
-Row = tuple[int, str, str, str]
-"""A cached finding: line, rule, statement, fingerprint (the migration name is the item's)."""
+Row = tuple[int, str, str, str] | tuple[int, str, str, str, str, str]
+"""A cached finding: line, rule, statement, fingerprint (the migration name is the item's), and
+for a Prisma 8 package also the file and the operation it is in."""
 
 
 @cache
@@ -43,12 +44,17 @@ def content_key(raw: bytes, dialect: Dialect, rules: tuple[Rule, ...]) -> str:
 
 def to_rows(findings: list[Finding]) -> list[Row]:
     """Findings as cache rows."""
-    return [(f.line, f.rule, f.statement, f.fingerprint) for f in findings]
+    return [
+        (f.line, f.rule, f.statement, f.fingerprint)
+        if not f.where and f.file == MIGRATION_FILE
+        else (f.line, f.rule, f.statement, f.fingerprint, f.file, f.where)
+        for f in findings
+    ]
 
 
 def from_rows(rows: list[Row], migration: str) -> list[Finding]:
     """Cache rows back to findings of ``migration``."""
-    return [Finding(migration, line, rule, statement, fp) for line, rule, statement, fp in rows]
+    return [Finding(migration, *row) for row in rows]
 
 
 def merged(old: Mapping[str, Any], new: Mapping[str, list[Row]]) -> dict[str, Any]:

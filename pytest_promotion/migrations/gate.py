@@ -24,12 +24,18 @@ from pytest_promotion.migrations.baseline import (
 )
 from pytest_promotion.migrations.cache import Row, content_key, from_rows, to_rows
 from pytest_promotion.migrations.dialects import Dialect
+from pytest_promotion.migrations.prisma8 import (
+    PackageIntegrityError,
+    integrity_problems,
+    migration_names,
+    read_package,
+)
+from pytest_promotion.migrations.prisma8_scan import Note, PackageScan, scan_package
 from pytest_promotion.migrations.rules import Rule
 from pytest_promotion.migrations.scan import (
     Finding,
     MigrationFileError,
     decode_migration,
-    migration_files,
     read_migration,
     scan_text,
 )
@@ -75,6 +81,8 @@ class Outcome:
     stale: list[Entry]
     unreadable: list[str]
     refresh: Refresh | None
+    notes: list[Note] = field(default_factory=list)
+    """Prisma 8 destructive/data operations no rule matched (not failures)."""
 
 
 @dataclass
@@ -87,6 +95,7 @@ class GateRun:
     results: dict[str, list[Finding]] = field(default_factory=dict)
     unreadable: set[str] = field(default_factory=set)
     new_cache: dict[str, list[Row]] = field(default_factory=dict)
+    notes: dict[str, list[Note]] = field(default_factory=dict)
     _accepted: dict[str, Counter[Key]] | None = None
 
     def accepted(self, migration: str) -> Counter[Key]:
@@ -114,6 +123,18 @@ class GateRun:
         self.results[migration] = findings
         return findings
 
+    def scan_package(self, folder: Path, migration: str) -> PackageScan:
+        """Findings and notes of one Prisma 8 package; PackageIntegrityError when its files disagree."""
+        display = self.config.display(folder)
+        package = read_package(folder, display)
+        problems = integrity_problems(package, display)
+        if problems:
+            raise PackageIntegrityError("\n".join(problems))
+        result = scan_package(package, self.config.rules)
+        self.results[migration] = result.findings
+        self.notes[migration] = result.notes
+        return result
+
     def new_findings(self, migration: str, findings: list[Finding]) -> list[Finding]:
         """The findings no baseline entry covers."""
         return split_findings(findings, self.accepted(migration))[0]
@@ -124,6 +145,9 @@ class GateRun:
             "results": {name: to_rows(findings) for name, findings in self.results.items()},
             "unreadable": sorted(self.unreadable),
             "cache": self.new_cache,
+            "notes": {
+                name: [[n.line, n.where, n.op_class] for n in notes] for name, notes in self.notes.items()
+            },
         }
 
     def merge(self, data: Mapping[str, Any]) -> None:
@@ -132,10 +156,12 @@ class GateRun:
             self.results[name] = from_rows([tuple(row) for row in rows], name)
         self.unreadable.update(data.get("unreadable", ()))
         self.new_cache.update(data.get("cache", {}))
+        for name, rows in data.get("notes", {}).items():
+            self.notes[name] = [Note(name, line, where, op_class) for line, where, op_class in rows]
 
     def outcome(self) -> Outcome:
         """New and baselined findings, stale entries, and the refreshed baseline in update mode."""
-        existing = {path.parent.name for path in migration_files(self.config.migrations_dir)}
+        existing = migration_names(self.config.migrations_dir)
         scanned = {name: self.results[name] for name in sorted(self.results)}
         new: list[Finding] = []
         baselined: list[Finding] = []
@@ -148,4 +174,5 @@ class GateRun:
         if self.config.update:
             complete = existing <= set(scanned) | self.unreadable
             updated = refresh(self.entries, scanned, existing, complete)
-        return Outcome(new, baselined, stale, sorted(self.unreadable), updated)
+        notes = [note for name in sorted(self.notes) for note in self.notes[name]]
+        return Outcome(new, baselined, stale, sorted(self.unreadable), updated, notes)

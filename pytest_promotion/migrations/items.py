@@ -16,8 +16,9 @@ from pytest_promotion.core.checks import Check, CheckItem
 from pytest_promotion.core.failures import FailureRepr, TerminalRepr
 from pytest_promotion.core.text import plural, shorten
 from pytest_promotion.migrations.gate import GateRun
+from pytest_promotion.migrations.prisma8 import OPS_FILE, package_dirs
 from pytest_promotion.migrations.rules import RULES
-from pytest_promotion.migrations.scan import Finding, MigrationFileError, migration_files
+from pytest_promotion.migrations.scan import MIGRATION_FILE, Finding, MigrationFileError, migration_files
 
 MARK = "migrations"
 
@@ -33,16 +34,26 @@ class RiskyMigrationError(Exception):
 def describe(finding: Finding) -> str:
     """The failure text for one finding: where, what, why, and what to do instead."""
     reason, instead = RULES[finding.rule].advice(finding.statement)
+    at = f"      at: {finding.where}\n" if finding.where else ""  # a Prisma 8 operation and step
     return (
-        f"  line {finding.line}: {finding.rule} — {shorten(finding.statement)}\n"
+        f"  line {finding.line}: {finding.rule} — {shorten(finding.statement)}\n{at}"
         f"      why: {reason}\n"
         f"      instead: {instead}"
     )
 
 
 def migration_checks(migrations_dir: Path) -> tuple[Check, ...]:
-    """One check per ``<name>/migration.sql``, in folder-name order."""
-    return tuple(Check(MARK, path.parent.name, subject=path) for path in migration_files(migrations_dir))
+    """One check per ``<name>/migration.sql`` and per Prisma 8 package (``<name>/ops.json``), in folder-name order.
+
+    Either layout, or both in one folder: a package is never skipped because the folder also
+    holds ``migration.sql`` files (a folder holding both files fails as a package).
+    """
+    sql = {path.parent.name: path for path in migration_files(migrations_dir)}
+    packages = {folder.name: folder / OPS_FILE for folder in package_dirs(migrations_dir)}
+    return tuple(
+        Check(MARK, name, subject=packages.get(name) or sql[name])
+        for name in sorted(sql.keys() | packages.keys())
+    )
 
 
 class MigrationItem(CheckItem):
@@ -74,9 +85,11 @@ class MigrationItem(CheckItem):
         if isinstance(excinfo.value, RiskyMigrationError):
             findings = excinfo.value.findings
             count = plural(len(findings), "risky statement")
+            notes = [f"  note: line {n.line}: {n.text()}" for n in self.run.notes.get(self.name, [])]
             lines = [
                 f"{path}: {count} not in the reviewed baseline ({config.display(config.baseline_path)})",
                 *(describe(f) for f in findings),
+                *notes,
                 f"Review, then accept with: {config.accept_command}",
             ]
             rules = ", ".join(sorted({f.rule for f in findings}))
@@ -89,6 +102,31 @@ class MigrationItem(CheckItem):
         return self.path, 0, f"migration {self.name}"
 
 
+class Prisma8PackageItem(MigrationItem):
+    """One Prisma 8 package (``<name>/ops.json``): its files must agree, its risky SQL be baselined."""
+
+    def runtest(self) -> None:
+        """Check the package's integrity, scan its SQL, list unmatched destructive/data operations."""
+        try:
+            if (self.path.parent / MIGRATION_FILE).is_file():
+                raise MigrationFileError(
+                    f"{self.run.config.display(self.path.parent)}: holds both migration.sql (Prisma <= 7) and "
+                    "ops.json (Prisma 8), so which SQL runs depends on the Prisma version. Remove the one "
+                    "your Prisma does not run."
+                )
+            result = self.run.scan_package(self.path.parent, self.name)
+        except MigrationFileError:
+            self.run.unreadable.add(self.name)
+            raise
+        new = self.run.new_findings(self.name, result.findings)
+        if new and not self.run.config.update:
+            raise RiskyMigrationError(new)  # its text lists the notes too
+        if result.notes:  # shown for a passing item with -rP, and in the migration safety summary
+            where = self.run.config.display(self.path)
+            notes = "\n".join(f"{where}:{n.line}: {n.text()}" for n in result.notes)
+            self.add_report_section("call", "prisma 8 notes", notes)
+
+
 class MigrationsDirectory(pytest.Directory):
     """The Prisma migrations folder: yields one item per migration, in folder-name order."""
 
@@ -98,8 +136,7 @@ class MigrationsDirectory(pytest.Directory):
         self.checks = checks
 
     def collect(self) -> Iterator[MigrationItem]:
-        """One item per planned migration check."""
+        """One item per planned migration check: a ``migration.sql`` or a Prisma 8 package's ``ops.json``."""
         for check in self.checks:
-            yield MigrationItem.from_parent(
-                self, name=check.name, path=check.subject, run=self.run, check=check
-            )
+            kind = Prisma8PackageItem if check.subject.name == OPS_FILE else MigrationItem
+            yield kind.from_parent(self, name=check.name, path=check.subject, run=self.run, check=check)

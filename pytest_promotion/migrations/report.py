@@ -9,6 +9,7 @@ from pytest_promotion.core.text import plural, shorten
 from pytest_promotion.migrations.baseline import write_atomic
 from pytest_promotion.migrations.gate import GateConfig, Outcome
 from pytest_promotion.migrations.rules import RULES
+from pytest_promotion.migrations.rules.destructive_operation import ID as DESTRUCTIVE_OPERATION
 from pytest_promotion.migrations.scan import Finding
 
 REPORT_VERSION = 1
@@ -36,6 +37,13 @@ def summary_lines(outcome: Outcome, config: GateConfig) -> Iterator[str]:
         for e in outcome.stale:
             yield f"  {e.migration}: {e.rule} — {shorten(e.statement, 120)}"
         yield f"Remove them with: {config.accept_command}"
+    if outcome.notes:
+        yield (
+            f"{plural(len(outcome.notes), 'Prisma 8 operation')} of class destructive or data matched by no rule "
+            f"(not a failure; rules = [..., {DESTRUCTIVE_OPERATION!r}] makes each one):"
+        )
+        for n in outcome.notes:
+            yield f"  {config.display(config.migrations_dir / n.path)}:{n.line}: {n.text()}"
     if not outcome.new and not outcome.stale and not outcome.unreadable:
         yield (
             f"{plural(len(outcome.baselined) + len(outcome.new), 'risky statement')} found, "
@@ -55,12 +63,13 @@ def github_annotations(outcome: Outcome, config: GateConfig) -> Iterator[str]:
     """GitHub Actions ``::error`` workflow commands, one per new finding."""
     for f in outcome.new:
         path = config.display(config.migrations_dir / f.path)
-        message = f"{shorten(f.statement, 200)} — {RULES[f.rule].advice(f.statement)[0]} Accept after review: {config.accept_command}"
+        at = f"{f.where}: " if f.where else ""
+        message = f"{at}{shorten(f.statement, 200)} — {RULES[f.rule].advice(f.statement)[0]} Accept after review: {config.accept_command}"
         yield f"::error file={_escape_property(path)},line={f.line},title={_escape_property(f.rule)}::{_escape_data(message)}"
 
 
 def _finding_json(f: Finding, status: str) -> dict[str, object]:
-    return {
+    data: dict[str, object] = {
         "path": f.path,
         "line": f.line,
         "rule": f.rule,
@@ -68,6 +77,9 @@ def _finding_json(f: Finding, status: str) -> dict[str, object]:
         "fingerprint": f.fingerprint,
         "status": status,
     }
+    if f.where:
+        data["operation"] = f.where
+    return data
 
 
 def render_report(outcome: Outcome) -> bytes:
@@ -81,6 +93,10 @@ def render_report(outcome: Outcome) -> bytes:
         "findings": rows,
         "stale": [e.as_json() for e in outcome.stale],
     }
+    if outcome.notes:
+        document["notes"] = [
+            {"path": n.path, "line": n.line, "operation": n.where, "class": n.op_class} for n in outcome.notes
+        ]
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 

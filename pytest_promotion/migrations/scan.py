@@ -63,11 +63,15 @@ class Finding:
     """Normalised text: whitespace, comments and keyword case do not change it."""
     fingerprint: str
     """Short hash of rule and statement: the identity a baseline entry matches."""
+    file: str = MIGRATION_FILE
+    """The file inside the migration's folder (``ops.json`` for a Prisma 8 package)."""
+    where: str = ""
+    """Where in that file, beyond the line: a Prisma 8 operation and step, e.g. ``op 2 "…" (id), execute[0]``."""
 
     @property
     def path(self) -> str:
         """The file, relative to the migrations folder, with forward slashes."""
-        return f"{self.migration}/{MIGRATION_FILE}"
+        return f"{self.migration}/{self.file}"
 
 
 class MigrationFileError(Exception):

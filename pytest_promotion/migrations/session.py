@@ -14,6 +14,7 @@ from pytest_promotion.core.text import plural
 from pytest_promotion.migrations.baseline import render, write_atomic
 from pytest_promotion.migrations.cache import CACHE_KEY, merged
 from pytest_promotion.migrations.gate import GateRun, Outcome
+from pytest_promotion.migrations.prisma8 import is_prisma8_dir
 from pytest_promotion.migrations.report import github_annotations, summary_lines, write_report
 
 
@@ -21,8 +22,9 @@ def header(run: GateRun) -> str:
     """Name the folder, dialect, baseline and rules this run gates with."""
     gate = run.config
     rules = ", ".join(rule.id for rule in gate.rules)
+    layout = "Prisma 8 packages" if is_prisma8_dir(gate.migrations_dir) else gate.dialect.name
     return (
-        f"promotion: migrations {gate.display(gate.migrations_dir)} ({gate.dialect.name}), "
+        f"promotion: migrations {gate.display(gate.migrations_dir)} ({layout}), "
         f"baseline {gate.display(gate.baseline_path)} ({plural(len(run.entries), 'entry', 'entries')}), rules: {rules}"
     )
 

@@ -90,7 +90,9 @@ def risky_lines(outcome: Outcome, gate: GateConfig, redactor: Redactor) -> Itera
     yield "| file:line | rule | statement |"
     yield "|---|---|---|"
     for finding in outcome.new[:RISKY_SHOWN]:
-        where = f"{gate.display(gate.migrations_dir / finding.path)}:{finding.line}"
+        where = f"{gate.display(gate.migrations_dir / finding.path)}:{finding.line}" + (
+            f" {finding.where}" if finding.where else ""  # a Prisma 8 operation and step
+        )
         statement = shorten(redactor.scrub(finding.statement), 200)  # scrub before a cut splits a secret
         yield f"| {code(where)} | {code(finding.rule)} | {code(statement)} |"
     if len(outcome.new) > RISKY_SHOWN:

@@ -17,6 +17,7 @@ from pytest_promotion.migrations.rules import (
     alter_type,
     create_index_blocking,
     delete_from,
+    destructive_operation,
     drop_cascade,
     drop_column,
     drop_schema,
@@ -48,6 +49,7 @@ RULES: dict[str, Rule] = {
         create_index_blocking,
         drop_schema,
         dynamic_sql,
+        destructive_operation,
     )
 }
 

@@ -14,6 +14,10 @@ fit it:
   cast the column — which fails rows and running queries holding the removed value.
 - Other ``ALTER TYPE`` forms (``OWNER TO``, ``SET SCHEMA``, attributes) and MySQL's
   ``MODIFY … ENUM(…)``, which rejects or blanks rows holding a removed value (``other``).
+
+Prisma 8 enums are CHECK constraints, not types: a value removal there is ``DROP CONSTRAINT`` +
+``ADD CONSTRAINT … CHECK (col IN (…))``, and fails existing rows and old app versions alike. It is
+reported under this rule too, by the package scan (``migrations/prisma8_scan.py``), not by ``check``.
 """
 
 from __future__ import annotations
