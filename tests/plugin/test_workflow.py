@@ -19,7 +19,11 @@ from typing import Any
 import pytest
 import yaml
 
-WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "ci-cd.yml"
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = {
+    "repository": ROOT / ".github" / "workflows" / "ci-cd.yml",
+    "copyable": ROOT / "docs" / "workflow.yml",  # the one users copy into their project
+}
 JOBS = ("tests", "migration_safety", "perf_budget", "deploy")
 
 # ``${{ … }}`` is expanded by GitHub before the shell runs. "1" stands in for it because it is a
@@ -136,10 +140,10 @@ def problems(workflow: Mapping[str, Any], known: Known) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def workflow() -> dict[str, Any]:
-    """The repository's workflow, as data."""
-    data = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+@pytest.fixture(scope="module", params=sorted(WORKFLOWS))
+def workflow(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The repository's workflow and the copyable one, as data."""
+    data = yaml.safe_load(WORKFLOWS[request.param].read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
 
