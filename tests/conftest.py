@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+# Import the whole plugin before any inner run: pytester drops the modules an in-process run
+# imported once it ends, and a second run would then build pydantic models from new classes
+# next to validators of the old ones ("Input should be an instance of PromotionSettings").
+import pytest_promotion.cli
+import pytest_promotion.session  # noqa: F401 - imports the run and every feature
+
 INIT = """-- CreateTable
 CREATE TABLE "User" (
     "id" TEXT NOT NULL,
