@@ -105,9 +105,9 @@ def measure(mb: int, runs: int, admin_url: str, log: Callable[[str], None] = pri
                 psql(admin, "postgres", f'DROP DATABASE "{plain}" WITH (FORCE)')
                 psql(admin, "postgres", f'CREATE DATABASE "{plain}"')
                 psql(admin, plain, "DROP SCHEMA public")
-                ours.append(restore(fresh, tools, checked))
+                ours.append(restore(fresh, tools, checked).seconds)
                 # The real rollback: replace the populated schema of the source database.
-                rollback.append(restore(target, tools, checked))
+                rollback.append(restore(target, tools, checked).seconds)
                 log(
                     f"run {run + 1}: plain {theirs[-1]:.2f} s, ours {ours[-1]:.2f} s, "
                     f"ours over the populated schema {rollback[-1]:.2f} s"

@@ -2,10 +2,13 @@
 
 A backup is written under a hidden temporary name and renamed only once pg_dump has finished
 and the bytes are on disk, so a crash or Ctrl-C never leaves a half file that looks like a backup.
+It holds all the data of the schema, so it is written owner-only.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import re
 import secrets
@@ -14,11 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pytest_promotion.database.errors import DatabaseError
+from pytest_promotion.database.errors import BackupsDirError, DatabaseError
 from pytest_promotion.database.tools import PgTools, child_environment, run_psql, tool_message
 from pytest_promotion.database.url import DatabaseTarget, quote_literal
 
 SUFFIX = ".sql.gz"
+METADATA_PREFIX = b"-- pytest-promotion backup: "
+METADATA_VERSION = 1
+DEFAULT_LOCK_TIMEOUT = 5.0
+"""Seconds a backup or restore waits for a lock another session holds before it gives up."""
 SAFETY_PREFIX = "pre-rollback-"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 # 20250101T120000Z, 2025-01-01T12:00:00Z, 2025-01-01_12-00-00, 20250101-120000 …
@@ -78,47 +85,107 @@ def describe_backup(path: Path) -> BackupFile:
 
 
 def create_backup(
-    target: DatabaseTarget, tools: PgTools, folder: Path, *, prefix: str = "", now: datetime | None = None
+    target: DatabaseTarget,
+    tools: PgTools,
+    folder: Path,
+    *,
+    prefix: str = "",
+    now: datetime | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> Path:
     """Dump ``target``'s schema to a new gzip file in ``folder``; its path, or DatabaseError.
 
     Only the target's schema is dumped (with the extensions that live in it), because a
     rollback resets exactly that schema; pg_dump then writes ``CREATE SCHEMA`` with its owner and
-    grants, so they come back too. An existing backup is never overwritten.
+    grants, so they come back too. The file holds all the schema's data, so it is created
+    owner-only (0600). It starts with a one-line gzip member naming the database, schema and
+    time (a SQL comment: plain ``gunzip -c | psql`` still replays it), then pg_dump's own gzip
+    output. pg_dump waits at most ``lock_timeout`` seconds for a table another session holds
+    exclusively (a migration running). An existing backup is never overwritten.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    moment = now or datetime.now(UTC)
+    make_backups_dir(folder)
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     final = folder / backup_name(moment, prefix)
     counter = 1
     while final.exists():
         counter += 1
         final = folder / backup_name(moment, prefix).replace(SUFFIX, f"-{counter}{SUFFIX}")
     partial = folder / f".{final.name}.{secrets.token_hex(4)}.partial"
+    extensions = schema_extensions(target, tools)
     args = [
         str(tools.pg_dump),
         "--no-password",
         "--format=plain",
         "--compress=6",
-        f"--file={partial}",
+        f"--lock-wait-timeout={max(int(lock_timeout * 1000), 1)}",
         f"--schema={_pattern(target.schema)}",
-        *(f"--extension={_pattern(name)}" for name in schema_extensions(target, tools)),
+        *(f"--extension={_pattern(name)}" for name in extensions),
     ]
     try:
-        done = subprocess.run(
-            args, capture_output=True, text=True, env=child_environment(target), check=False
-        )
-        if done.returncode != 0:
-            raise DatabaseError(
-                f"pg_dump of {target.display()} failed: {tool_message(done.stderr, target)}. "
-                "No backup was written and nothing was changed; fix the cause and run again."
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(gzip.compress(metadata_line(target, moment), mtime=0))
+            handle.flush()
+            done = subprocess.run(
+                args, stdout=handle, stderr=subprocess.PIPE, env=child_environment(target), check=False
             )
-        with partial.open("rb") as handle:
+            if done.returncode != 0:
+                raise DatabaseError(
+                    f"pg_dump of {target.display()} failed: "
+                    f"{tool_message(done.stderr.decode('utf-8', 'replace'), target)}. "
+                    "No backup was written and nothing was changed; fix the cause and run again."
+                )
             os.fsync(handle.fileno())
         os.replace(partial, final)
         _fsync_folder(folder)
+    except OSError as exc:
+        raise DatabaseError(
+            f"Could not write the backup {final} ({exc.strerror or exc}); no backup was written and "
+            "nothing was changed. Free disk space or fix the folder's permissions, and run again."
+        ) from None
     finally:
         partial.unlink(missing_ok=True)
     return final
+
+
+def metadata_line(target: DatabaseTarget, moment: datetime) -> bytes:
+    """The SQL comment that records what a backup is of, so a rollback can refuse the wrong one."""
+    data = {
+        "database": target.database,
+        "schema": target.schema,
+        "taken_at": moment.astimezone(UTC).isoformat(),
+        "version": METADATA_VERSION,
+    }
+    return METADATA_PREFIX + json.dumps(data, sort_keys=True).encode() + b"\n"
+
+
+def check_backups_dir(folder: Path) -> None:
+    """BackupsDirError unless ``folder`` is, or can be created as, a writable folder; creates nothing."""
+    if folder.exists() or folder.is_symlink():
+        if not folder.is_dir():
+            raise BackupsDirError(f"{folder} exists but is not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise BackupsDirError(f"{folder} is not writable")
+        return
+    parent = folder.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise BackupsDirError(f"{folder} cannot be created: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BackupsDirError(f"{folder} cannot be created: {parent} is not writable")
+
+
+def make_backups_dir(folder: Path) -> None:
+    """Create the backups folder (owner-only when new); BackupsDirError when it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except FileExistsError:
+        raise BackupsDirError(f"{folder} exists but is not a folder") from None
+    except OSError as exc:
+        raise BackupsDirError(f"{folder} cannot be created ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BackupsDirError(f"{folder} is not writable")
 
 
 def schema_extensions(target: DatabaseTarget, tools: PgTools) -> list[str]:

@@ -8,20 +8,23 @@ wrote ``\\restrict`` lines rejects the whole file. The whole stream is decompres
 
 from __future__ import annotations
 
-import gzip
+import json
 import re
-import zlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from pytest_promotion.database.backup import BackupFile
+from pytest_promotion.database.backup import METADATA_PREFIX, BackupFile
 from pytest_promotion.database.errors import BackupRefusedError
+from pytest_promotion.database.gzipstream import GzipStreamError, gzip_chunks
 from pytest_promotion.database.tools import restrict_release, understands_restrict
+from pytest_promotion.database.units import human_size
+from pytest_promotion.database.url import DatabaseTarget
 from pytest_promotion.errors import ConfigError
 
-CHUNK = 1 << 20
 PLAIN_HEADER = b"--\n-- PostgreSQL database dump\n--\n"
 COMPLETE_LINE = b"-- PostgreSQL database dump complete"
+_HEAD_BYTES = 8192
 _TAIL_BYTES = 1 << 16
 _COMPLETE = re.compile(
     rb"^-- PostgreSQL database dump complete\n--\n\s*(?:\\unrestrict [^\n]*\n?\s*)?\Z", re.MULTILINE
@@ -35,6 +38,22 @@ _SCHEMA_ACL = re.compile(
 _CREATE_SCHEMA = re.compile(
     rb"^-- Name: [^\n]*; Type: SCHEMA; Schema: -;[^\n]*\n--\n\nCREATE SCHEMA ([^\n;]+);$", re.MULTILINE
 )
+# Every object's table-of-contents comment names the schema it is created in ("-" for none).
+_OBJECT_SCHEMA = re.compile(
+    rb"^--\n-- (?:Data for )?Name: [^\n]*; Type: [^;\n]+; Schema: ([^;\n]+)(?:;[^\n]*)?\n--\n", re.MULTILINE
+)
+_EXTENSION_SCHEMA = re.compile(
+    rb"^CREATE EXTENSION IF NOT EXISTS [^\n]+ WITH SCHEMA ([^\n;]+);$", re.MULTILINE
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupSource:
+    """Where a backup was taken, from the line ``pytest-promotion backup`` writes first."""
+
+    database: str
+    schema: str
+    taken_at: datetime
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,15 @@ class CheckedBackup:
     """Schemas the dump creates itself (a schema dump does; a whole-database dump of public does not)."""
     schema_grants: tuple[tuple[str, str], ...] = ()
     """Each schema's GRANT/REVOKE lines, relative to its initial privileges (how pg_dump writes them)."""
+    object_schemas: frozenset[str] = frozenset()
+    """Every schema the dump creates objects in (tables, data, functions, extensions)."""
+    source: BackupSource | None = None
+    """The database and schema it was taken of; None for a dump not written by ``backup``."""
+
+    @property
+    def taken_at(self) -> datetime:
+        """When the data was read: the recorded time, else the one in the name or the mtime."""
+        return self.source.taken_at if self.source is not None else self.file.taken_at
 
 
 def check_backup(file: BackupFile, psql_version: tuple[int, int]) -> CheckedBackup:
@@ -63,38 +91,49 @@ def check_backup(file: BackupFile, psql_version: tuple[int, int]) -> CheckedBack
     carry = b""
     restrict = False
     schemas: set[str] = set()
+    objects: set[str] = set()
     grants: dict[str, str] = {}
     try:
-        with gzip.open(path, "rb") as stream:
-            while chunk := stream.read(CHUNK):
-                if not head:
-                    head = chunk[:4096].replace(b"\r\n", b"\n")
+        for chunk in gzip_chunks(path):
+            if len(head) < _HEAD_BYTES:
+                head += chunk[: _HEAD_BYTES - len(head)]
+                if len(head) >= _HEAD_BYTES:
                     _check_format(path, head)
-                size += len(chunk)
-                window = carry + chunk
-                restrict = restrict or bool(_RESTRICT.search(window))
-                schemas.update(_schema_name(m.group(1)) for m in _CREATE_SCHEMA.finditer(window))
-                for m in _SCHEMA_ACL.finditer(window):
-                    grants[_schema_name(m.group(1))] = m.group(2).decode("utf-8", "replace")
-                carry = window[-4096:]
-                tail = (tail + chunk)[-_TAIL_BYTES:]
-    except (OSError, EOFError, zlib.error) as exc:
+            size += len(chunk)
+            window = carry + chunk
+            restrict = restrict or bool(_RESTRICT.search(window))
+            schemas.update(_schema_name(m.group(1)) for m in _CREATE_SCHEMA.finditer(window))
+            objects.update(_schema_name(m.group(1)) for m in _OBJECT_SCHEMA.finditer(window))
+            objects.update(_schema_name(m.group(1)) for m in _EXTENSION_SCHEMA.finditer(window))
+            for m in _SCHEMA_ACL.finditer(window):
+                grants[_schema_name(m.group(1))] = m.group(2).decode("utf-8", "replace")
+            carry = window[-4096:]
+            tail = (tail + chunk)[-_TAIL_BYTES:]
+    except GzipStreamError as exc:
         raise BackupRefusedError(
-            f"{path}: is not a complete gzip file ({_reason(exc)}); after {size:,} bytes it cannot be "
-            "read to the end, so restoring it would fail halfway. Nothing was changed; restore an "
-            "older backup with --backup FILE."
+            f"{path}: is not a complete gzip file ({exc.reason}); after {exc.decompressed:,} bytes of SQL "
+            f"({human_size(exc.decompressed)}) it cannot be read to the end, so restoring it would fail "
+            "halfway. Nothing was changed; restore an older backup with --backup FILE."
+        ) from None
+    except OSError as exc:
+        raise BackupRefusedError(
+            f"{path}: cannot be read ({exc.strerror or exc}). Nothing was changed; check the file's "
+            "permissions, or restore another backup with --backup FILE."
         ) from None
     if not head:
         raise BackupRefusedError(
             f"{path}: is empty. Nothing was changed; restore another backup with --backup FILE."
         )
+    if len(head) < _HEAD_BYTES:
+        _check_format(path, head)
     if not _COMPLETE.search(tail.replace(b"\r\n", b"\n")):
         raise BackupRefusedError(
             f"{path}: does not end with pg_dump's closing line ({COMPLETE_LINE.decode()}): the dump "
             "was cut short before it was compressed, and restoring it would commit only part of the "
             "data. Nothing was changed; restore an older backup with --backup FILE."
         )
-    version_match = _DUMPED_BY.search(head)
+    source, dump_head = _split_metadata(path, head)
+    version_match = _DUMPED_BY.search(dump_head)
     dumped_by = (int(version_match.group(1)), int(version_match.group(2) or 0)) if version_match else None
     if restrict and not understands_restrict(psql_version):
         made_by = f"pg_dump {dumped_by[0]}.{dumped_by[1]}" if dumped_by else "a recent pg_dump"
@@ -104,6 +143,7 @@ def check_backup(file: BackupFile, psql_version: tuple[int, int]) -> CheckedBack
             f"Install psql {restrict_release(psql_version[0])} or later of your major version "
             "(Debian/Ubuntu: apt-get install postgresql-client) and run again; nothing was changed."
         )
+    objects.discard("-")
     return CheckedBackup(
         file=file,
         compressed_size=path.stat().st_size,
@@ -112,10 +152,55 @@ def check_backup(file: BackupFile, psql_version: tuple[int, int]) -> CheckedBack
         dumped_by=dumped_by,
         created_schemas=frozenset(schemas),
         schema_grants=tuple(sorted(grants.items())),
+        object_schemas=frozenset(objects | schemas),
+        source=source,
     )
 
 
+def mismatches(backup: CheckedBackup, target: DatabaseTarget) -> list[str]:
+    """Why ``backup`` does not belong to ``target``'s schema and database; empty when it does.
+
+    Restoring it anyway would drop the target schema and create the backup's objects somewhere
+    else: the target is left empty and the restore commits.
+    """
+    reasons = []
+    foreign = sorted(backup.object_schemas - {target.schema})
+    if foreign:
+        names = ", ".join(f'"{name}"' for name in foreign)
+        reasons.append(f'it creates objects in schema {names}, not in the target schema "{target.schema}"')
+    source = backup.source
+    if source is not None and source.schema != target.schema and not foreign:
+        reasons.append(f'it was taken of schema "{source.schema}", not "{target.schema}"')
+    if source is not None and source.database != target.database:
+        reasons.append(f'it was taken of database "{source.database}", not "{target.database}"')
+    return reasons
+
+
+def _split_metadata(path: Path, head: bytes) -> tuple[BackupSource | None, bytes]:
+    """The metadata line's content (when there is one) and the dump's own head."""
+    if not head.startswith(METADATA_PREFIX):
+        return None, head
+    line, _, rest = head.partition(b"\n")
+    try:
+        data = json.loads(line[len(METADATA_PREFIX) :])
+        source = BackupSource(
+            database=str(data["database"]),
+            schema=str(data["schema"]),
+            taken_at=datetime.fromisoformat(str(data["taken_at"])),
+        )
+    except (ValueError, KeyError, TypeError):
+        raise BackupRefusedError(
+            f"{path}: its first line ({METADATA_PREFIX.decode().strip()} …) cannot be read, so it is "
+            "not known which database it was taken of. Nothing was changed; restore another backup "
+            "with --backup FILE."
+        ) from None
+    return source, rest
+
+
 def _check_format(path: Path, head: bytes) -> None:
+    head = head.replace(b"\r\n", b"\n")
+    if head.startswith(METADATA_PREFIX):
+        head = head.partition(b"\n")[2]
     if head.startswith(PLAIN_HEADER):
         return
     if head.startswith(b"PGDMP"):
@@ -137,9 +222,3 @@ def _schema_name(raw: bytes) -> str:
     if name.startswith('"') and name.endswith('"'):
         return name[1:-1].replace('""', '"')
     return name
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, EOFError):
-        return "it ends before the end of the compressed stream"
-    return str(exc) or type(exc).__name__
