@@ -178,6 +178,7 @@ def check_backups_dir(folder: Path) -> None:
 
 def make_backups_dir(folder: Path) -> None:
     """Create the backups folder (owner-only when new); BackupsDirError when it cannot be."""
+    check_backups_dir(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except FileExistsError:

@@ -305,9 +305,15 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 
 def preflight(ctx: Context, args: argparse.Namespace) -> Preflight:
-    """Every check before the plan, in the order a person would fix them: backup, then server."""
+    """Every check before the plan, in the order a person would fix them: file, server, fit."""
     chosen = choose_backup(args.backup, ctx.backups_dir)
     checked = check_backup(chosen, ctx.tools.psql_version)
+    facts = inspect(ctx.target, ctx.tools)
+    require_schema(facts, ctx.target)
+    require_restore_privileges(facts, ctx.target)
+    if not args.no_safety_dump:
+        require_pg_dump_for(facts, ctx.tools)
+        check_backups_dir(ctx.backups_dir)
     reasons = mismatches(checked, ctx.target)
     if reasons and not args.allow_foreign_backup:
         raise BackupRefusedError(
@@ -317,12 +323,6 @@ def preflight(ctx: Context, args: argparse.Namespace) -> Preflight:
             "--backup FILE, point DATABASE_URL at the database and schema it was taken of, or pass "
             "--allow-foreign-backup to restore it anyway."
         )
-    facts = inspect(ctx.target, ctx.tools)
-    require_schema(facts, ctx.target)
-    require_restore_privileges(facts, ctx.target)
-    if not args.no_safety_dump:
-        require_pg_dump_for(facts, ctx.tools)
-        check_backups_dir(ctx.backups_dir)
     holders = lock_holders(ctx.target, ctx.tools)
     return Preflight(checked, facts, holders, reasons)
 
