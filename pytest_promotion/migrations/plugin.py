@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from pytest_promotion.migrations.baseline import render, write_atomic
+from pytest_promotion.errors import ConfigError
+from pytest_promotion.migrations.baseline import baseline_lock, load_baseline, render, write_atomic
 from pytest_promotion.migrations.cache import CACHE_KEY, merged
 from pytest_promotion.migrations.gate import GateRun, Outcome
 from pytest_promotion.migrations.items import MigrationsDirectory, plural
@@ -27,6 +28,7 @@ class MigrationGatePlugin:
     def __init__(self, run: GateRun) -> None:
         self.run = run
         self.outcome: Outcome | None = None
+        self.baseline_error: str | None = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -57,10 +59,16 @@ class MigrationGatePlugin:
             return
         if not self.run.results and not self.run.unreadable:
             return
-        outcome = self.outcome = self.run.outcome()
         gate = self.run.config
-        if outcome.refresh is not None:
-            write_atomic(gate.baseline_path, render(outcome.refresh.entries))
+        if gate.update:
+            try:
+                outcome = self.outcome = self._refresh_baseline()
+            except ConfigError as exc:  # the lock timed out, or the file became invalid meanwhile
+                self.baseline_error = str(exc)
+                session.exitstatus = pytest.ExitCode.USAGE_ERROR
+                return
+        else:
+            outcome = self.outcome = self.run.outcome()
         write_report(outcome, gate)
         cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
         if self.run.new_cache and cache is not None:
@@ -73,8 +81,21 @@ class MigrationGatePlugin:
         ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
+    def _refresh_baseline(self) -> Outcome:
+        """Re-read, merge and write the baseline under its lock, so concurrent refreshes add up."""
+        gate = self.run.config
+        with baseline_lock(gate.baseline_path):
+            self.run.reload(load_baseline(gate.baseline_path))
+            outcome = self.run.outcome()
+            if outcome.refresh is not None:
+                write_atomic(gate.baseline_path, render(outcome.refresh.entries))
+        return outcome
+
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """The gate's summary section, and GitHub annotations when running in Actions."""
+        if self.baseline_error is not None:
+            terminalreporter.section("migration safety")
+            terminalreporter.write_line(f"baseline not written: {self.baseline_error}")
         if self.outcome is None:
             return
         gate = self.run.config
