@@ -182,7 +182,7 @@ def make_backups_dir(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except FileExistsError:
-        raise BackupsDirError(f"{folder} exists but is not a folder") from None
+        raise BackupsDirError(f"{folder} cannot be created: a file or a broken link is in its way") from None
     except OSError as exc:
         raise BackupsDirError(f"{folder} cannot be created ({exc.strerror or exc})") from None
     if not os.access(folder, os.W_OK | os.X_OK):

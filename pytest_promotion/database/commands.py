@@ -55,7 +55,7 @@ from pytest_promotion.database.status import (
     table_lines,
     to_json,
 )
-from pytest_promotion.database.tools import PgTools, find_tools
+from pytest_promotion.database.tools import INSTALL_HINT, PgTools, find_tools
 from pytest_promotion.database.units import human_age, human_size
 from pytest_promotion.database.url import DatabaseTarget, parse_database_url
 from pytest_promotion.errors import ConfigError
@@ -308,6 +308,11 @@ def preflight(ctx: Context, args: argparse.Namespace) -> Preflight:
     """Every check before the plan, in the order a person would fix them: file, server, fit."""
     chosen = choose_backup(args.backup, ctx.backups_dir)
     checked = check_backup(chosen, ctx.tools.psql_version)
+    if args.terminate_blockers and ctx.tools.psql_version < (13, 0):
+        raise ConfigError(
+            f"--terminate-blockers needs psql 13 or later (this is {ctx.tools.psql_version[0]}."
+            f"{ctx.tools.psql_version[1]}). {INSTALL_HINT}"
+        )
     facts = inspect(ctx.target, ctx.tools)
     require_schema(facts, ctx.target)
     require_restore_privileges(facts, ctx.target)
