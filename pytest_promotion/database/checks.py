@@ -31,20 +31,16 @@ _COMPLETE = re.compile(
 )
 _RESTRICT = re.compile(rb"^\\restrict \S+$", re.MULTILINE)
 _DUMPED_BY = re.compile(rb"^-- Dumped by pg_dump version (\d+)(?:\.(\d+))?", re.MULTILINE)
-# pg_dump's table-of-contents comment, then the statement: data lines cannot look like this.
-_SCHEMA_ACL = re.compile(
-    rb"^-- Name: SCHEMA ([^;\n]+); Type: ACL; Schema: -;[^\n]*\n--\n\n((?:[^\n]+\n)+)", re.MULTILINE
+# pg_dump's table-of-contents comment before each object: it names the schema the object is
+# created in ("-" for none). COPY data cannot forge one: it needs a line "--" and an empty line.
+_TOC_START = b"\n--\n-- "
+_TOC = re.compile(
+    rb"--\n-- (?:Data for )?Name: ([^\n]*); Type: ([^;\n]+); Schema: ([^;\n]+)(?:;[^\n]*)?\n--\n\n"
 )
-_CREATE_SCHEMA = re.compile(
-    rb"^-- Name: [^\n]*; Type: SCHEMA; Schema: -;[^\n]*\n--\n\nCREATE SCHEMA ([^\n;]+);$", re.MULTILINE
-)
-# Every object's table-of-contents comment names the schema it is created in ("-" for none).
-_OBJECT_SCHEMA = re.compile(
-    rb"^--\n-- (?:Data for )?Name: [^\n]*; Type: [^;\n]+; Schema: ([^;\n]+)(?:;[^\n]*)?\n--\n", re.MULTILINE
-)
-_EXTENSION_SCHEMA = re.compile(
-    rb"^CREATE EXTENSION IF NOT EXISTS [^\n]+ WITH SCHEMA ([^\n;]+);$", re.MULTILINE
-)
+_STATEMENT = re.compile(rb"(?:[^\n]+\n)+")
+_CREATE_SCHEMA = re.compile(rb"CREATE SCHEMA ([^\n;]+);\n")
+_EXTENSION_SCHEMA = re.compile(rb"CREATE EXTENSION IF NOT EXISTS [^\n]+ WITH SCHEMA ([^\n;]+);\n")
+_CARRY = 4096
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,79 +78,121 @@ class CheckedBackup:
         return self.source.taken_at if self.source is not None else self.file.taken_at
 
 
+class BackupScanner:
+    """What the checks learn from a backup's SQL, fed chunk by chunk in stream order.
+
+    Only lines that start a table-of-contents entry are looked at (found with ``bytes.find``),
+    so scanning costs little next to decompressing, and can run alongside a restore.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = 0
+        self.head = b""
+        self.tail = b""
+        self._carry = b""
+        self.schemas: set[str] = set()
+        self.objects: set[str] = set()
+        self.grants: dict[str, str] = {}
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next decompressed chunk; BackupRefusedError as soon as the head shows a wrong format."""
+        if len(self.head) < _HEAD_BYTES:
+            self.head += chunk[: _HEAD_BYTES - len(self.head)]
+            if len(self.head) >= _HEAD_BYTES:
+                _check_format(self.path, self.head)
+        self.size += len(chunk)
+        window = self._carry + chunk
+        pos = window.find(_TOC_START)
+        while pos != -1:
+            entry = _TOC.match(window, pos + 1)
+            if entry is not None:
+                self._entry(window, entry)
+            pos = window.find(_TOC_START, pos + 1)
+        self._carry = window[-_CARRY:]
+        self.tail = (self.tail + chunk)[-_TAIL_BYTES:]
+
+    def _entry(self, window: bytes, entry: re.Match[bytes]) -> None:
+        name, kind, schema = entry.groups()
+        if schema != b"-":
+            self.objects.add(_schema_name(schema))
+        body = _STATEMENT.match(window, entry.end())
+        if body is None:
+            return
+        if kind == b"SCHEMA":
+            created = _CREATE_SCHEMA.match(body.group(0))
+            if created is not None:
+                self.schemas.add(_schema_name(created.group(1)))
+        elif kind == b"EXTENSION":
+            extension = _EXTENSION_SCHEMA.match(body.group(0))
+            if extension is not None:
+                self.objects.add(_schema_name(extension.group(1)))
+        elif kind == b"ACL" and schema == b"-" and name.startswith(b"SCHEMA "):
+            self.grants[_schema_name(name[len(b"SCHEMA ") :])] = body.group(0).decode("utf-8", "replace")
+
+    def unreadable(self, exc: GzipStreamError | OSError) -> BackupRefusedError:
+        """The refusal for a stream that cannot be read to its end."""
+        if isinstance(exc, GzipStreamError):
+            return BackupRefusedError(
+                f"{self.path}: is not a complete gzip file ({exc.reason}); after {exc.decompressed:,} bytes "
+                f"of SQL ({human_size(exc.decompressed)}) it cannot be read to the end, so restoring it "
+                "would fail halfway. Nothing was changed; restore an older backup with --backup FILE."
+            )
+        return BackupRefusedError(
+            f"{self.path}: cannot be read ({exc.strerror or exc}). Nothing was changed; check the file's "
+            "permissions, or restore another backup with --backup FILE."
+        )
+
+    def finish(self, file: BackupFile, psql_version: tuple[int, int]) -> CheckedBackup:
+        """The checks that need the whole stream; BackupRefusedError (or ConfigError for psql)."""
+        path = self.path
+        head = self.head
+        if not head:
+            raise BackupRefusedError(
+                f"{path}: is empty. Nothing was changed; restore another backup with --backup FILE."
+            )
+        if len(head) < _HEAD_BYTES:
+            _check_format(path, head)
+        if not _COMPLETE.search(self.tail.replace(b"\r\n", b"\n")):
+            raise BackupRefusedError(
+                f"{path}: does not end with pg_dump's closing line ({COMPLETE_LINE.decode()}): the dump "
+                "was cut short before it was compressed, and restoring it would commit only part of the "
+                "data. Nothing was changed; restore an older backup with --backup FILE."
+            )
+        source, dump_head = _split_metadata(path, head)
+        version_match = _DUMPED_BY.search(dump_head)
+        dumped_by = (int(version_match.group(1)), int(version_match.group(2) or 0)) if version_match else None
+        restrict = bool(_RESTRICT.search(head) or _RESTRICT.search(self.tail))
+        if restrict and not understands_restrict(psql_version):
+            made_by = f"pg_dump {dumped_by[0]}.{dumped_by[1]}" if dumped_by else "a recent pg_dump"
+            have = f"{psql_version[0]}.{psql_version[1]}"
+            raise ConfigError(
+                f"{path}: was written by {made_by} and holds \\restrict lines, which psql {have} rejects. "
+                f"Install psql {restrict_release(psql_version[0])} or later of your major version "
+                "(Debian/Ubuntu: apt-get install postgresql-client) and run again; nothing was changed."
+            )
+        return CheckedBackup(
+            file=file,
+            compressed_size=path.stat().st_size,
+            size=self.size,
+            restrict=restrict,
+            dumped_by=dumped_by,
+            created_schemas=frozenset(self.schemas),
+            schema_grants=tuple(sorted(self.grants.items())),
+            object_schemas=frozenset(self.objects | self.schemas),
+            source=source,
+        )
+
+
 def check_backup(file: BackupFile, psql_version: tuple[int, int]) -> CheckedBackup:
     """Decompress the whole backup and check it; BackupRefusedError (or ConfigError for psql)."""
-    path = file.path
-    size = 0
-    head = b""
-    tail = b""
-    carry = b""
-    restrict = False
-    schemas: set[str] = set()
-    objects: set[str] = set()
-    grants: dict[str, str] = {}
+    scanner = BackupScanner(file.path)
     try:
-        for chunk in gzip_chunks(path):
-            if len(head) < _HEAD_BYTES:
-                head += chunk[: _HEAD_BYTES - len(head)]
-                if len(head) >= _HEAD_BYTES:
-                    _check_format(path, head)
-            size += len(chunk)
-            window = carry + chunk
-            restrict = restrict or bool(_RESTRICT.search(window))
-            schemas.update(_schema_name(m.group(1)) for m in _CREATE_SCHEMA.finditer(window))
-            objects.update(_schema_name(m.group(1)) for m in _OBJECT_SCHEMA.finditer(window))
-            objects.update(_schema_name(m.group(1)) for m in _EXTENSION_SCHEMA.finditer(window))
-            for m in _SCHEMA_ACL.finditer(window):
-                grants[_schema_name(m.group(1))] = m.group(2).decode("utf-8", "replace")
-            carry = window[-4096:]
-            tail = (tail + chunk)[-_TAIL_BYTES:]
-    except GzipStreamError as exc:
-        raise BackupRefusedError(
-            f"{path}: is not a complete gzip file ({exc.reason}); after {exc.decompressed:,} bytes of SQL "
-            f"({human_size(exc.decompressed)}) it cannot be read to the end, so restoring it would fail "
-            "halfway. Nothing was changed; restore an older backup with --backup FILE."
-        ) from None
-    except OSError as exc:
-        raise BackupRefusedError(
-            f"{path}: cannot be read ({exc.strerror or exc}). Nothing was changed; check the file's "
-            "permissions, or restore another backup with --backup FILE."
-        ) from None
-    if not head:
-        raise BackupRefusedError(
-            f"{path}: is empty. Nothing was changed; restore another backup with --backup FILE."
-        )
-    if len(head) < _HEAD_BYTES:
-        _check_format(path, head)
-    if not _COMPLETE.search(tail.replace(b"\r\n", b"\n")):
-        raise BackupRefusedError(
-            f"{path}: does not end with pg_dump's closing line ({COMPLETE_LINE.decode()}): the dump "
-            "was cut short before it was compressed, and restoring it would commit only part of the "
-            "data. Nothing was changed; restore an older backup with --backup FILE."
-        )
-    source, dump_head = _split_metadata(path, head)
-    version_match = _DUMPED_BY.search(dump_head)
-    dumped_by = (int(version_match.group(1)), int(version_match.group(2) or 0)) if version_match else None
-    if restrict and not understands_restrict(psql_version):
-        made_by = f"pg_dump {dumped_by[0]}.{dumped_by[1]}" if dumped_by else "a recent pg_dump"
-        have = f"{psql_version[0]}.{psql_version[1]}"
-        raise ConfigError(
-            f"{path}: was written by {made_by} and holds \\restrict lines, which psql {have} rejects. "
-            f"Install psql {restrict_release(psql_version[0])} or later of your major version "
-            "(Debian/Ubuntu: apt-get install postgresql-client) and run again; nothing was changed."
-        )
-    objects.discard("-")
-    return CheckedBackup(
-        file=file,
-        compressed_size=path.stat().st_size,
-        size=size,
-        restrict=restrict,
-        dumped_by=dumped_by,
-        created_schemas=frozenset(schemas),
-        schema_grants=tuple(sorted(grants.items())),
-        object_schemas=frozenset(objects | schemas),
-        source=source,
-    )
+        for chunk in gzip_chunks(file.path):
+            scanner.feed(chunk)
+    except (GzipStreamError, OSError) as exc:
+        raise scanner.unreadable(exc) from None
+    return scanner.finish(file, psql_version)
 
 
 def mismatches(backup: CheckedBackup, target: DatabaseTarget) -> list[str]:
