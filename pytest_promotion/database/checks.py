@@ -41,6 +41,8 @@ _STATEMENT = re.compile(rb"(?:[^\n]+\n)+")
 _CREATE_SCHEMA = re.compile(rb"CREATE SCHEMA ([^\n;]+);\n")
 _EXTENSION_SCHEMA = re.compile(rb"CREATE EXTENSION IF NOT EXISTS [^\n]+ WITH SCHEMA ([^\n;]+);\n")
 _CARRY = 4096
+HEAD_CHECK_BYTES = 1 << 20
+"""SQL checked before a rollback starts; a backup this small is checked in full first."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +73,9 @@ class CheckedBackup:
     """Every schema the dump creates objects in (tables, data, functions, extensions)."""
     source: BackupSource | None = None
     """The database and schema it was taken of; None for a dump not written by ``backup``."""
+    complete: bool = True
+    """False when only the head was checked: the rest is checked while the restore streams it,
+    and the restore commits only if it passes."""
 
     @property
     def taken_at(self) -> datetime:
@@ -143,8 +148,13 @@ class BackupScanner:
             "permissions, or restore another backup with --backup FILE."
         )
 
-    def finish(self, file: BackupFile, psql_version: tuple[int, int]) -> CheckedBackup:
-        """The checks that need the whole stream; BackupRefusedError (or ConfigError for psql)."""
+    def finish(
+        self, file: BackupFile, psql_version: tuple[int, int], *, complete: bool = True
+    ) -> CheckedBackup:
+        """The checks on what was fed; BackupRefusedError (or ConfigError for psql).
+
+        ``complete=False``: only the head was fed, so the closing line is not looked for yet.
+        """
         path = self.path
         head = self.head
         if not head:
@@ -153,7 +163,7 @@ class BackupScanner:
             )
         if len(head) < _HEAD_BYTES:
             _check_format(path, head)
-        if not _COMPLETE.search(self.tail.replace(b"\r\n", b"\n")):
+        if complete and not _COMPLETE.search(self.tail.replace(b"\r\n", b"\n")):
             raise BackupRefusedError(
                 f"{path}: does not end with pg_dump's closing line ({COMPLETE_LINE.decode()}): the dump "
                 "was cut short before it was compressed, and restoring it would commit only part of the "
@@ -181,6 +191,7 @@ class BackupScanner:
             schema_grants=tuple(sorted(self.grants.items())),
             object_schemas=frozenset(self.objects | self.schemas),
             source=source,
+            complete=complete,
         )
 
 
@@ -190,6 +201,26 @@ def check_backup(file: BackupFile, psql_version: tuple[int, int]) -> CheckedBack
     try:
         for chunk in gzip_chunks(file.path):
             scanner.feed(chunk)
+    except (GzipStreamError, OSError) as exc:
+        raise scanner.unreadable(exc) from None
+    return scanner.finish(file, psql_version)
+
+
+def check_head(
+    file: BackupFile, psql_version: tuple[int, int], limit: int = HEAD_CHECK_BYTES
+) -> CheckedBackup:
+    """Check the first ``limit`` bytes of SQL (all of a small backup) before anything runs.
+
+    The head says whether it is a plain pg_dump, what it was taken of, whether psql can replay
+    it and which schemas it creates; the rest is checked while the restore streams it (one
+    decompression instead of two), and a backup that fails there is never committed.
+    """
+    scanner = BackupScanner(file.path)
+    try:
+        for chunk in gzip_chunks(file.path):
+            scanner.feed(chunk)
+            if scanner.size >= limit:
+                return scanner.finish(file, psql_version, complete=False)
     except (GzipStreamError, OSError) as exc:
         raise scanner.unreadable(exc) from None
     return scanner.finish(file, psql_version)

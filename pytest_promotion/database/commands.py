@@ -24,7 +24,7 @@ from pytest_promotion.database.backup import (
     describe_backup,
     list_backups,
 )
-from pytest_promotion.database.checks import CheckedBackup, check_backup, mismatches
+from pytest_promotion.database.checks import CheckedBackup, check_backup, check_head, mismatches
 from pytest_promotion.database.errors import (
     BackupRefusedError,
     BackupsDirError,
@@ -251,6 +251,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     if not args.yes and not confirm(ctx.target, sys.stdin, sys.stdout, terminating=terminating):
         print("Not confirmed; nothing was changed.", file=sys.stderr)
         return ExitCode.ABORTED
+    safety: Path | None = None
     try:
         if not args.no_safety_dump:
             started = time.perf_counter()
@@ -274,12 +275,16 @@ def run_rollback(args: argparse.Namespace) -> int:
             progress=terminal_progress(sys.stderr),
             lock_timeout=args.lock_timeout,
             terminate=args.terminate_blockers,
+            verify=None if args.allow_foreign_backup else lambda full: refuse_foreign(full, ctx.target),
         )
     except RestoreBlockedError as exc:
         report_blocked(ctx, exc)
         return ExitCode.BLOCKED
     except RestoreFailedError as exc:
         return fail(exc, ExitCode.RESTORE_FAILED)
+    except (BackupRefusedError, ConfigError) as exc:  # found during the single pass; never committed
+        discard_safety_dump(safety)
+        return fail(exc, ExitCode.CORRUPT_BACKUP if isinstance(exc, BackupRefusedError) else ExitCode.CONFIG)
     if restored.terminated:
         print(
             f"Terminated {len(restored.terminated)} session(s) holding locks in schema "
@@ -307,7 +312,9 @@ def run_rollback(args: argparse.Namespace) -> int:
 def preflight(ctx: Context, args: argparse.Namespace) -> Preflight:
     """Every check before the plan, in the order a person would fix them: file, server, fit."""
     chosen = choose_backup(args.backup, ctx.backups_dir)
-    checked = check_backup(chosen, ctx.tools.psql_version)
+    # A dry run reads the whole backup now; a real run checks its head now and the rest in the
+    # restore's single pass, which commits only if every check passed.
+    checked = (check_backup if args.dry_run else check_head)(chosen, ctx.tools.psql_version)
     if args.terminate_blockers and ctx.tools.psql_version < (13, 0):
         raise ConfigError(
             f"--terminate-blockers needs psql 13 or later (this is {ctx.tools.psql_version[0]}."
@@ -320,16 +327,34 @@ def preflight(ctx: Context, args: argparse.Namespace) -> Preflight:
         require_pg_dump_for(facts, ctx.tools)
         check_backups_dir(ctx.backups_dir)
     reasons = mismatches(checked, ctx.target)
-    if reasons and not args.allow_foreign_backup:
+    if not args.allow_foreign_backup:
+        refuse_foreign(checked, ctx.target)
+    holders = lock_holders(ctx.target, ctx.tools)
+    return Preflight(checked, facts, holders, reasons)
+
+
+def discard_safety_dump(safety: Path | None) -> None:
+    """Remove the safety dump of a rollback that changed nothing: the database still holds it all."""
+    if safety is not None:
+        safety.unlink(missing_ok=True)
+        print(
+            f"The safety dump {display_path(safety)} was removed: the restore was refused, so the "
+            "database is as it was.",
+            file=sys.stderr,
+        )
+
+
+def refuse_foreign(checked: CheckedBackup, target: DatabaseTarget) -> None:
+    """BackupRefusedError when the backup belongs to another schema or database."""
+    reasons = mismatches(checked, target)
+    if reasons:
         raise BackupRefusedError(
-            f"{checked.file.path}: is not a backup of {ctx.target.describe()}: {'; '.join(reasons)}. "
-            f'Restoring it would drop schema "{ctx.target.schema}" and leave it empty while the '
+            f"{checked.file.path}: is not a backup of {target.describe()}: {'; '.join(reasons)}. "
+            f'Restoring it would drop schema "{target.schema}" and leave it empty while the '
             "backup's objects are created elsewhere. Nothing was changed; name the right backup with "
             "--backup FILE, point DATABASE_URL at the database and schema it was taken of, or pass "
             "--allow-foreign-backup to restore it anyway."
         )
-    holders = lock_holders(ctx.target, ctx.tools)
-    return Preflight(checked, facts, holders, reasons)
 
 
 def report_blocked(ctx: Context, exc: RestoreBlockedError) -> None:
@@ -459,11 +484,17 @@ def plan_lines(ctx: Context, found: Preflight, safety: str | None, args: argpars
         f"  database: {ctx.target.display()} ({ctx.target.describe()})",
         f"  server:   PostgreSQL {facts.server_version[0]}.{facts.server_version[1]}, user "
         f'"{facts.user}" may drop and re-create the schema',
-        f"  backup:   {display_path(file.path)} — {human_size(checked.compressed_size)} compressed, "
-        f"{human_size(checked.size)} of SQL, taken {taken:%Y-%m-%d %H:%M:%S} UTC ({age} ago), "
-        f"{of}{dumped}",
-        "  checks:   complete gzip, plain-format dump, ends with pg_dump's closing line, psql "
-        f"{ctx.tools.psql_version[0]}.{ctx.tools.psql_version[1]} can replay it",
+        f"  backup:   {display_path(file.path)} — {human_size(checked.compressed_size)} compressed"
+        + (f", {human_size(checked.size)} of SQL" if checked.complete else "")
+        + f", taken {taken:%Y-%m-%d %H:%M:%S} UTC ({age} ago), {of}{dumped}",
+        f"  checks:   plain-format dump, psql {ctx.tools.psql_version[0]}.{ctx.tools.psql_version[1]} can "
+        "replay it, "
+        + (
+            "complete gzip, ends with pg_dump's closing line, objects only in the target schema"
+            if checked.complete
+            else "objects so far only in the target schema; the rest (complete gzip, pg_dump's "
+            "closing line, every object's schema) while it streams: it commits only if all pass"
+        ),
         f'  LOST:     every write to schema "{schema}" since {taken:%Y-%m-%d %H:%M:%S} UTC (when the '
         "backup was taken) is lost"
         + (", except in the safety dump" if safety else "; no safety dump keeps it (--no-safety-dump)"),
@@ -526,15 +557,15 @@ def terminal_progress(stream: TextIO) -> Progress | None:
         return None
     last = 0.0
 
-    def report(sent: int, total: int) -> None:
+    def report(sent: int, consumed: int, total: int) -> None:
         nonlocal last
         now = time.monotonic()
-        if now - last < 0.2 and sent < total:
+        if now - last < 0.2 and consumed < total:
             return
         last = now
-        percent = 100 * sent / total if total else 100
-        stream.write(f"\rrestoring: {human_size(sent)} / {human_size(total)} ({percent:.0f}%)")
-        if sent >= total:
+        percent = 100 * consumed / total if total else 100
+        stream.write(f"\rrestoring: {human_size(sent)} of SQL ({percent:.0f}% of the backup)")
+        if consumed >= total:
             stream.write("\n")
         stream.flush()
 

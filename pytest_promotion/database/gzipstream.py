@@ -10,7 +10,7 @@ member holding the metadata line, followed by pg_dump's own gzip output).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -26,12 +26,16 @@ class GzipStreamError(Exception):
         self.decompressed = decompressed
 
 
-def gzip_chunks(path: Path, size: int = CHUNK) -> Iterator[bytes]:
+def gzip_chunks(
+    path: Path, size: int = CHUNK, *, on_read: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
     """The decompressed bytes of ``path``, in chunks of at most ``size``; GzipStreamError at a fault.
 
+    ``on_read`` hears how many compressed bytes have been read so far (for progress and ETA).
     OSError from opening or reading the file propagates as it is.
     """
     out_total = 0
+    read_total = 0
     with path.open("rb") as handle:
         decoder = zlib.decompressobj(_GZIP)
         fed = False  # whether the current member has been given any bytes
@@ -41,6 +45,9 @@ def gzip_chunks(path: Path, size: int = CHUNK) -> Iterator[bytes]:
                 pending = handle.read(size)
                 if not pending:
                     break
+                read_total += len(pending)
+                if on_read is not None:
+                    on_read(read_total)
             fed = True
             try:
                 out = decoder.decompress(pending, size)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import re
+import secrets
 import signal
 import subprocess
 import tempfile
@@ -34,23 +35,35 @@ from dataclasses import dataclass
 from typing import IO
 
 from pytest_promotion.database.backup import DEFAULT_LOCK_TIMEOUT
-from pytest_promotion.database.checks import CheckedBackup
-from pytest_promotion.database.errors import RestoreBlockedError, RestoreFailedError
+from pytest_promotion.database.checks import BackupScanner, CheckedBackup
+from pytest_promotion.database.errors import BackupRefusedError, RestoreBlockedError, RestoreFailedError
 from pytest_promotion.database.gzipstream import GzipStreamError, gzip_chunks
 from pytest_promotion.database.preflight import holders_sql
 from pytest_promotion.database.tools import PgTools, child_environment, psql_command, run_psql, tool_message
 from pytest_promotion.database.url import DatabaseTarget, quote_ident, quote_literal
+from pytest_promotion.errors import ConfigError
 
-Progress = Callable[[int, int], None]
-"""Called with (bytes of the backup sent so far, total bytes)."""
+Progress = Callable[[int, int, int], None]
+"""Called with (bytes of SQL sent so far, compressed bytes read, the compressed file's size)."""
+Verify = Callable[[CheckedBackup], None]
+"""Judges the fully checked backup at the end of the stream; raises BackupRefusedError to refuse it."""
 
-GUARD = (
-    "CREATE TEMPORARY TABLE promotion_restore_complete (id integer PRIMARY KEY) ON COMMIT DROP;\n"
-    "CREATE TEMPORARY TABLE promotion_restore_guard (id integer REFERENCES "
-    "pg_temp.promotion_restore_complete DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP;\n"
-    "INSERT INTO pg_temp.promotion_restore_guard VALUES (1);\n"
-)
-TRAILER = b"\nINSERT INTO pg_temp.promotion_restore_complete VALUES (1);\n"
+
+def guard(token: int) -> str:
+    """The deferred check only the trailer satisfies; ``token`` is random, so no backup can forge it."""
+    return (
+        "CREATE TEMPORARY TABLE promotion_restore_complete (id bigint PRIMARY KEY) ON COMMIT DROP;\n"
+        "CREATE TEMPORARY TABLE promotion_restore_guard (id bigint REFERENCES "
+        "pg_temp.promotion_restore_complete DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP;\n"
+        f"INSERT INTO pg_temp.promotion_restore_guard VALUES ({token});\n"
+    )
+
+
+def completion(token: int) -> bytes:
+    """The last line sent: it satisfies the guard, so only a stream that got this far commits."""
+    return f"\nINSERT INTO pg_temp.promotion_restore_complete VALUES ({token});\n".encode()
+
+
 _STDIN_LINE = re.compile(r"psql:<stdin>:(\d+):")
 _LOCK_TIMEOUT = re.compile(r"lock timeout|55P03")
 _TERMINATED = re.compile(r"^promotion-terminated: ?(.*)$", re.MULTILINE)
@@ -75,6 +88,8 @@ class Restored:
     seconds: float
     terminated: tuple[int, ...] = ()
     """Sessions terminated before the schema was dropped (``terminate=True``)."""
+    size: int = 0
+    """Bytes of SQL replayed."""
 
 
 def timeout_ms(seconds: float) -> int:
@@ -83,7 +98,12 @@ def timeout_ms(seconds: float) -> int:
 
 
 def preamble(
-    schema: str, *, create: bool, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, terminate: bool = False
+    schema: str,
+    *,
+    create: bool,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    terminate: bool = False,
+    token: int = 1,
 ) -> str:
     """The input sent before the backup: quiet notices, the guard, and the schema reset.
 
@@ -98,7 +118,7 @@ def preamble(
         f"SET lock_timeout = '{timeout_ms(lock_timeout)}ms';\n",
         f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}';\n",
         "SET statement_timeout = 0;\n",
-        GUARD,
+        guard(token),
         "SELECT coalesce((SELECT nspowner::regrole::text FROM pg_catalog.pg_namespace "
         f"WHERE nspname = {name}), current_user) AS promotion_schema_owner,\n"
         "  coalesce((SELECT string_agg(format('GRANT %s ON SCHEMA %I TO %s;', a.privilege_type, n.nspname,\n"
@@ -125,10 +145,10 @@ def preamble(
     return "".join(lines)
 
 
-def trailer(schema: str, backup: CheckedBackup) -> bytes:
+def trailer(schema: str, backup: CheckedBackup, token: int = 1) -> bytes:
     """The input sent after the backup: initial privileges, then the backup's own grants, then the guard."""
     grants = dict(backup.schema_grants).get(schema, "")
-    return f"\n:promotion_initial_grants\n{grants}".encode() + TRAILER
+    return f"\n:promotion_initial_grants\n{grants}".encode() + completion(token)
 
 
 def restore(
@@ -139,21 +159,37 @@ def restore(
     progress: Progress | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     terminate: bool = False,
+    verify: Verify | None = None,
 ) -> Restored:
     """Replace the target's schema with the backup in one transaction.
 
-    Raises RestoreFailedError when psql fails, is interrupted or is cut off, and
-    RestoreBlockedError when a lock was not granted within ``lock_timeout`` seconds; the
-    transaction is then rolled back and the database is as it was.
+    The backup is checked again as it streams (the only full pass when ``backup`` was only
+    head-checked); the line that lets the transaction commit is sent only once the whole stream
+    passed and ``verify`` (given the complete :class:`CheckedBackup`) accepted it.
+
+    Raises BackupRefusedError (or ConfigError) when the stream fails a check, RestoreFailedError
+    when psql fails, is interrupted or is cut off, and RestoreBlockedError when a lock was not
+    granted within ``lock_timeout`` seconds; the transaction is then rolled back and the
+    database is as it was.
     """
+    token = secrets.randbelow(2**62) + 1
     head = preamble(
         target.schema,
         create=target.schema not in backup.created_schemas,
         lock_timeout=lock_timeout,
         terminate=terminate,
+        token=token,
     ).encode()
     offset = head.count(b"\n")
     name = backup.file.path.name
+    scanner = BackupScanner(backup.file.path)
+
+    def closing() -> bytes:
+        checked = scanner.finish(backup.file, tools.psql_version)
+        if verify is not None:
+            verify(checked)
+        return trailer(target.schema, checked, token)
+
     started = time.perf_counter()
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
@@ -165,17 +201,14 @@ def restore(
         )
         assert proc.stdin is not None
         try:
-            _stream(proc.stdin, head, backup, trailer(target.schema, backup), progress, lock_timeout)
+            _stream(proc.stdin, head, backup, scanner, closing, progress, lock_timeout)
             returncode = proc.wait()
-        except (
-            OSError,
-            GzipStreamError,
-        ) as exc:  # the file changed after the checks; the guard refuses the COMMIT
+        except (BackupRefusedError, ConfigError):
+            proc.wait()  # psql's input ended without the completion line: its COMMIT fails
+            raise
+        except (GzipStreamError, OSError) as exc:
             proc.wait()
-            raise RestoreFailedError(
-                f"{name} could not be read to the end during the restore ({exc}); psql rolled its "
-                "transaction back and the database is unchanged. Check the file and run again."
-            ) from None
+            raise scanner.unreadable(exc) from None
         except KeyboardInterrupt:
             _interrupt(proc)
             raise RestoreFailedError(
@@ -200,48 +233,53 @@ def restore(
             )
     found = _TERMINATED.search(output)
     terminated = tuple(int(pid) for pid in found.group(1).split()) if found else ()
-    return Restored(elapsed, terminated)
+    return Restored(elapsed, terminated, scanner.size)
 
 
 def _stream(
     pipe: IO[bytes],
     head: bytes,
     backup: CheckedBackup,
-    tail: bytes,
+    scanner: BackupScanner,
+    closing: Callable[[], bytes],
     progress: Progress | None,
     lock_timeout: float,
 ) -> None:
-    """Write preamble, backup and trailer; stop quietly if psql has already given up.
+    """Write preamble, backup and (once every check passed) the closing lines.
 
-    A reader thread decompresses while this one writes (zlib and pipe writes release the GIL),
-    so the restore overlaps the two the way ``gunzip -c | psql`` does. The dump's first bytes
-    are held back until its ``SET`` lines can be rewritten with our timeouts.
+    A reader thread decompresses while this one scans and writes (zlib and pipe writes release
+    the GIL), so the restore overlaps the two the way ``gunzip -c | psql`` does. The dump's first
+    bytes are held back until its ``SET`` lines can be rewritten with our timeouts. A check that
+    fails raises before the closing lines: psql's input ends and its COMMIT fails on the guard.
+    If psql stops early (an SQL error), the rest is not sent; its exit status says why.
     """
-    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=_QUEUED_CHUNKS)
+    chunks: queue.Queue[tuple[bytes, int] | BaseException | None] = queue.Queue(maxsize=_QUEUED_CHUNKS)
     stop = threading.Event()
     reader = threading.Thread(target=_decompress, args=(backup, chunks, stop), daemon=True)
-    sent = 0
+    total = backup.compressed_size
     held: bytes | None = b""
     try:
-        pipe.write(head)
-        reader.start()
-        while (chunk := chunks.get()) is not None:
-            if isinstance(chunk, BaseException):
-                raise chunk
-            sent += len(chunk)
-            if held is not None:
-                held += chunk
-                if len(held) < _HEAD_BYTES:
-                    continue
-                chunk, held = _bounded(held, lock_timeout), None
-            pipe.write(chunk)
-            if progress is not None:
-                progress(sent, backup.size)
-        if held:
-            pipe.write(_bounded(held, lock_timeout))
-        pipe.write(tail)
-    except BrokenPipeError:
-        pass  # psql stopped on an error; its exit status and stderr say which
+        try:
+            pipe.write(head)
+            reader.start()
+            while (item := chunks.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                chunk, consumed = item
+                scanner.feed(chunk)
+                if held is not None:
+                    held += chunk
+                    if len(held) < _HEAD_BYTES:
+                        continue
+                    chunk, held = _bounded(held, lock_timeout), None
+                pipe.write(chunk)
+                if progress is not None:
+                    progress(scanner.size, consumed, total)
+            if held:
+                pipe.write(_bounded(held, lock_timeout))
+            pipe.write(closing())
+        except BrokenPipeError:
+            pass  # psql stopped on an error; its exit status and stderr say which
     finally:
         stop.set()
         with contextlib.suppress(BrokenPipeError):
@@ -256,22 +294,30 @@ def _bounded(head: bytes, lock_timeout: float) -> bytes:
 
 
 def _decompress(
-    backup: CheckedBackup, chunks: queue.Queue[bytes | BaseException | None], stop: threading.Event
+    backup: CheckedBackup,
+    chunks: queue.Queue[tuple[bytes, int] | BaseException | None],
+    stop: threading.Event,
 ) -> None:
-    """Feed the backup's decompressed chunks to ``chunks``; None at the end, the error on failure."""
+    """Feed (chunk, compressed bytes read) to ``chunks``; None at the end, the error on failure."""
+    consumed = 0
+
+    def note(count: int) -> None:
+        nonlocal consumed
+        consumed = count
+
     try:
-        for chunk in gzip_chunks(backup.file.path):
+        for chunk in gzip_chunks(backup.file.path, on_read=note):
             if stop.is_set():
                 return
-            _put(chunks, chunk, stop)
+            _put(chunks, (chunk, consumed), stop)
         _put(chunks, None, stop)
-    except (OSError, GzipStreamError) as exc:  # changed on disk since the checks: never send the trailer
+    except (OSError, GzipStreamError) as exc:  # never followed by the closing lines
         _put(chunks, exc, stop)
 
 
 def _put(
-    chunks: queue.Queue[bytes | BaseException | None],
-    item: bytes | BaseException | None,
+    chunks: queue.Queue[tuple[bytes, int] | BaseException | None],
+    item: tuple[bytes, int] | BaseException | None,
     stop: threading.Event,
 ) -> None:
     while not stop.is_set():
