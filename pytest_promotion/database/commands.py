@@ -17,12 +17,15 @@ from typing import Any, TextIO
 
 from pytest_promotion.database.backup import (
     DEFAULT_LOCK_TIMEOUT,
+    SAFETY_LEVEL,
     SAFETY_PREFIX,
     BackupFile,
+    PendingBackup,
     check_backups_dir,
     create_backup,
     describe_backup,
     list_backups,
+    start_backup,
 )
 from pytest_promotion.database.checks import CheckedBackup, check_backup, check_head, mismatches
 from pytest_promotion.database.errors import (
@@ -45,7 +48,8 @@ from pytest_promotion.database.preflight import (
     require_restore_privileges,
     require_schema,
 )
-from pytest_promotion.database.restore import Progress, analyze, restore
+from pytest_promotion.database.progress import Phases, rate
+from pytest_promotion.database.restore import analyze, restore
 from pytest_promotion.database.status import (
     StatusReport,
     after_rollback,
@@ -221,8 +225,11 @@ def run_rollback(args: argparse.Namespace) -> int:
     """``pytest-promotion rollback``: check, plan, confirm, safety dump, restore, ANALYZE, status.
 
     A dry run makes every check a real run makes, against the real database, and fails the same
-    way. Exit 0 means restored; the migrate status that follows is information.
+    way. Exit 0 means restored; the migrate status that follows is information. The safety dump
+    starts as soon as the checks passed, so it runs while the plan is read and answered.
     """
+    phases = Phases(sys.stderr)
+    started = time.perf_counter()
     ctx: Context | None = None
     try:
         ctx = load_context(args)
@@ -239,6 +246,36 @@ def run_rollback(args: argparse.Namespace) -> int:
     except DatabaseError as exc:
         return fail(exc, ExitCode.DATABASE)
     checked = found.checked
+    phases.done(
+        "checks", time.perf_counter() - started, "whole backup" if checked.complete else "head of the backup"
+    )
+    pending: PendingBackup | None = None
+    will_ask_nobody = not args.yes and not sys.stdin.isatty()  # refused below: start nothing
+    if not args.dry_run and not args.no_safety_dump and not will_ask_nobody:
+        try:
+            pending = start_backup(
+                ctx.target,
+                ctx.tools,
+                ctx.backups_dir,
+                prefix=SAFETY_PREFIX,
+                lock_timeout=args.lock_timeout,
+                level=SAFETY_LEVEL,
+            )
+        except BackupsDirError as exc:
+            return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
+        except DatabaseError as exc:
+            return fail(exc, ExitCode.DATABASE)
+    try:
+        return _confirm_and_restore(ctx, args, found, pending, phases)
+    finally:
+        if pending is not None and pending.proc.returncode is None:
+            pending.cancel()  # not confirmed, or interrupted: no half safety dump stays behind
+
+
+def _confirm_and_restore(
+    ctx: Context, args: argparse.Namespace, found: Preflight, pending: PendingBackup | None, phases: Phases
+) -> int:
+    checked = found.checked
     safety_name = f"{SAFETY_PREFIX}<timestamp>.sql.gz"
     for line in plan_lines(ctx, found, None if args.no_safety_dump else safety_name, args):
         print(line)
@@ -252,27 +289,31 @@ def run_rollback(args: argparse.Namespace) -> int:
         print("Not confirmed; nothing was changed.", file=sys.stderr)
         return ExitCode.ABORTED
     safety: Path | None = None
-    try:
-        if not args.no_safety_dump:
-            started = time.perf_counter()
-            safety = create_backup(
-                ctx.target, ctx.tools, ctx.backups_dir, prefix=SAFETY_PREFIX, lock_timeout=args.lock_timeout
-            )
-            print(
-                f"Safety dump: {display_path(safety)} ({time.perf_counter() - started:.1f} s). "
-                f"To undo this rollback: pytest-promotion rollback --backup {display_path(safety)}"
-            )
-            warn_if_exposed(safety, ctx.target)
-    except BackupsDirError as exc:
-        return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
-    except DatabaseError as exc:
-        return fail(exc, ExitCode.DATABASE)
+    if pending is not None:
+        try:
+            while pending.proc.poll() is None:
+                phases.dump_progress(pending.written, pending.started)
+                time.sleep(0.05)
+            safety = pending.wait()
+        except BackupsDirError as exc:
+            return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
+        except DatabaseError as exc:
+            return fail(exc, ExitCode.DATABASE)
+        seconds = time.perf_counter() - pending.started
+        phases.done(
+            "safety dump", seconds, f"{human_size(pending.written)} of SQL, {rate(pending.written, seconds)}"
+        )
+        print(
+            f"Safety dump: {display_path(safety)} ({human_size(safety.stat().st_size)}). "
+            f"To undo this rollback: pytest-promotion rollback --backup {display_path(safety)}"
+        )
+        warn_if_exposed(safety, ctx.target)
     try:
         restored = restore(
             ctx.target,
             ctx.tools,
             checked,
-            progress=terminal_progress(sys.stderr),
+            progress=phases.restore_progress(),
             lock_timeout=args.lock_timeout,
             terminate=args.terminate_blockers,
             verify=None if args.allow_foreign_backup else lambda full: refuse_foreign(full, ctx.target),
@@ -285,21 +326,30 @@ def run_rollback(args: argparse.Namespace) -> int:
     except (BackupRefusedError, ConfigError) as exc:  # found during the single pass; never committed
         discard_safety_dump(safety)
         return fail(exc, ExitCode.CORRUPT_BACKUP if isinstance(exc, BackupRefusedError) else ExitCode.CONFIG)
+    phases.done(
+        "restore",
+        restored.seconds,
+        f"{human_size(restored.size)} of SQL, {rate(restored.size, restored.seconds)}",
+    )
     if restored.terminated:
         print(
             f"Terminated {len(restored.terminated)} session(s) holding locks in schema "
             f'"{ctx.target.schema}" before the restore: pid {", ".join(map(str, restored.terminated))}.'
         )
     print(f"Restored {checked.file.path.name} into {ctx.target.describe()} in {restored.seconds:.1f} s.")
+    started = time.perf_counter()
     try:
         analyze(ctx.target, ctx.tools)
     except DatabaseError as exc:
         print(f"Warning: the rollback is done, but {exc}", file=sys.stderr)
+    phases.done("analyze", time.perf_counter() - started)
+    started = time.perf_counter()
     try:
         report = status_report(ctx)
     except (ConfigError, DatabaseError) as exc:
         print(f"Note: the rollback is done; migrate status could not be read: {exc}", file=sys.stderr)
         return ExitCode.OK
+    phases.done("status", time.perf_counter() - started)
     print(
         f"Migrate status after the rollback (information; the rollback itself succeeded) of {ctx.target.describe()}:"
     )
@@ -549,27 +599,6 @@ def confirm(target: DatabaseTarget, stdin: TextIO, stdout: TextIO, *, terminatin
     stdout.flush()
     answer = stdin.readline().strip().lower()
     return answer in {"y", "yes"}
-
-
-def terminal_progress(stream: TextIO) -> Progress | None:
-    """Bytes restored, on one rewritten line, only when ``stream`` is a terminal."""
-    if not stream.isatty():
-        return None
-    last = 0.0
-
-    def report(sent: int, consumed: int, total: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last < 0.2 and consumed < total:
-            return
-        last = now
-        percent = 100 * consumed / total if total else 100
-        stream.write(f"\rrestoring: {human_size(sent)} of SQL ({percent:.0f}% of the backup)")
-        if consumed >= total:
-            stream.write("\n")
-        stream.flush()
-
-    return report
 
 
 def print_report(report: StatusReport, target: DatabaseTarget) -> None:
