@@ -340,5 +340,19 @@ def _interrupt(proc: subprocess.Popen[bytes]) -> None:
 
 
 def analyze(target: DatabaseTarget, tools: PgTools) -> None:
-    """Refresh planner statistics after a restore (a fresh table has none); DatabaseError on failure."""
-    run_psql(tools, target, "ANALYZE", what="run ANALYZE after the restore")
+    """Refresh planner statistics of the restored schema's tables (a fresh table has none).
+
+    Only that schema: a bare ``ANALYZE`` would read every table of the database, the other
+    schemas too, while the incident waits. DatabaseError on failure.
+    """
+    listing = run_psql(
+        tools,
+        target,
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+        f"ON n.oid = c.relnamespace WHERE n.nspname = {quote_literal(target.schema)} AND c.relkind IN ('r', 'p', 'm') "
+        "ORDER BY 1",
+        what=f"list the tables of schema {target.schema!r} to ANALYZE",
+    )
+    tables = [line for line in listing.splitlines() if line]
+    if tables:
+        run_psql(tools, target, f"ANALYZE {', '.join(tables)}", what="run ANALYZE after the restore")

@@ -207,6 +207,9 @@ def test_schema_url_resets_only_that_schema(
     assert "ignored URL parameters (Prisma only): connection_limit, pool_timeout" in result.out
     assert 'DROP SCHEMA "app" CASCADE' in result.out
     assert database.sql("SELECT x FROM public.keep") == "8"  # another schema: untouched
+    # ANALYZE reads only the restored schema (-1: never analyzed), not the whole database
+    assert database.sql("SELECT reltuples FROM pg_class WHERE oid = 'app.\"Order\"'::regclass") == "2"
+    assert database.sql("SELECT reltuples FROM pg_class WHERE oid = 'public.keep'::regclass") == "-1"
     database.sql("UPDATE public.keep SET x = 7")
     assert database.dump() == before
 
