@@ -52,7 +52,9 @@ def whole_command(admin: str, database: str, backup: Path, *extra: str) -> tuple
     with tempfile.TemporaryDirectory() as project:
         (Path(project) / "prisma" / "migrations").mkdir(parents=True)
         env = {**os.environ, "DATABASE_URL": f"{admin}/{database}"}
-        args = [shutil.which("pytest-promotion") or "pytest-promotion", "rollback", "--yes"]
+        script = shutil.which("pytest-promotion")  # the console script, as a user runs it
+        args = [script] if script else [sys.executable, "-m", "pytest_promotion"]
+        args += ["rollback", "--yes"]
         args += ["--backup", str(backup), "--backups-dir", str(Path(project) / "backups"), *extra]
         started = time.perf_counter()
         done = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, check=False)
