@@ -15,7 +15,6 @@ can be using it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -233,9 +232,16 @@ def write_atomic(path: Path, data: bytes) -> bool:
 
 
 def lock_path(path: Path) -> Path:
-    """The lock file of the baseline at ``path``: in the temp folder, so it never shows in git."""
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"promotion-baseline-{digest}.lock"
+    """The lock every baseline refresh of this user takes: one file in the temp folder.
+
+    Not next to the baseline (it would show in ``git status``), and not one per baseline: lock
+    files are never deleted (deleting one races with a process about to lock it), so one per
+    path would pile up. A refresh holds it for milliseconds, so sharing it costs nothing.
+    """
+    del path  # the same lock for every baseline
+    getuid = getattr(os, "getuid", None)
+    owner = str(getuid()) if getuid is not None else "user"
+    return Path(tempfile.gettempdir()) / f"promotion-baseline-{owner}.lock"
 
 
 @contextlib.contextmanager

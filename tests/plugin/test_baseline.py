@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pytest_promotion.migrations.baseline import baseline_lock
+from pytest_promotion.migrations.baseline import baseline_lock, lock_path
 from tests.conftest import DROP_BIO, add_migration, read_baseline
 
 BASELINE = "baselines/migration-safety-baseline.json"
@@ -212,3 +212,7 @@ def test_a_killed_refresh_leaves_a_temp_file_the_next_run_removes(project: pytes
 
     assert not stale.exists()
     assert read_baseline(project)["entries"]
+    # one lock file for every baseline, outside the project: nothing piles up, nothing shows in git
+    assert lock_path(baseline) == lock_path(project.path / "other.json")
+    assert not lock_path(baseline).is_relative_to(project.path)
+    assert not [p for p in baseline.parent.iterdir() if p.name != baseline.name]
