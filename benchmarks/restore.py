@@ -10,15 +10,23 @@ Builds a database of generated rows (at least ``--mb`` MB of SQL once dumped), b
 - ours again over the populated source database — what a real rollback does (the schema drop
   of the current data included), printed separately.
 
-It prints medians, the ratio (target <= 1.1), the pre-restore checks and the safety dump timed
-separately, and the backup's sizes. Needs PostgreSQL at 127.0.0.1:5432 (trust auth) or
-``--admin-url``. It never asserts on timings. Everything it creates is dropped at the end.
+- the whole command as a user runs it, ``pytest-promotion rollback --yes --backup FILE`` over the
+  populated source database (checks, safety dump, restore, ANALYZE, status), with and without
+  ``--no-safety-dump``, next to the bare restore of the same file (issue 19's targets: <= 1.5x
+  with the safety dump, <= 1.15x without), with the phase lines it printed.
+
+It prints medians, the ratios, the pre-restore checks and the safety dump timed separately,
+and the backup's sizes, for each ``--mb`` given (e.g. ``--mb 100 1000``). Needs PostgreSQL at
+127.0.0.1:5432 (trust auth) or ``--admin-url``. It never asserts on timings. Everything it
+creates is dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,13 +37,31 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from pytest_promotion.database.backup import create_backup, describe_backup
+from pytest_promotion.database.backup import SAFETY_LEVEL, create_backup, describe_backup
 from pytest_promotion.database.checks import check_backup
 from pytest_promotion.database.restore import restore
 from pytest_promotion.database.tools import find_tools
 from pytest_promotion.database.url import parse_database_url
 
 ROW_BYTES = 160  # roughly what one generated row takes in the dump
+_PHASE = re.compile(r"^phase ([a-z ]+): ([\d.]+) s", re.MULTILINE)
+
+
+def whole_command(admin: str, database: str, backup: Path, *extra: str) -> tuple[float, dict[str, float]]:
+    """Wall seconds of ``pytest-promotion rollback --yes`` as a user runs it, and its phase lines."""
+    with tempfile.TemporaryDirectory() as project:
+        (Path(project) / "prisma" / "migrations").mkdir(parents=True)
+        env = {**os.environ, "DATABASE_URL": f"{admin}/{database}"}
+        script = shutil.which("pytest-promotion")  # the console script, as a user runs it
+        args = [script] if script else [sys.executable, "-m", "pytest_promotion"]
+        args += ["rollback", "--yes"]
+        args += ["--backup", str(backup), "--backups-dir", str(Path(project) / "backups"), *extra]
+        started = time.perf_counter()
+        done = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"rollback failed ({done.returncode}): {done.stderr}")
+    return seconds, {name: float(value) for name, value in _PHASE.findall(done.stderr)}
 
 
 def psql(admin: str, database: str, sql: str) -> str:
@@ -87,7 +113,8 @@ def measure(mb: int, runs: int, admin_url: str, log: Callable[[str], None] = pri
                 f"backup: {checked.size / 1e6:.1f} MB of SQL, {checked.compressed_size / 1e6:.1f} MB gzip, "
                 f"written in {backup_seconds:.1f} s"
             )
-            ours, theirs, rollback = [], [], []
+            ours, theirs, rollback, whole, bare_whole = [], [], [], [], []
+            phases: dict[str, list[float]] = {}
             fresh = parse_database_url(SecretStr(f"{admin}/{plain}"))
             for run in range(runs):
                 # Same starting state for both: a fresh database without its public schema.
@@ -105,15 +132,22 @@ def measure(mb: int, runs: int, admin_url: str, log: Callable[[str], None] = pri
                 psql(admin, "postgres", f'DROP DATABASE "{plain}" WITH (FORCE)')
                 psql(admin, "postgres", f'CREATE DATABASE "{plain}"')
                 psql(admin, plain, "DROP SCHEMA public")
-                ours.append(restore(fresh, tools, checked))
+                ours.append(restore(fresh, tools, checked).seconds)
                 # The real rollback: replace the populated schema of the source database.
-                rollback.append(restore(target, tools, checked))
+                rollback.append(restore(target, tools, checked).seconds)
+                # The whole command, as a user runs it, with and without the safety dump.
+                seconds, lines = whole_command(admin, source, path)
+                whole.append(seconds)
+                for name, value in lines.items():
+                    phases.setdefault(name, []).append(value)
+                bare_whole.append(whole_command(admin, source, path, "--no-safety-dump")[0])
                 log(
                     f"run {run + 1}: plain {theirs[-1]:.2f} s, ours {ours[-1]:.2f} s, "
-                    f"ours over the populated schema {rollback[-1]:.2f} s"
+                    f"ours over the populated schema {rollback[-1]:.2f} s, whole command {whole[-1]:.2f} s "
+                    f"({bare_whole[-1]:.2f} s with --no-safety-dump)"
                 )
             started = time.perf_counter()
-            create_backup(target, tools, Path(folder), prefix="pre-rollback-")
+            create_backup(target, tools, Path(folder), prefix="pre-rollback-", level=SAFETY_LEVEL)
             safety_seconds = time.perf_counter() - started
     finally:
         for name in (source, plain):
@@ -127,28 +161,44 @@ def measure(mb: int, runs: int, admin_url: str, log: Callable[[str], None] = pri
         "backup": backup_seconds,
         "size_mb": checked.size / 1e6,
         "gzip_mb": checked.compressed_size / 1e6,
+        "whole": statistics.median(whole),
+        "whole_no_safety_dump": statistics.median(bare_whole),
+        **{f"phase {name}": statistics.median(values) for name, values in phases.items()},
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=int, default=120, help="uncompressed backup size to generate (MB)")
+    parser.add_argument(
+        "--mb", type=int, nargs="+", default=[120], help="uncompressed backup sizes to generate (MB)"
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed restores of each kind")
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
-    figures = measure(args.mb, args.runs, args.admin_url)
-    print()
-    print("| measure | seconds |\n|---|---|")
-    print(f"| plain gunzip -c | psql --single-transaction (median of {args.runs}) | {figures['plain']:.2f} |")
-    print(f"| our restore step, same fresh database (median of {args.runs}) | {figures['ours']:.2f} |")
-    print(f"| ratio ours / plain (target <= 1.1) | {figures['ours'] / figures['plain']:.3f} |")
-    print(
-        f"| our restore step replacing the populated schema (median of {args.runs}) | {figures['rollback']:.2f} |"
-    )
-    print(f"| ratio of that / plain | {figures['rollback'] / figures['plain']:.3f} |")
-    print(f"| pre-restore checks (whole gzip decompressed once) | {figures['checks']:.2f} |")
-    print(f"| safety dump (pre-rollback-*.sql.gz), separately | {figures['safety_dump']:.2f} |")
-    print(f"| backup size: SQL / gzip (MB) | {figures['size_mb']:.1f} / {figures['gzip_mb']:.1f} |")
+    for mb in args.mb:
+        figures = measure(mb, args.runs, args.admin_url)
+        plain = figures["plain"]
+        print()
+        print(
+            f"| {figures['size_mb']:.0f} MB of SQL ({figures['gzip_mb']:.1f} MB gzip), median of {args.runs} | seconds |"
+        )
+        print("|---|---|")
+        print(f"| plain gunzip -c | psql --single-transaction -v ON_ERROR_STOP=1 | {plain:.2f} |")
+        print(f"| our restore step, same fresh database | {figures['ours']:.2f} |")
+        print(f"| ratio ours / plain (target <= 1.1) | {figures['ours'] / plain:.3f} |")
+        print(f"| our restore step replacing the populated schema | {figures['rollback']:.2f} |")
+        print(f"| ratio of that / plain | {figures['rollback'] / plain:.3f} |")
+        print(
+            f"| whole `rollback --yes` (checks, safety dump, restore, ANALYZE, status) | {figures['whole']:.2f} |"
+        )
+        print(f"| ratio whole / plain (target <= 1.5) | {figures['whole'] / plain:.3f} |")
+        print(f"| whole `rollback --yes --no-safety-dump` | {figures['whole_no_safety_dump']:.2f} |")
+        print(f"| ratio of that / plain (target <= 1.15) | {figures['whole_no_safety_dump'] / plain:.3f} |")
+        for key, value in figures.items():
+            if key.startswith("phase "):
+                print(f"| {key} (whole command, with the safety dump) | {value:.2f} |")
+        print(f"| full pre-restore check pass (dry run only now) | {figures['checks']:.2f} |")
+        print(f"| safety dump (level {SAFETY_LEVEL}), separately | {figures['safety_dump']:.2f} |")
     return 0
 
 

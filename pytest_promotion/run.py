@@ -55,6 +55,8 @@ class Tally:
     migration_outcome: Outcome | None = None
     verdict: Verdict | None = None
     """The launch gate's verdict, computed once at the end of the session."""
+    baseline_error: str | None = None
+    """Why ``--update-baseline`` could not write the baseline (its lock timed out, …)."""
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

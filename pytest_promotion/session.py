@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.core.failures import from_serializable, to_serializable
 from pytest_promotion.core.xdist import is_worker, worker_output
 from pytest_promotion.migrations import session as migrations
@@ -143,7 +144,11 @@ class RunHooks:
             output[WORKER_RESULTS] = run.tally.results.export()
             return
         if run.gate is not None:
-            run.tally.migration_outcome = migrations.finish(run.gate, config, run.redactor.scrub)
+            try:
+                run.tally.migration_outcome = migrations.finish(run.gate, config, run.redactor.scrub)
+            except ConfigError as exc:  # the baseline lock timed out, or the file changed under us
+                run.tally.baseline_error = str(exc)
+                session.exitstatus = pytest.ExitCode.USAGE_ERROR
             if migrations.strict_problems(run.gate, run.tally.migration_outcome):
                 session.exitstatus = max(session.exitstatus, pytest.ExitCode.TESTS_FAILED)
         if run.launch_gate:
@@ -173,6 +178,9 @@ class RunHooks:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """The migration gate's section, the slowest endpoints, and the launch gate's verdict last."""
         run = self.run
+        if run.tally.baseline_error is not None:
+            terminalreporter.section("migration safety")
+            terminalreporter.write_line(f"baseline not written: {run.tally.baseline_error}")
         if run.gate is not None and run.tally.migration_outcome is not None:
             terminalreporter.section("migration safety")
             for line in migrations.summary(run.gate, run.tally.migration_outcome):

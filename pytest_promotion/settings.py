@@ -286,7 +286,10 @@ def read_table(pyproject: Path | None) -> dict[str, Any]:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{pyproject}: is not valid TOML ({exc}). Fix the file and run again.") from None
-    table = data.get("tool", {}).get("promotion", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{pyproject}: [tool] must be a table. Write it as [tool.*] sections.")
+    table = tool.get("promotion", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: {TABLE} must be a table. Write it as a [tool.promotion] section.")
     return table

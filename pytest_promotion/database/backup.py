@@ -2,24 +2,44 @@
 
 A backup is written under a hidden temporary name and renamed only once pg_dump has finished
 and the bytes are on disk, so a crash or Ctrl-C never leaves a half file that looks like a backup.
+It holds all the data of the schema, so it is written owner-only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import json
 import os
 import re
 import secrets
 import subprocess
+import tempfile
+import threading
+import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from pytest_promotion.database.contract_schema import companion_schemas
-from pytest_promotion.database.errors import DatabaseError
+from pytest_promotion.database.errors import BackupsDirError, DatabaseError
 from pytest_promotion.database.tools import PgTools, child_environment, run_psql, tool_message
 from pytest_promotion.database.url import DatabaseTarget, quote_literal
 
 SUFFIX = ".sql.gz"
+METADATA_PREFIX = b"-- pytest-promotion backup: "
+METADATA_VERSION = 1
+BACKUP_LEVEL = 6
+"""gzip level of ``pytest-promotion backup``: kept for days, so small."""
+SAFETY_LEVEL = 1
+"""gzip level of a rollback's safety dump: taken during an incident, so fast (about 4 times)."""
+COMPLETE_MARK = b"-- PostgreSQL database dump complete"
+_CHUNK = 1 << 20
+_TAIL = 1 << 16
+DEFAULT_LOCK_TIMEOUT = 5.0
+"""Seconds a backup or restore waits for a lock another session holds before it gives up."""
 SAFETY_PREFIX = "pre-rollback-"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 # 20250101T120000Z, 2025-01-01T12:00:00Z, 2025-01-01_12-00-00, 20250101-120000 …
@@ -79,49 +99,217 @@ def describe_backup(path: Path) -> BackupFile:
 
 
 def create_backup(
-    target: DatabaseTarget, tools: PgTools, folder: Path, *, prefix: str = "", now: datetime | None = None
+    target: DatabaseTarget,
+    tools: PgTools,
+    folder: Path,
+    *,
+    prefix: str = "",
+    now: datetime | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    level: int = BACKUP_LEVEL,
 ) -> Path:
     """Dump ``target``'s schema to a new gzip file in ``folder``; its path, or DatabaseError.
 
+    See :func:`start_backup`; this waits for it.
+    """
+    return start_backup(
+        target, tools, folder, prefix=prefix, now=now, lock_timeout=lock_timeout, level=level
+    ).wait()
+
+
+def start_backup(
+    target: DatabaseTarget,
+    tools: PgTools,
+    folder: Path,
+    *,
+    prefix: str = "",
+    now: datetime | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    level: int = BACKUP_LEVEL,
+) -> PendingBackup:
+    """Start dumping ``target``'s schema into a new gzip file in ``folder``; wait() for its path.
+
     Only the target's schema is dumped (with the extensions that live in it), because a
     rollback resets exactly that schema; pg_dump then writes ``CREATE SCHEMA`` with its owner and
-    grants, so they come back too. An existing backup is never overwritten.
+    grants, so they come back too. The file holds all the schema's data, so it is created
+    owner-only (0600). It starts with a one-line gzip member naming the database, schema and
+    time (a SQL comment: plain ``gunzip -c | psql`` still replays it), then pg_dump's plain SQL,
+    compressed here at ``level`` in a thread (in parallel with pg_dump, instead of inside it)
+    while its last bytes are kept to verify the closing line. pg_dump waits at most
+    ``lock_timeout`` seconds for a table another session holds exclusively (a migration
+    running). An existing backup is never overwritten.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    moment = now or datetime.now(UTC)
+    make_backups_dir(folder)
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     final = folder / backup_name(moment, prefix)
     counter = 1
     while final.exists():
         counter += 1
         final = folder / backup_name(moment, prefix).replace(SUFFIX, f"-{counter}{SUFFIX}")
     partial = folder / f".{final.name}.{secrets.token_hex(4)}.partial"
+    extensions = schema_extensions(target, tools)
     args = [
         str(tools.pg_dump),
         "--no-password",
         "--format=plain",
-        "--compress=6",
-        f"--file={partial}",
+        f"--lock-wait-timeout={max(int(lock_timeout * 1000), 1)}",
         f"--schema={_pattern(target.schema)}",
-        *(f"--extension={_pattern(name)}" for name in schema_extensions(target, tools)),
+        *(f"--extension={_pattern(name)}" for name in extensions),
         # Prisma 8's ledger and marker travel with the schema they describe (contract_schema.py)
         *(f"--schema={_pattern(name)}" for name in companion_schemas(target, tools)),
     ]
     try:
-        done = subprocess.run(
-            args, capture_output=True, text=True, env=child_environment(target), check=False
-        )
-        if done.returncode != 0:
-            raise DatabaseError(
-                f"pg_dump of {target.display()} failed: {tool_message(done.stderr, target)}. "
-                "No backup was written and nothing was changed; fix the cause and run again."
-            )
-        with partial.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(partial, final)
-        _fsync_folder(folder)
-    finally:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise _write_error(final, exc) from None
+    handle = os.fdopen(fd, "wb")
+    try:
+        handle.write(gzip.compress(metadata_line(target, moment), mtime=0))
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by PendingBackup.wait() or cancel()
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, env=child_environment(target))
+    except BaseException as exc:
+        handle.close()
         partial.unlink(missing_ok=True)
-    return final
+        if isinstance(exc, OSError):
+            raise _write_error(final, exc) from None
+        raise
+    pending = PendingBackup(target=target, final=final, partial=partial, proc=proc, errors=errors)
+    pending.start(handle, level)
+    return pending
+
+
+class PendingBackup:
+    """A backup being written: pg_dump's output compressed by a thread; wait() or cancel() it."""
+
+    def __init__(
+        self,
+        *,
+        target: DatabaseTarget,
+        final: Path,
+        partial: Path,
+        proc: subprocess.Popen[bytes],
+        errors: IO[bytes],
+    ) -> None:
+        self.target = target
+        self.final = final
+        self.partial = partial
+        self.proc = proc
+        self.errors = errors
+        self.written = 0
+        """Bytes of SQL pg_dump has produced so far."""
+        self.started = time.perf_counter()
+        self._tail = b""
+        self._failure: OSError | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, handle: IO[bytes], level: int) -> None:
+        """Compress pg_dump's output into ``handle`` in a thread."""
+        self._thread = threading.Thread(target=self._compress, args=(handle, level), daemon=True)
+        self._thread.start()
+
+    def _compress(self, handle: IO[bytes], level: int) -> None:
+        assert self.proc.stdout is not None
+        encoder = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        try:
+            with handle:
+                while chunk := self.proc.stdout.read(_CHUNK):
+                    self.written += len(chunk)
+                    self._tail = (self._tail + chunk)[-_TAIL:]
+                    handle.write(encoder.compress(chunk))
+                handle.write(encoder.flush())
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:  # disk full: stop reading, pg_dump then fails on its broken pipe
+            self._failure = exc
+            self.proc.stdout.close()
+
+    def wait(self) -> Path:
+        """The finished backup's path, once pg_dump succeeded and its closing line was written."""
+        try:
+            returncode = self.proc.wait()
+            assert self._thread is not None
+            self._thread.join()
+            if self._failure is not None:
+                raise _write_error(self.final, self._failure)
+            if returncode != 0:
+                self.errors.seek(0)
+                message = tool_message(self.errors.read().decode("utf-8", "replace"), self.target)
+                raise DatabaseError(
+                    f"pg_dump of {self.target.display()} failed: {message}. "
+                    "No backup was written and nothing was changed; fix the cause and run again."
+                )
+            if COMPLETE_MARK not in self._tail:
+                raise DatabaseError(
+                    f"pg_dump of {self.target.display()} ended without its closing line "
+                    f"({COMPLETE_MARK.decode()}); no backup was written and nothing was changed. Run again."
+                )
+            try:
+                os.replace(self.partial, self.final)
+                _fsync_folder(self.final.parent)
+            except OSError as exc:
+                raise _write_error(self.final, exc) from None
+            return self.final
+        finally:
+            self.errors.close()
+            self.partial.unlink(missing_ok=True)
+
+    def cancel(self) -> None:
+        """Stop pg_dump and remove the partial file (the rollback was not confirmed)."""
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        self.proc.wait()
+        if self._thread is not None:
+            self._thread.join()
+        self.errors.close()
+        self.partial.unlink(missing_ok=True)
+
+
+def _write_error(final: Path, exc: OSError) -> DatabaseError:
+    return DatabaseError(
+        f"Could not write the backup {final} ({exc.strerror or exc}); no backup was written and "
+        "nothing was changed. Free disk space or fix the folder's permissions, and run again."
+    )
+
+
+def metadata_line(target: DatabaseTarget, moment: datetime) -> bytes:
+    """The SQL comment that records what a backup is of, so a rollback can refuse the wrong one."""
+    data = {
+        "database": target.database,
+        "schema": target.schema,
+        "taken_at": moment.astimezone(UTC).isoformat(),
+        "version": METADATA_VERSION,
+    }
+    return METADATA_PREFIX + json.dumps(data, sort_keys=True).encode() + b"\n"
+
+
+def check_backups_dir(folder: Path) -> None:
+    """BackupsDirError unless ``folder`` is, or can be created as, a writable folder; creates nothing."""
+    if folder.exists() or folder.is_symlink():
+        if not folder.is_dir():
+            raise BackupsDirError(f"{folder} exists but is not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise BackupsDirError(f"{folder} is not writable")
+        return
+    parent = folder.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise BackupsDirError(f"{folder} cannot be created: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BackupsDirError(f"{folder} cannot be created: {parent} is not writable")
+
+
+def make_backups_dir(folder: Path) -> None:
+    """Create the backups folder (owner-only when new); BackupsDirError when it cannot be."""
+    check_backups_dir(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except FileExistsError:
+        raise BackupsDirError(f"{folder} cannot be created: a file or a broken link is in its way") from None
+    except OSError as exc:
+        raise BackupsDirError(f"{folder} cannot be created ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BackupsDirError(f"{folder} is not writable")
 
 
 def schema_extensions(target: DatabaseTarget, tools: PgTools) -> list[str]:

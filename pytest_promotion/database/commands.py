@@ -18,37 +18,64 @@ from typing import Any, TextIO
 from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database import status_contract
 from pytest_promotion.database.backup import (
+    DEFAULT_LOCK_TIMEOUT,
+    SAFETY_LEVEL,
     SAFETY_PREFIX,
     BackupFile,
+    PendingBackup,
+    check_backups_dir,
     create_backup,
     describe_backup,
     list_backups,
+    start_backup,
 )
-from pytest_promotion.database.checks import CheckedBackup, check_backup
+from pytest_promotion.database.checks import CheckedBackup, check_backup, check_head, mismatches
 from pytest_promotion.database.contract_schema import CONTRACT_SCHEMA, carries_contract, restore_refusal
 from pytest_promotion.database.errors import (
     BackupRefusedError,
+    BackupsDirError,
     DatabaseError,
     NoBackupError,
+    RestoreBlockedError,
     RestoreFailedError,
 )
 from pytest_promotion.database.exit_codes import ExitCode
+from pytest_promotion.database.exposure import unignored_work_tree
 from pytest_promotion.database.generations import (
     PRISMA8,
     AnyStatus,
+    SideBySide,
     combine,
     report_json,
     report_lines,
     status_folders,
 )
-from pytest_promotion.database.restore import Progress, analyze, restore
-from pytest_promotion.database.status import compare, local_migrations, read_history
-from pytest_promotion.database.tools import PgTools, find_tools
+from pytest_promotion.database.preflight import (
+    LockHolder,
+    ServerFacts,
+    holder_table,
+    inspect,
+    lock_holders,
+    require_pg_dump_for,
+    require_restore_privileges,
+    require_schema,
+)
+from pytest_promotion.database.progress import Phases, rate
+from pytest_promotion.database.restore import analyze, restore
+from pytest_promotion.database.status import (
+    StatusReport,
+    after_rollback,
+    compare,
+    local_migrations,
+    read_history,
+    table_lines,
+)
+from pytest_promotion.database.tools import INSTALL_HINT, PgTools, find_tools
+from pytest_promotion.database.units import human_age, human_size
 from pytest_promotion.database.url import DatabaseTarget, parse_database_url
 from pytest_promotion.settings import PromotionSettings, load_settings, source_of
 
 Handler = Callable[[argparse.Namespace], int]
-_MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,27 +100,42 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "The file appears only once it is complete.",
     )
     _add_backups_dir(backup)
+    _add_lock_timeout(backup)
     backup.set_defaults(handler=run_backup)
 
     rollback = subparsers.add_parser(
         "rollback",
         help="restore the newest backup into DATABASE_URL in one transaction",
-        description="Check the newest backup (or --backup FILE), show the plan, ask, take a safety "
-        "dump, then replace the schema with the backup in one transaction, ANALYZE, and print "
-        "migrate status. Any error leaves the database as it was.",
+        description="Check the newest backup (or --backup FILE) and the database, show the plan, ask, "
+        "take a safety dump, then replace the schema with the backup in one transaction, ANALYZE, "
+        "and print migrate status. Any error leaves the database as it was. Exit 0 means restored.",
     )
     rollback.add_argument(
         "--backup", metavar="FILE", type=Path, help="restore this file instead of the newest"
     )
     rollback.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (CI)")
     rollback.add_argument(
-        "--dry-run", action="store_true", help="check the backup and show the plan, then stop"
+        "--dry-run",
+        action="store_true",
+        help="connect, run every check a rollback makes, show the plan, then stop",
     )
     rollback.add_argument(
         "--no-safety-dump",
         action="store_true",
         help="skip the pre-rollback-<timestamp>.sql.gz dump of the current state (no way back!)",
     )
+    rollback.add_argument(
+        "--terminate-blockers",
+        action="store_true",
+        help="terminate the sessions holding locks in the schema before dropping it "
+        "(listed in the plan and confirmed; never the rollback's own session)",
+    )
+    rollback.add_argument(
+        "--allow-foreign-backup",
+        action="store_true",
+        help="restore a backup taken of another schema or database (refused otherwise)",
+    )
+    _add_lock_timeout(rollback)
     _add_backups_dir(rollback)
     _add_migrations_dir(rollback)
     rollback.set_defaults(handler=run_rollback)
@@ -112,6 +154,27 @@ def _add_backups_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backups-dir", metavar="DIR", help="the backups folder (default: backups)")
 
 
+def _add_lock_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lock-timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=DEFAULT_LOCK_TIMEOUT,
+        help="give up when a lock is not granted within this time, so the app never queues behind "
+        f"us for longer (default: {DEFAULT_LOCK_TIMEOUT:g})",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0 and at most 3600")
+    return value
+
+
 def _add_migrations_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--migrations-dir",
@@ -124,17 +187,23 @@ def run_backup(args: argparse.Namespace) -> int:
     """``pytest-promotion backup``."""
     try:
         ctx = load_context(args)
+        facts = inspect(ctx.target, ctx.tools)
+        require_schema(facts, ctx.target)
+        require_pg_dump_for(facts, ctx.tools)
         started = time.perf_counter()
-        path = create_backup(ctx.target, ctx.tools, ctx.backups_dir)
+        path = create_backup(ctx.target, ctx.tools, ctx.backups_dir, lock_timeout=args.lock_timeout)
+    except BackupsDirError as exc:
+        return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
     except ConfigError as exc:
         return fail(exc, ExitCode.CONFIG)
     except DatabaseError as exc:
         return fail(exc, ExitCode.DATABASE)
-    size = path.stat().st_size
     print(
         f"Backed up {ctx.target.describe()} to {display_path(path)} "
-        f"({size / _MIB:.1f} MiB, {time.perf_counter() - started:.1f} s)."
+        f"({human_size(path.stat().st_size)}, {time.perf_counter() - started:.1f} s). It holds all the "
+        "schema's data (not only its structure) and is readable by you only."
     )
+    warn_if_exposed(path, ctx.target)
     return ExitCode.OK
 
 
@@ -154,58 +223,243 @@ def run_status(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+@dataclass(frozen=True)
+class Preflight:
+    """What the checks before the plan found: the backup, the server, the sessions in the way."""
+
+    checked: CheckedBackup
+    facts: ServerFacts
+    holders: list[LockHolder]
+    mismatches: list[str]
+
+
 def run_rollback(args: argparse.Namespace) -> int:
-    """``pytest-promotion rollback``: check, plan, confirm, safety dump, restore, ANALYZE, status."""
+    """``pytest-promotion rollback``: check, plan, confirm, safety dump, restore, ANALYZE, status.
+
+    A dry run makes every check a real run makes, against the real database, and fails the same
+    way. Exit 0 means restored; the migrate status that follows is information. The safety dump
+    starts as soon as the checks passed, so it runs while the plan is read and answered.
+    """
+    phases = Phases(sys.stderr)
+    started = time.perf_counter()
+    ctx: Context | None = None
     try:
         ctx = load_context(args)
-        chosen = choose_backup(args.backup, ctx.backups_dir)
-        checked = check_backup(chosen, ctx.tools.psql_version)
-        refusal = restore_refusal(ctx.target, ctx.tools, chosen.path, checked.created_schemas)
-        if refusal is not None:  # Prisma 8: the ledger would not match the schema
-            raise BackupRefusedError(refusal)
+        found = preflight(ctx, args)
+    except BackupsDirError as exc:
+        assert ctx is not None
+        return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
     except ConfigError as exc:
         return fail(exc, ExitCode.CONFIG)
     except NoBackupError as exc:
         return fail(exc, ExitCode.NO_BACKUP)
     except BackupRefusedError as exc:
         return fail(exc, ExitCode.CORRUPT_BACKUP)
-    safety_name = f"{SAFETY_PREFIX}<timestamp>.sql.gz"
-    for line in plan_lines(ctx, checked, None if args.no_safety_dump else safety_name):
-        print(line)
-    if args.dry_run:
-        print("Dry run: every check passed; nothing was changed.")
-        return ExitCode.OK
-    if not args.yes and not confirm(ctx.target, sys.stdin, sys.stdout):
-        print("Not confirmed; nothing was changed.", file=sys.stderr)
-        return ExitCode.ABORTED
-    try:
-        if not args.no_safety_dump:
-            started = time.perf_counter()
-            safety = create_backup(ctx.target, ctx.tools, ctx.backups_dir, prefix=SAFETY_PREFIX)
-            print(
-                f"Safety dump: {display_path(safety)} ({time.perf_counter() - started:.1f} s). "
-                f"To undo this rollback: pytest-promotion rollback --backup {display_path(safety)}"
-            )
     except DatabaseError as exc:
         return fail(exc, ExitCode.DATABASE)
+    checked = found.checked
+    phases.done(
+        "checks", time.perf_counter() - started, "whole backup" if checked.complete else "head of the backup"
+    )
+    pending: PendingBackup | None = None
+    will_ask_nobody = not args.yes and not sys.stdin.isatty()  # refused below: start nothing
+    if not args.dry_run and not args.no_safety_dump and not will_ask_nobody:
+        try:
+            pending = start_backup(
+                ctx.target,
+                ctx.tools,
+                ctx.backups_dir,
+                prefix=SAFETY_PREFIX,
+                lock_timeout=args.lock_timeout,
+                level=SAFETY_LEVEL,
+            )
+        except BackupsDirError as exc:
+            return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
+        except DatabaseError as exc:
+            return fail(exc, ExitCode.DATABASE)
     try:
-        seconds = restore(ctx.target, ctx.tools, checked, progress=terminal_progress(sys.stderr))
+        return _confirm_and_restore(ctx, args, found, pending, phases)
+    finally:
+        if pending is not None and pending.proc.returncode is None:
+            pending.cancel()  # not confirmed, or interrupted: no half safety dump stays behind
+
+
+def _confirm_and_restore(
+    ctx: Context, args: argparse.Namespace, found: Preflight, pending: PendingBackup | None, phases: Phases
+) -> int:
+    checked = found.checked
+    safety_name = f"{SAFETY_PREFIX}<timestamp>.sql.gz"
+    for line in plan_lines(ctx, found, None if args.no_safety_dump else safety_name, args):
+        print(line)
+    if args.dry_run:
+        print(
+            "Dry run: the backup and the database passed every check a rollback makes; nothing was changed."
+        )
+        return ExitCode.OK
+    terminating = len(found.holders) if args.terminate_blockers else None
+    if not args.yes and not confirm(ctx.target, sys.stdin, sys.stdout, terminating=terminating):
+        print("Not confirmed; nothing was changed.", file=sys.stderr)
+        return ExitCode.ABORTED
+    safety: Path | None = None
+    if pending is not None:
+        try:
+            while pending.proc.poll() is None:
+                phases.dump_progress(pending.written, pending.started)
+                time.sleep(0.05)
+            safety = pending.wait()
+        except BackupsDirError as exc:
+            return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
+        except DatabaseError as exc:
+            return fail(exc, ExitCode.DATABASE)
+        seconds = time.perf_counter() - pending.started
+        phases.done(
+            "safety dump", seconds, f"{human_size(pending.written)} of SQL, {rate(pending.written, seconds)}"
+        )
+        print(
+            f"Safety dump: {display_path(safety)} ({human_size(safety.stat().st_size)}). "
+            f"To undo this rollback: pytest-promotion rollback --backup {display_path(safety)}"
+        )
+        warn_if_exposed(safety, ctx.target)
+    try:
+        restored = restore(
+            ctx.target,
+            ctx.tools,
+            checked,
+            progress=phases.restore_progress(),
+            lock_timeout=args.lock_timeout,
+            terminate=args.terminate_blockers,
+            verify=None if args.allow_foreign_backup else lambda full: refuse_foreign(full, ctx.target),
+        )
+    except RestoreBlockedError as exc:
+        report_blocked(ctx, exc)
+        return ExitCode.BLOCKED
     except RestoreFailedError as exc:
         return fail(exc, ExitCode.RESTORE_FAILED)
-    print(f"Restored {checked.file.path.name} into {ctx.target.describe()} in {seconds:.1f} s.")
-    attention = False
+    except (BackupRefusedError, ConfigError) as exc:  # found during the single pass; never committed
+        discard_safety_dump(safety)
+        return fail(exc, ExitCode.CORRUPT_BACKUP if isinstance(exc, BackupRefusedError) else ExitCode.CONFIG)
+    phases.done(
+        "restore",
+        restored.seconds,
+        f"{human_size(restored.size)} of SQL, {rate(restored.size, restored.seconds)}",
+    )
+    if restored.terminated:
+        print(
+            f"Terminated {len(restored.terminated)} session(s) holding locks in schema "
+            f'"{ctx.target.schema}" before the restore: pid {", ".join(map(str, restored.terminated))}.'
+        )
+    print(f"Restored {checked.file.path.name} into {ctx.target.describe()} in {restored.seconds:.1f} s.")
+    started = time.perf_counter()
     try:
         analyze(ctx.target, ctx.tools)
     except DatabaseError as exc:
-        print(f"Warning: {exc}", file=sys.stderr)
-        attention = True
+        print(f"Warning: the rollback is done, but {exc}", file=sys.stderr)
+    phases.done("analyze", time.perf_counter() - started)
+    started = time.perf_counter()
     try:
         report = status_report(ctx)
     except (ConfigError, DatabaseError) as exc:
-        print(f"Restored, but migrate status could not be read: {exc}", file=sys.stderr)
-        return ExitCode.RESTORED_NEEDS_ATTENTION
-    print_report(report, ctx.target)
-    return ExitCode.RESTORED_NEEDS_ATTENTION if attention or not report.up_to_date else ExitCode.OK
+        print(f"Note: the rollback is done; migrate status could not be read: {exc}", file=sys.stderr)
+        return ExitCode.OK
+    phases.done("status", time.perf_counter() - started)
+    print(
+        f"Migrate status after the rollback (information; the rollback itself succeeded) of {ctx.target.describe()}:"
+    )
+    for line in after_rollback_lines(report):
+        print(line)
+    return ExitCode.OK
+
+
+def after_rollback_lines(report: AnyStatus) -> list[str]:
+    """The status after a rollback, as information, per Prisma generation."""
+    if isinstance(report, SideBySide):
+        lines: list[str] = []
+        for generation, part in report.reports:
+            lines += [f"{generation.capitalize()}:", *after_rollback_lines(part)]
+        return lines
+    if isinstance(report, StatusReport):
+        return [
+            *(f"  {line}" for line in (table_lines(report) if report.migrations else [])),
+            after_rollback(report),
+        ]
+    table = report.table_lines() if report.migrations else []
+    return [*(f"  {line}" for line in table), report.verdict()]
+
+
+def preflight(ctx: Context, args: argparse.Namespace) -> Preflight:
+    """Every check before the plan, in the order a person would fix them: file, server, fit."""
+    chosen = choose_backup(args.backup, ctx.backups_dir)
+    # A dry run reads the whole backup now; a real run checks its head now and the rest in the
+    # restore's single pass, which commits only if every check passed.
+    checked = (check_backup if args.dry_run else check_head)(chosen, ctx.tools.psql_version)
+    refusal = restore_refusal(ctx.target, ctx.tools, chosen.path, checked.created_schemas)
+    if refusal is not None:  # Prisma 8: the restored ledger would not match the schema
+        raise BackupRefusedError(refusal)
+    if args.terminate_blockers and ctx.tools.psql_version < (13, 0):
+        raise ConfigError(
+            f"--terminate-blockers needs psql 13 or later (this is {ctx.tools.psql_version[0]}."
+            f"{ctx.tools.psql_version[1]}). {INSTALL_HINT}"
+        )
+    facts = inspect(ctx.target, ctx.tools)
+    require_schema(facts, ctx.target)
+    require_restore_privileges(facts, ctx.target)
+    if not args.no_safety_dump:
+        require_pg_dump_for(facts, ctx.tools)
+        check_backups_dir(ctx.backups_dir)
+    reasons = mismatches(checked, ctx.target)
+    if not args.allow_foreign_backup:
+        refuse_foreign(checked, ctx.target)
+    holders = lock_holders(ctx.target, ctx.tools)
+    return Preflight(checked, facts, holders, reasons)
+
+
+def discard_safety_dump(safety: Path | None) -> None:
+    """Remove the safety dump of a rollback that changed nothing: the database still holds it all."""
+    if safety is not None:
+        safety.unlink(missing_ok=True)
+        print(
+            f"The safety dump {display_path(safety)} was removed: the restore was refused, so the "
+            "database is as it was.",
+            file=sys.stderr,
+        )
+
+
+def refuse_foreign(checked: CheckedBackup, target: DatabaseTarget) -> None:
+    """BackupRefusedError when the backup belongs to another schema or database."""
+    reasons = mismatches(checked, target)
+    if reasons:
+        raise BackupRefusedError(
+            f"{checked.file.path}: is not a backup of {target.describe()}: {'; '.join(reasons)}. "
+            f'Restoring it would drop schema "{target.schema}" and leave it empty while the '
+            "backup's objects are created elsewhere. Nothing was changed; name the right backup with "
+            "--backup FILE, point DATABASE_URL at the database and schema it was taken of, or pass "
+            "--allow-foreign-backup to restore it anyway."
+        )
+
+
+def report_blocked(ctx: Context, exc: RestoreBlockedError) -> None:
+    """The lock timeout, the sessions holding locks now (no query text), and what to do."""
+    print(f"error: {exc}", file=sys.stderr)
+    try:
+        holders = lock_holders(ctx.target, ctx.tools)
+    except DatabaseError as listing:
+        print(f"The sessions holding the locks could not be listed: {listing}", file=sys.stderr)
+        holders = []
+    if holders:
+        print(f'Sessions holding locks in schema "{ctx.target.schema}" now:', file=sys.stderr)
+        for line in holder_table(holders):
+            print(f"  {line}", file=sys.stderr)
+    else:
+        print(
+            f'No session holds a lock in schema "{ctx.target.schema}" any more: run the rollback again.',
+            file=sys.stderr,
+        )
+    print(
+        "Let those transactions finish (or end them), or run again with --terminate-blockers to "
+        "terminate them first (it asks; the rollback's own session is never terminated). A longer "
+        "--lock-timeout makes the app queue behind the rollback for longer.",
+        file=sys.stderr,
+    )
 
 
 def load_context(args: argparse.Namespace) -> Context:
@@ -240,12 +494,7 @@ def status_report(ctx: Context) -> AnyStatus:
     explicit = "migrations_dir" in ctx.options or "migrations_dir" in ctx.settings.model_fields_set
     folders = status_folders(ctx.migrations_dir, explicit=explicit, project=Path.cwd())
     if not folders:
-        if "migrations_dir" in ctx.options:
-            source = "option --migrations-dir"
-        elif "migrations_dir" in ctx.settings.model_fields_set:
-            source = source_of("migrations_dir", {}, ctx.pyproject)
-        else:
-            source = "the default migrations_dir"
+        source = setting_source(ctx, "migrations_dir", "--migrations-dir")
         raise ConfigError(
             f"{source}: the migrations folder {ctx.migrations_dir} does not exist. Point "
             "migrations_dir in [tool.promotion] (or --migrations-dir) at your Prisma migrations."
@@ -264,6 +513,36 @@ def status_report(ctx: Context) -> AnyStatus:
     return combine(reports)
 
 
+def setting_source(ctx: Context, field: str, option: str) -> str:
+    """Where a folder setting came from: the command's option, a variable, a key, or the default."""
+    if field in ctx.options:
+        return f"option {option}"
+    if field in ctx.settings.model_fields_set:
+        return source_of(field, {}, ctx.pyproject)
+    return f"the default {field}"
+
+
+def backups_dir_error(ctx: Context, exc: BackupsDirError) -> ConfigError:
+    """The backups folder's problem, naming where its setting came from."""
+    return ConfigError(
+        f"{setting_source(ctx, 'backups_dir', '--backups-dir')}: the backups folder {exc}. Point "
+        "backups_dir in [tool.promotion] (or --backups-dir, PROMOTION_BACKUPS_DIR) at a folder you "
+        "can write, outside the repository; nothing was changed."
+    )
+
+
+def warn_if_exposed(path: Path, target: DatabaseTarget) -> None:
+    """Warn when a backup would show up in ``git status``: it holds every row of the schema."""
+    tree = unignored_work_tree(path)
+    if tree is not None:
+        print(
+            f'Warning: {display_path(path)} holds all the data of schema "{target.schema}" and is inside '
+            f"the git work tree {tree}, which does not ignore it. Add the backups folder to .gitignore "
+            "(or set backups_dir outside the repository) so a backup is never committed.",
+            file=sys.stderr,
+        )
+
+
 def choose_backup(explicit: Path | None, folder: Path) -> BackupFile:
     """The file ``--backup`` names, or the newest backup in the folder; NoBackupError otherwise."""
     if explicit is not None:
@@ -279,37 +558,77 @@ def choose_backup(explicit: Path | None, folder: Path) -> BackupFile:
     return backups[-1]
 
 
-def plan_lines(ctx: Context, checked: CheckedBackup, safety: str | None) -> list[str]:
-    """What the rollback will do, before it asks."""
+def plan_lines(ctx: Context, found: Preflight, safety: str | None, args: argparse.Namespace) -> list[str]:
+    """What the rollback will do, before it asks; the data it loses is said plainly."""
+    checked, facts = found.checked, found.facts
     file = checked.file
-    age = datetime.now(UTC) - file.taken_at
+    taken = checked.taken_at
+    age = human_age((datetime.now(UTC) - taken).total_seconds())
     dumped = f", dumped by pg_dump {checked.dumped_by[0]}.{checked.dumped_by[1]}" if checked.dumped_by else ""
+    source = checked.source
+    of = (
+        f'taken of database "{source.database}", schema "{source.schema}"'
+        if source is not None
+        else "source database not recorded (not written by pytest-promotion backup)"
+    )
+    schema = ctx.target.schema
     lines = [
         "Rollback plan",
         f"  database: {ctx.target.display()} ({ctx.target.describe()})",
-        f"  backup:   {display_path(file.path)} — {checked.compressed_size / _MIB:.1f} MiB compressed, "
-        f"{checked.size / _MIB:.1f} MiB of SQL, taken {file.taken_at:%Y-%m-%d %H:%M:%S} UTC "
-        f"({human_age(age.total_seconds())} ago){dumped}",
-        "  checks:   complete gzip, plain-format dump, ends with pg_dump's closing line, psql "
-        f"{ctx.tools.psql_version[0]}.{ctx.tools.psql_version[1]} can replay it",
+        f"  server:   PostgreSQL {facts.server_version[0]}.{facts.server_version[1]}, user "
+        f'"{facts.user}" may drop and re-create the schema',
+        f"  backup:   {display_path(file.path)} — {human_size(checked.compressed_size)} compressed"
+        + (f", {human_size(checked.size)} of SQL" if checked.complete else "")
+        + f", taken {taken:%Y-%m-%d %H:%M:%S} UTC ({age} ago), {of}{dumped}",
+        f"  checks:   plain-format dump, psql {ctx.tools.psql_version[0]}.{ctx.tools.psql_version[1]} can "
+        "replay it, "
+        + (
+            "complete gzip, ends with pg_dump's closing line, objects only in the target schema"
+            if checked.complete
+            else "objects so far only in the target schema; the rest (complete gzip, pg_dump's "
+            "closing line, every object's schema) while it streams: it commits only if all pass"
+        ),
+        f'  LOST:     every write to schema "{schema}" since {taken:%Y-%m-%d %H:%M:%S} UTC (when the '
+        "backup was taken) is lost"
+        + (", except in the safety dump" if safety else "; no safety dump keeps it (--no-safety-dump)"),
+    ]
+    if found.mismatches:
+        lines.append(f"  FOREIGN:  {'; '.join(found.mismatches)} (--allow-foreign-backup)")
+    if ctx.target.ignored:
+        lines.append(f"  ignored URL parameters (Prisma only): {', '.join(ctx.target.ignored)}")
+    if found.holders:
+        action = (
+            "terminated before the drop (--terminate-blockers)"
+            if args.terminate_blockers
+            else (f"the restore waits up to {args.lock_timeout:g} s for their locks, then gives up")
+        )
+        lines.append(f"  sessions holding locks in the schema now ({action}):")
+        lines += [f"    {line}" for line in holder_table(found.holders)]
+    else:
+        lines.append("  sessions holding locks in the schema now: none")
+    lines += [
         f"  1. safety dump of the current schema to {display_path(ctx.backups_dir)}/{safety}"
         if safety
         else "  1. NO safety dump (--no-safety-dump): the current state cannot be brought back",
-        f'  2. in one transaction: DROP SCHEMA "{ctx.target.schema}" CASCADE, recreate it, replay the backup'
+        f"  2. in one transaction (lock_timeout {args.lock_timeout:g} s): "
+        + ("terminate the sessions holding locks in it, " if args.terminate_blockers else "")
+        + f'DROP SCHEMA "{schema}" CASCADE, re-create it, replay the backup'
         + (
             f' (with "{CONTRACT_SCHEMA}", Prisma 8\'s ledger)'
-            if carries_contract(ctx.target, checked.created_schemas)
+            if carries_contract(ctx.target, found.checked.created_schemas)
             else ""
         ),
-        "  3. ANALYZE, then migrate status",
+        "  3. ANALYZE, then migrate status (information: the rollback's exit status says only whether it restored)",
     ]
-    if ctx.target.ignored:
-        lines.insert(2, f"  ignored URL parameters (Prisma only): {', '.join(ctx.target.ignored)}")
     return lines
 
 
-def confirm(target: DatabaseTarget, stdin: TextIO, stdout: TextIO) -> bool:
-    """Ask on a terminal; without one, refuse (pass --yes in CI)."""
+def confirm(target: DatabaseTarget, stdin: TextIO, stdout: TextIO, *, terminating: int | None = None) -> bool:
+    """Ask on a terminal; without one, refuse (pass --yes in CI).
+
+    ``terminating`` (with --terminate-blockers) is how many lock holders the plan listed; the
+    restore terminates whichever hold locks at the moment of the drop.
+    """
     if not stdin.isatty():
         print(
             "rollback needs confirmation, but standard input is not a terminal: pass --yes to "
@@ -317,31 +636,17 @@ def confirm(target: DatabaseTarget, stdin: TextIO, stdout: TextIO) -> bool:
             file=sys.stderr,
         )
         return False
-    stdout.write(f'Replace schema "{target.schema}" of database "{target.database}" with this backup? [y/N] ')
+    ending = (
+        "Replace"
+        if terminating is None
+        else f"Terminate the sessions holding locks in it ({terminating} listed above) and replace"
+    )
+    stdout.write(
+        f'{ending} schema "{target.schema}" of database "{target.database}" with this backup? [y/N] '
+    )
     stdout.flush()
     answer = stdin.readline().strip().lower()
     return answer in {"y", "yes"}
-
-
-def terminal_progress(stream: TextIO) -> Progress | None:
-    """Bytes restored, on one rewritten line, only when ``stream`` is a terminal."""
-    if not stream.isatty():
-        return None
-    last = 0.0
-
-    def report(sent: int, total: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last < 0.2 and sent < total:
-            return
-        last = now
-        percent = 100 * sent / total if total else 100
-        stream.write(f"\rrestoring: {sent / _MIB:,.1f} / {total / _MIB:,.1f} MiB ({percent:.0f}%)")
-        if sent >= total:
-            stream.write("\n")
-        stream.flush()
-
-    return report
 
 
 def print_report(report: AnyStatus, target: DatabaseTarget) -> None:
@@ -363,18 +668,3 @@ def display_path(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def human_age(seconds: float) -> str:
-    """``3 d 4 h``, ``2 h 5 min``, ``40 s``."""
-    seconds = max(seconds, 0)
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"

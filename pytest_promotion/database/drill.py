@@ -132,7 +132,7 @@ class RestoreDrillItem(CheckItem):
         try:
             create_database(target, tools, scratch.database)
             try:
-                seconds = restore(scratch, tools, checked)
+                seconds = restore(scratch, tools, checked).seconds
                 self.user_properties.append(("restore_seconds", f"{seconds:.3f}"))
                 for table, count in row_counts(scratch, tools).items():
                     self.user_properties.append((f"rows.{table}", count))

@@ -21,3 +21,11 @@ class BackupRefusedError(Exception):
 
 class RestoreFailedError(Exception):
     """psql failed or was interrupted; its single transaction was rolled back."""
+
+
+class BackupsDirError(Exception):
+    """The backups folder cannot be created or written; the caller names the setting."""
+
+
+class RestoreBlockedError(RestoreFailedError):
+    """The restore could not take its locks within lock_timeout: other sessions hold them."""

@@ -1,7 +1,9 @@
 """The exit codes of ``pytest-promotion backup``, ``rollback`` and ``status``, in one place.
 
 One numbering for all commands, so a script that runs several of them can tell outcomes apart;
-the README's table is written from this enum.
+docs/database.md's table is written from this enum. 9 is no longer used: a rollback that restored
+exits 0 whatever migrate status says afterwards (the release rolled back left pending migrations
+by design), so CI reads its exit status as "restored or not".
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ class ExitCode(IntEnum):
     """What a database command ended with."""
 
     OK = 0
-    """Done: backup written, rollback restored and up to date, or status up to date."""
+    """Done: backup written, rollback restored (whatever migrate status says next), or status up to date."""
     PENDING = 1
     """status: only pending migrations (including not managed, rolled back); ``prisma migrate deploy`` fixes it."""
     USAGE = 2
@@ -27,10 +29,11 @@ class ExitCode(IntEnum):
     NO_BACKUP = 6
     """rollback: no backup found (empty folder, or --backup names no file)."""
     CORRUPT_BACKUP = 7
-    """rollback: the backup was refused before anything ran (corrupt gzip, not a plain dump, cut short)."""
+    """rollback: the backup was refused before anything ran (corrupt gzip, not a plain dump, cut short,
+    or taken of another schema or database without --allow-foreign-backup)."""
     RESTORE_FAILED = 8
     """rollback: the restore failed or was interrupted; its transaction was rolled back, the database is unchanged."""
-    RESTORED_NEEDS_ATTENTION = 9
-    """rollback: restored, but migrate status afterwards is not up to date (or could not be read)."""
     ABORTED = 10
     """rollback: not confirmed (answered no, or no terminal and no --yes); nothing was changed."""
+    BLOCKED = 11
+    """rollback: other sessions held locks past --lock-timeout; rolled back, the database is unchanged."""

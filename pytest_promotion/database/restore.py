@@ -8,44 +8,104 @@ Even with them psql COMMITs when its input simply ends — which is what happens
 process is killed mid-stream. So the preamble also plants a *guard*: a deferred foreign key
 from one temporary table to another that only the last line we send fills. A stream that stops
 early fails that check at COMMIT, and the server rolls everything back.
+
+Production databases always have sessions. The restore session sets, server-side, a bounded
+``lock_timeout`` before ``DROP SCHEMA`` (and in place of the dump's own ``SET lock_timeout = 0``),
+so it never queues the app behind it for longer than that, and its backend stops waiting even
+when this process is gone; ``idle_in_transaction_session_timeout`` ends the transaction (and
+frees the app's tables) if nothing feeds psql for a minute; ``statement_timeout`` stays off, as
+pg_dump wants it, because one large table's COPY may rightly take minutes. With
+``terminate=True`` the same transaction first terminates the sessions holding locks in the
+schema — never its own.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import queue
 import re
+import secrets
 import signal
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO
 
-from pytest_promotion.database.checks import CHUNK, CheckedBackup
+from pytest_promotion.core.errors import ConfigError
+from pytest_promotion.database.backup import DEFAULT_LOCK_TIMEOUT
+from pytest_promotion.database.checks import BackupScanner, CheckedBackup
 from pytest_promotion.database.contract_schema import drop_companions
-from pytest_promotion.database.errors import RestoreFailedError
+from pytest_promotion.database.errors import BackupRefusedError, RestoreBlockedError, RestoreFailedError
+from pytest_promotion.database.gzipstream import GzipStreamError, gzip_chunks
+from pytest_promotion.database.preflight import holders_sql
 from pytest_promotion.database.tools import PgTools, child_environment, psql_command, run_psql, tool_message
 from pytest_promotion.database.url import DatabaseTarget, quote_ident, quote_literal
 
-Progress = Callable[[int, int], None]
-"""Called with (bytes of the backup sent so far, total bytes)."""
+Progress = Callable[[int, int, int], None]
+"""Called with (bytes of SQL sent so far, compressed bytes read, the compressed file's size)."""
+Verify = Callable[[CheckedBackup], None]
+"""Judges the fully checked backup at the end of the stream; raises BackupRefusedError to refuse it."""
 
-GUARD = (
-    "CREATE TEMPORARY TABLE promotion_restore_complete (id integer PRIMARY KEY) ON COMMIT DROP;\n"
-    "CREATE TEMPORARY TABLE promotion_restore_guard (id integer REFERENCES "
-    "pg_temp.promotion_restore_complete DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP;\n"
-    "INSERT INTO pg_temp.promotion_restore_guard VALUES (1);\n"
-)
-TRAILER = b"\nINSERT INTO pg_temp.promotion_restore_complete VALUES (1);\n"
+
+def guard(token: int) -> str:
+    """The deferred check only the trailer satisfies; ``token`` is random, so no backup can forge it."""
+    return (
+        "CREATE TEMPORARY TABLE promotion_restore_complete (id bigint PRIMARY KEY) ON COMMIT DROP;\n"
+        "CREATE TEMPORARY TABLE promotion_restore_guard (id bigint REFERENCES "
+        "pg_temp.promotion_restore_complete DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP;\n"
+        f"INSERT INTO pg_temp.promotion_restore_guard VALUES ({token});\n"
+    )
+
+
+def completion(token: int) -> bytes:
+    """The last line sent: it satisfies the guard, so only a stream that got this far commits."""
+    return f"\nINSERT INTO pg_temp.promotion_restore_complete VALUES ({token});\n".encode()
+
+
 _STDIN_LINE = re.compile(r"psql:<stdin>:(\d+):")
+_LOCK_TIMEOUT = re.compile(r"lock timeout|55P03")
+_TERMINATED = re.compile(r"^promotion-terminated: ?(.*)$", re.MULTILINE)
+IDLE_IN_TRANSACTION_TIMEOUT = "60s"
+# The dump's own settings, replaced so the bound holds for the whole restore.
+_DUMP_SETTINGS = (
+    (b"\nSET lock_timeout = 0;\n", "\nSET lock_timeout = '{ms}ms';\n"),
+    (
+        b"\nSET idle_in_transaction_session_timeout = 0;\n",
+        f"\nSET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}';\n",
+    ),
+)
+_HEAD_BYTES = 8192
 _INTERRUPT_GRACE_SECONDS = 30
 _QUEUED_CHUNKS = 8
 
 
-def preamble(schema: str, *, create: bool) -> str:
+@dataclass(frozen=True)
+class Restored:
+    """A committed restore."""
+
+    seconds: float
+    terminated: tuple[int, ...] = ()
+    """Sessions terminated before the schema was dropped (``terminate=True``)."""
+    size: int = 0
+    """Bytes of SQL replayed."""
+
+
+def timeout_ms(seconds: float) -> int:
+    """``lock_timeout`` in milliseconds; at least 1 (0 would mean wait forever)."""
+    return max(int(seconds * 1000), 1)
+
+
+def preamble(
+    schema: str,
+    *,
+    create: bool,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    terminate: bool = False,
+    token: int = 1,
+) -> str:
     """The input sent before the backup: quiet notices, the guard, and the schema reset.
 
     Before dropping the schema it notes (in psql variables) the owner and the initial privileges
@@ -56,7 +116,10 @@ def preamble(schema: str, *, create: bool) -> str:
     name = quote_literal(schema)
     lines = [
         "SET client_min_messages = warning;\n",
-        GUARD,
+        f"SET lock_timeout = '{timeout_ms(lock_timeout)}ms';\n",
+        f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}';\n",
+        "SET statement_timeout = 0;\n",
+        guard(token),
         "SELECT coalesce((SELECT nspowner::regrole::text FROM pg_catalog.pg_namespace "
         f"WHERE nspname = {name}), current_user) AS promotion_schema_owner,\n"
         "  coalesce((SELECT string_agg(format('GRANT %s ON SCHEMA %I TO %s;', a.privilege_type, n.nspname,\n"
@@ -69,33 +132,68 @@ def preamble(schema: str, *, create: bool) -> str:
         f"    CASE WHEN {name} = 'public' THEN CASE WHEN current_setting('server_version_num')::int >= 150000\n"
         "      THEN 'GRANT USAGE ON SCHEMA public TO PUBLIC;' ELSE 'GRANT ALL ON SCHEMA public TO PUBLIC;' END\n"
         "    ELSE '' END) AS promotion_initial_grants \\gset\n",
-        f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE;\n",
     ]
+    if terminate:  # every lock holder in the schema but this session, waiting for each to end
+        lines += [
+            holders_sql(schema),
+            "SELECT coalesce(string_agg(pid::text, ' ' ORDER BY pid), '') AS promotion_terminated FROM holders\n"
+            f"  WHERE pg_catalog.pg_terminate_backend(pid, {timeout_ms(lock_timeout)}) \\gset\n",
+            "\\warn promotion-terminated: :promotion_terminated\n",
+        ]
+    lines += [f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE;\n"]
     if create:  # a schema dump creates the schema itself, with its owner and grants
         lines.append(f'CREATE SCHEMA {quote_ident(schema)} AUTHORIZATION :"promotion_schema_owner";\n')
     return "".join(lines)
 
 
-def trailer(schema: str, backup: CheckedBackup) -> bytes:
+def trailer(schema: str, backup: CheckedBackup, token: int = 1) -> bytes:
     """The input sent after the backup: initial privileges, then the backup's own grants, then the guard."""
     grants = dict(backup.schema_grants).get(schema, "")
-    return f"\n:promotion_initial_grants\n{grants}".encode() + TRAILER
+    return f"\n:promotion_initial_grants\n{grants}".encode() + completion(token)
 
 
 def restore(
-    target: DatabaseTarget, tools: PgTools, backup: CheckedBackup, *, progress: Progress | None = None
-) -> float:
-    """Replace the target's schema with the backup in one transaction; seconds taken.
+    target: DatabaseTarget,
+    tools: PgTools,
+    backup: CheckedBackup,
+    *,
+    progress: Progress | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    terminate: bool = False,
+    verify: Verify | None = None,
+) -> Restored:
+    """Replace the target's schema with the backup in one transaction.
 
-    Raises RestoreFailedError when psql fails, is interrupted or is cut off; the transaction is
-    then rolled back and the database is as it was.
+    The backup is checked again as it streams (the only full pass when ``backup`` was only
+    head-checked); the line that lets the transaction commit is sent only once the whole stream
+    passed and ``verify`` (given the complete :class:`CheckedBackup`) accepted it.
+
+    Raises BackupRefusedError (or ConfigError) when the stream fails a check, RestoreFailedError
+    when psql fails, is interrupted or is cut off, and RestoreBlockedError when a lock was not
+    granted within ``lock_timeout`` seconds; the transaction is then rolled back and the
+    database is as it was.
     """
-    reset = preamble(target.schema, create=target.schema not in backup.created_schemas)
+    token = secrets.randbelow(2**62) + 1
     head = (
-        reset + drop_companions(target, backup.created_schemas)
-    ).encode()  # with Prisma 8's prisma_contract
+        preamble(
+            target.schema,
+            create=target.schema not in backup.created_schemas,
+            lock_timeout=lock_timeout,
+            terminate=terminate,
+            token=token,
+        )
+        + drop_companions(target, backup.created_schemas)  # Prisma 8's prisma_contract, same transaction
+    ).encode()
     offset = head.count(b"\n")
     name = backup.file.path.name
+    scanner = BackupScanner(backup.file.path)
+
+    def closing() -> bytes:
+        checked = scanner.finish(backup.file, tools.psql_version)
+        if verify is not None:
+            verify(checked)
+        return trailer(target.schema, checked, token)
+
     started = time.perf_counter()
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
@@ -107,14 +205,14 @@ def restore(
         )
         assert proc.stdin is not None
         try:
-            _stream(proc.stdin, head, backup, trailer(target.schema, backup), progress)
+            _stream(proc.stdin, head, backup, scanner, closing, progress, lock_timeout)
             returncode = proc.wait()
-        except (OSError, EOFError) as exc:  # the file changed after the checks; the guard refuses the COMMIT
+        except (BackupRefusedError, ConfigError):
+            proc.wait()  # psql's input ended without the completion line: its COMMIT fails
+            raise
+        except (GzipStreamError, OSError) as exc:
             proc.wait()
-            raise RestoreFailedError(
-                f"{name} could not be read to the end during the restore ({exc}); psql rolled its "
-                "transaction back and the database is unchanged. Check the file and run again."
-            ) from None
+            raise scanner.unreadable(exc) from None
         except KeyboardInterrupt:
             _interrupt(proc)
             raise RestoreFailedError(
@@ -122,67 +220,108 @@ def restore(
                 "transaction back and the database is unchanged. Run the rollback again when ready."
             ) from None
         elapsed = time.perf_counter() - started
+        errors.seek(0)
+        output = errors.read().decode("utf-8", "replace")
         if returncode != 0:
-            errors.seek(0)
-            message = _STDIN_LINE.sub(
-                lambda m: f"{name} line {max(int(m.group(1)) - offset, 0)}:",
-                errors.read().decode("utf-8", "replace"),
-            )
+            message = _STDIN_LINE.sub(lambda m: f"{name} line {max(int(m.group(1)) - offset, 0)}:", output)
+            if _LOCK_TIMEOUT.search(message):
+                raise RestoreBlockedError(
+                    f"The restore of {name} into {target.display()} gave up after waiting "
+                    f"{lock_timeout:g} s for a lock other sessions hold ({tool_message(message, target)}). "
+                    "psql rolled its transaction back, so the database is unchanged."
+                )
             raise RestoreFailedError(
                 f"Restoring {name} into {target.display()} failed: {tool_message(message, target)}. "
                 "psql rolled the whole transaction back, so the database is unchanged. Fix the "
                 "cause, or restore an older backup with --backup FILE."
             )
-    return elapsed
+    found = _TERMINATED.search(output)
+    terminated = tuple(int(pid) for pid in found.group(1).split()) if found else ()
+    return Restored(elapsed, terminated, scanner.size)
 
 
 def _stream(
-    pipe: IO[bytes], head: bytes, backup: CheckedBackup, tail: bytes, progress: Progress | None
+    pipe: IO[bytes],
+    head: bytes,
+    backup: CheckedBackup,
+    scanner: BackupScanner,
+    closing: Callable[[], bytes],
+    progress: Progress | None,
+    lock_timeout: float,
 ) -> None:
-    """Write preamble, backup and trailer; stop quietly if psql has already given up.
+    """Write preamble, backup and (once every check passed) the closing lines.
 
-    A reader thread decompresses while this one writes (zlib and pipe writes release the GIL),
-    so the restore overlaps the two the way ``gunzip -c | psql`` does.
+    A reader thread decompresses while this one scans and writes (zlib and pipe writes release
+    the GIL), so the restore overlaps the two the way ``gunzip -c | psql`` does. The dump's first
+    bytes are held back until its ``SET`` lines can be rewritten with our timeouts. A check that
+    fails raises before the closing lines: psql's input ends and its COMMIT fails on the guard.
+    If psql stops early (an SQL error), the rest is not sent; its exit status says why.
     """
-    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=_QUEUED_CHUNKS)
+    chunks: queue.Queue[tuple[bytes, int] | BaseException | None] = queue.Queue(maxsize=_QUEUED_CHUNKS)
     stop = threading.Event()
     reader = threading.Thread(target=_decompress, args=(backup, chunks, stop), daemon=True)
-    sent = 0
+    total = backup.compressed_size
+    held: bytes | None = b""
     try:
-        pipe.write(head)
-        reader.start()
-        while (chunk := chunks.get()) is not None:
-            if isinstance(chunk, BaseException):
-                raise chunk
-            pipe.write(chunk)
-            sent += len(chunk)
-            if progress is not None:
-                progress(sent, backup.size)
-        pipe.write(tail)
-    except BrokenPipeError:
-        pass  # psql stopped on an error; its exit status and stderr say which
+        try:
+            pipe.write(head)
+            reader.start()
+            while (item := chunks.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                chunk, consumed = item
+                scanner.feed(chunk)
+                if held is not None:
+                    held += chunk
+                    if len(held) < _HEAD_BYTES:
+                        continue
+                    chunk, held = _bounded(held, lock_timeout), None
+                pipe.write(chunk)
+                if progress is not None:
+                    progress(scanner.size, consumed, total)
+            if held:
+                pipe.write(_bounded(held, lock_timeout))
+            pipe.write(closing())
+        except BrokenPipeError:
+            pass  # psql stopped on an error; its exit status and stderr say which
     finally:
         stop.set()
         with contextlib.suppress(BrokenPipeError):
             pipe.close()
 
 
+def _bounded(head: bytes, lock_timeout: float) -> bytes:
+    """The dump's head with its ``SET lock_timeout = 0`` (and idle timeout) replaced by ours."""
+    for zero, ours in _DUMP_SETTINGS:
+        head = head.replace(zero, ours.format(ms=timeout_ms(lock_timeout)).encode(), 1)
+    return head
+
+
 def _decompress(
-    backup: CheckedBackup, chunks: queue.Queue[bytes | BaseException | None], stop: threading.Event
+    backup: CheckedBackup,
+    chunks: queue.Queue[tuple[bytes, int] | BaseException | None],
+    stop: threading.Event,
 ) -> None:
-    """Feed the backup's decompressed chunks to ``chunks``; None at the end, the error on failure."""
+    """Feed (chunk, compressed bytes read) to ``chunks``; None at the end, the error on failure."""
+    consumed = 0
+
+    def note(count: int) -> None:
+        nonlocal consumed
+        consumed = count
+
     try:
-        with gzip.open(backup.file.path, "rb") as source:
-            while (chunk := source.read(CHUNK)) and not stop.is_set():
-                _put(chunks, chunk, stop)
+        for chunk in gzip_chunks(backup.file.path, on_read=note):
+            if stop.is_set():
+                return
+            _put(chunks, (chunk, consumed), stop)
         _put(chunks, None, stop)
-    except (OSError, EOFError) as exc:  # changed on disk since the checks: never send the trailer
+    except (OSError, GzipStreamError) as exc:  # never followed by the closing lines
         _put(chunks, exc, stop)
 
 
 def _put(
-    chunks: queue.Queue[bytes | BaseException | None],
-    item: bytes | BaseException | None,
+    chunks: queue.Queue[tuple[bytes, int] | BaseException | None],
+    item: tuple[bytes, int] | BaseException | None,
     stop: threading.Event,
 ) -> None:
     while not stop.is_set():
@@ -205,5 +344,19 @@ def _interrupt(proc: subprocess.Popen[bytes]) -> None:
 
 
 def analyze(target: DatabaseTarget, tools: PgTools) -> None:
-    """Refresh planner statistics after a restore (a fresh table has none); DatabaseError on failure."""
-    run_psql(tools, target, "ANALYZE", what="run ANALYZE after the restore")
+    """Refresh planner statistics of the restored schema's tables (a fresh table has none).
+
+    Only that schema: a bare ``ANALYZE`` would read every table of the database, the other
+    schemas too, while the incident waits. DatabaseError on failure.
+    """
+    listing = run_psql(
+        tools,
+        target,
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+        f"ON n.oid = c.relnamespace WHERE n.nspname = {quote_literal(target.schema)} AND c.relkind IN ('r', 'p', 'm') "
+        "ORDER BY 1",
+        what=f"list the tables of schema {target.schema!r} to ANALYZE",
+    )
+    tables = [line for line in listing.splitlines() if line]
+    if tables:
+        run_psql(tools, target, f"ANALYZE {', '.join(tables)}", what="run ANALYZE after the restore")

@@ -132,6 +132,42 @@ class StatusReport:
         return f"Not up to date: {', '.join(parts)}. {advice}"
 
 
+def after_rollback(report: StatusReport) -> str:
+    """The status after a rollback, as information with advice that fits a rollback.
+
+    Pending migrations are expected then: they belong to the release that was rolled back, and
+    ``prisma migrate deploy`` now would apply them again under the old code.
+    """
+    counts = report.counts
+    if report.up_to_date:
+        return report.verdict()
+    if not report.managed:
+        return (
+            f"The restored schema has no {TABLE} table: the backup predates Prisma Migrate or was not "
+            "of a schema it manages. If this checkout expects one, check that this was the right backup."
+        )
+    pending = [m.name for m in report.migrations if m.state in DEPLOYABLE]
+    lines = []
+    if pending:
+        lines.append(
+            f"{plural(len(pending), 'migration')} pending ({', '.join(pending)}): expected after a rollback — "
+            "they belong to the release that was rolled back. Do not run `prisma migrate deploy` now; "
+            "they are applied again when that release (or its fix) is deployed."
+        )
+    if any(m.state in NEEDS_A_PERSON for m in report.migrations):
+        parts = [
+            f"{counts[state]} {state.value}"
+            for state in (State.FAILED, State.MODIFIED, State.MISSING_LOCALLY)
+            if counts[state]
+        ]
+        lines.append(
+            f"Also {', '.join(parts)}: compare with the release you rolled back to — a migration missing "
+            "locally means this checkout is newer or older than the backup, a modified one that its "
+            "file changed since, a failed one that it had failed when the backup was taken."
+        )
+    return " ".join(lines)
+
+
 def plural(count: int, word: str) -> str:
     """``1 migration``, ``2 migrations``."""
     return f"{count} {word}{'' if count == 1 else 's'}"

@@ -25,6 +25,8 @@ INSTALL_HINT = (
 # The first release of each major version whose pg_dump writes, and whose psql accepts,
 # ``\restrict``/``\unrestrict`` (the August 2025 fix for CVE-2025-8714). Majors after 17 all do.
 RESTRICT_SINCE = {13: 22, 14: 19, 15: 14, 16: 10, 17: 6}
+DEFAULT_CONNECT_TIMEOUT = "10"
+"""Seconds a connection attempt may take, unless the URL's connect_timeout or PGCONNECT_TIMEOUT says."""
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 # Variables of the caller's environment that could point a tool at another server than the
 # target's; DATABASE_URL alone decides where we connect.
@@ -96,6 +98,8 @@ def child_environment(target: DatabaseTarget) -> dict[str, str]:
     """
     env = {key: value for key, value in os.environ.items() if key not in _CONNECTION_VARIABLES}
     env.update(target.environment())
+    # A firewalled host would otherwise hang a dry run (and an incident) for minutes.
+    env.setdefault("PGCONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
     return env
 
 

@@ -3,16 +3,23 @@
 Identity is ``(migration, rule, fingerprint)`` counted as a multiset: moving a statement or
 reformatting it changes nothing, editing it or copying it into another migration makes it new,
 and two identical statements in one migration need two entries. The file is written only by
-:func:`write_baseline`: deterministic bytes, atomically, and only when they change.
+:func:`write_atomic`: deterministic bytes, atomically, and only when they change.
+
+Two ``--update-baseline`` runs at once (two terminals, two CI jobs on one runner) must not lose
+each other's additions, so the controller re-reads, merges and writes under :func:`baseline_lock`
+(``filelock``: a cross-platform OS lock, released by the OS when a run is killed). A killed run can
+leave its ``.<name>.*.tmp`` file; the next run removes it while it holds the lock, when no writer
+can be using it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -24,6 +31,8 @@ from pytest_promotion.migrations.scan import Finding
 
 VERSION = 1
 Key = tuple[str, str, str]
+LOCK_TIMEOUT_SECONDS = 120.0
+"""How long a refresh waits for another run's read-merge-write before it gives up."""
 
 
 class _EntryModel(BaseModel):
@@ -76,6 +85,7 @@ def load_baseline(path: Path) -> list[Entry]:
     A file that cannot be read as a version-1 baseline is a ConfigError naming the position, and
     is never overwritten: a refresh must not silently discard what reviewers wrote.
     """
+    remove_stale_temp_files(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -219,3 +229,71 @@ def write_atomic(path: Path, data: bytes) -> bool:
         Path(tmp).unlink(missing_ok=True)
         raise
     return True
+
+
+def lock_path(path: Path) -> Path:
+    """The lock every baseline refresh of this user takes: one file in the temp folder.
+
+    Not next to the baseline (it would show in ``git status``), and not one per baseline: lock
+    files are never deleted (deleting one races with a process about to lock it), so one per
+    path would pile up. A refresh holds it for milliseconds, so sharing it costs nothing.
+    """
+    del path  # the same lock for every baseline
+    getuid = getattr(os, "getuid", None)
+    owner = str(getuid()) if getuid is not None else "user"
+    return Path(tempfile.gettempdir()) / f"promotion-baseline-{owner}.lock"
+
+
+@contextlib.contextmanager
+def baseline_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold the baseline's lock while reading, merging and writing it; ConfigError on timeout."""
+    from filelock import FileLock, Timeout  # only update runs and leftover temp files need it
+
+    lock = FileLock(str(lock_path(path)), timeout=timeout, mode=0o666)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ConfigError(
+            f"{path}: another --update-baseline run has held its lock for {timeout:g} s "
+            f"({lock_path(path)}). Let it finish, or end it, and run again."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def temp_files(path: Path) -> list[Path]:
+    """Temp files :func:`write_atomic` makes for ``path`` (``.<name>.<random>.tmp``)."""
+    try:
+        return sorted(path.parent.glob(f".{path.name}.*.tmp"))
+    except OSError:
+        return []
+
+
+def remove_stale_temp_files(path: Path) -> list[Path]:
+    """Remove temp files a killed refresh left; only while no writer holds the lock.
+
+    Every writer holds the lock from before it creates its temp file until after it renames it,
+    so a temp file found while we hold the lock belongs to no live run. When another run holds
+    it, nothing is removed (it may be writing); the next run tries again.
+    """
+    found = temp_files(path)
+    if not found:
+        return []
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(lock_path(path)), timeout=0, mode=0o666)
+    try:
+        lock.acquire()
+    except Timeout:
+        return []
+    try:
+        removed = []
+        for stale in temp_files(path):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+                removed.append(stale)
+        return removed
+    finally:
+        lock.release()

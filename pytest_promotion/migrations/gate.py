@@ -98,6 +98,11 @@ class GateRun:
     notes: dict[str, list[Note]] = field(default_factory=dict)
     _accepted: dict[str, Counter[Key]] | None = None
 
+    def reload(self, entries: list[Entry]) -> None:
+        """Take the baseline as it is on disk now (another run may have refreshed it meanwhile)."""
+        self.entries = entries
+        self._accepted = None
+
     def accepted(self, migration: str) -> Counter[Key]:
         """Baseline counts for one migration."""
         if self._accepted is None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from pytest_promotion.core.text import plural
-from pytest_promotion.migrations.baseline import render, write_atomic
+from pytest_promotion.migrations.baseline import baseline_lock, load_baseline, render, write_atomic
 from pytest_promotion.migrations.cache import CACHE_KEY, merged
 from pytest_promotion.migrations.gate import GateRun, Outcome
 from pytest_promotion.migrations.prisma8 import is_prisma8_dir
@@ -30,13 +30,23 @@ def header(run: GateRun) -> str:
 
 
 def finish(run: GateRun, config: pytest.Config, scrub: Callable[[str], str] = str) -> Outcome | None:
-    """Compute the outcome and write the refreshed baseline, the (scrubbed) report and the scan cache."""
+    """Compute the outcome and write the refreshed baseline, the (scrubbed) report and the scan cache.
+
+    With ``--update-baseline`` the baseline is re-read, merged and written under its file lock, so
+    two concurrent partial refreshes end with the union of both. A :class:`ConfigError` (the lock
+    timed out, or the file became invalid meanwhile) leaves the baseline as it was.
+    """
     if not run.results and not run.unreadable:
         return None
-    outcome = run.outcome()
     gate = run.config
-    if outcome.refresh is not None:
-        write_atomic(gate.baseline_path, render(outcome.refresh.entries))
+    if gate.update:
+        with baseline_lock(gate.baseline_path):
+            run.reload(load_baseline(gate.baseline_path))
+            outcome = run.outcome()
+            if outcome.refresh is not None:
+                write_atomic(gate.baseline_path, render(outcome.refresh.entries))
+    else:
+        outcome = run.outcome()
     write_report(outcome, gate, scrub)
     cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
     if run.new_cache and cache is not None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from pytest_promotion.tempdirs import run_folder
 
 
 class ExchangeStore:
@@ -26,7 +27,7 @@ class ExchangeStore:
     @classmethod
     def create(cls) -> ExchangeStore:
         """A fresh private folder (mode 0700): results may hold response bodies."""
-        return cls(Path(tempfile.mkdtemp(prefix="promotion-smoke-")))
+        return cls(run_folder("promotion-smoke-"))
 
     def _path(self, key: str, suffix: str) -> Path:
         return self.directory / (hashlib.sha256(key.encode()).hexdigest()[:24] + suffix)

@@ -72,3 +72,16 @@ def test_console_script_and_module_entry_points(bare: Path) -> None:
         )
         assert done.returncode == ExitCode.CONFIG, done.stderr
         assert "DATABASE_URL is not set" in done.stderr
+
+
+@pytest.mark.parametrize("content", ["tool = 5\n", "[tool]\npromotion = 5\n"])
+def test_a_pyproject_whose_tool_is_not_a_table_is_one_paragraph(
+    bare: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    (bare / "pyproject.toml").write_text(content)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:pw@127.0.0.1/db")
+    assert main(["status"]) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    assert "pyproject.toml: [tool" in err
+    assert "must be a table" in err
+    assert "Traceback" not in err

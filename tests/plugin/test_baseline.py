@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
+from pytest_promotion.migrations.baseline import baseline_lock, lock_path
 from tests.conftest import DROP_BIO, add_migration, read_baseline
 
 BASELINE = "baselines/migration-safety-baseline.json"
@@ -132,3 +135,82 @@ def test_xdist_failures_and_summary_match_a_plain_run(project: pytest.Pytester) 
     result = project.runpytest_subprocess("-m", "migrations", "-n", "2")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["1 new risky statement in 1 migration not in*"])
+
+
+BARRIER = '''
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    """Both runs have read the baseline before either writes it: the lost update, every time."""
+    folder = Path(str(session.config.rootpath)) / "barrier"
+    folder.mkdir(exist_ok=True)
+    (folder / str(os.getpid())).touch()
+    deadline = time.monotonic() + 60
+    while len(list(folder.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+'''
+
+
+def drops(prefix: str) -> str:
+    return "".join(f'ALTER TABLE "User" DROP COLUMN "{prefix}{n}";\n' for n in range(3))
+
+
+def test_two_concurrent_partial_updates_end_with_the_union_of_both(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_migration(project, "20240201000000_reviewed", DROP_BIO)
+    accept(project).assert_outcomes(passed=2)
+    add_migration(project, "20240301000000_first", drops("a"))
+    add_migration(project, "20240401000000_second", drops("b"))
+    project.makeconftest(BARRIER)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    command = [sys.executable, "-m", "pytest", "-p", "pytest_promotion.plugin", "-m", "migrations"]
+
+    runs = [
+        project.popen(
+            [*command, "--update-baseline", "-k", name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        for name in ("first", "second")
+    ]
+    outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
+
+    for run, output in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, output
+        assert "baseline: 3 added" in output
+    entries = read_baseline(project)["entries"]
+    assert sorted({e["migration"] for e in entries}) == [  # type: ignore[attr-defined]
+        "20240201000000_reviewed",
+        "20240301000000_first",
+        "20240401000000_second",
+    ]
+    assert len(entries) == 7  # type: ignore[arg-type]
+    assert not list((project.path / "baselines").glob(".*.tmp"))
+
+
+def test_a_killed_refresh_leaves_a_temp_file_the_next_run_removes(project: pytest.Pytester) -> None:
+    add_migration(project, "20240201000000_drop_bio", DROP_BIO)
+    accept(project)
+    baseline = project.path / BASELINE
+    stale = baseline.parent / f".{baseline.name}.k1ll3d.tmp"
+    stale.write_text("{half a baseline")
+
+    with baseline_lock(baseline):  # a refresh of another run is writing: its temp file is left alone
+        project.runpytest("-m", "migrations").assert_outcomes(passed=2)
+        assert stale.exists()
+    project.runpytest("-m", "migrations").assert_outcomes(passed=2)
+
+    assert not stale.exists()
+    assert read_baseline(project)["entries"]
+    # one lock file for every baseline, outside the project: nothing piles up, nothing shows in git
+    assert lock_path(baseline) == lock_path(project.path / "other.json")
+    assert not lock_path(baseline).is_relative_to(project.path)
+    assert not [p for p in baseline.parent.iterdir() if p.name != baseline.name]

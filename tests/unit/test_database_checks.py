@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from pytest_promotion.core.errors import ConfigError
-from pytest_promotion.database.backup import SAFETY_PREFIX, describe_backup, list_backups, timestamp_in_name
-from pytest_promotion.database.checks import check_backup
+from pytest_promotion.database.backup import (
+    SAFETY_PREFIX,
+    describe_backup,
+    list_backups,
+    metadata_line,
+    timestamp_in_name,
+)
+from pytest_promotion.database.checks import check_backup, mismatches
 from pytest_promotion.database.errors import BackupRefusedError
+from pytest_promotion.database.units import human_size
+from pytest_promotion.database.url import parse_database_url
 
 DUMP = """--
 -- PostgreSQL database dump
@@ -112,3 +123,58 @@ def test_newest_backup_by_name_timestamp_then_mtime_without_safety_dumps(tmp_pat
     ]
     assert timestamp_in_name("x.sql.gz") is None
     assert list_backups(tmp_path / "missing") == []
+
+
+def test_a_cut_gzip_reports_the_bytes_that_did_decompress(tmp_path: Path) -> None:
+    """gzip.open read ahead and reported "after 0 bytes" for a 37 kB dump cut inside its stream."""
+    rows = "".join(f"{i}\trow {i} {os.urandom(8).hex()}\n" for i in range(1400))
+    body = DUMP.replace("1\n\\.", rows + "\\.").encode()
+    assert len(body) > 37_000
+    data = gzip.compress(body)
+    with pytest.raises(BackupRefusedError) as refused:
+        check(write(tmp_path, data[: len(data) * 3 // 4]))
+    count = int(re.search(r"after ([\d,]+) bytes of SQL", str(refused.value)).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert len(body) // 2 < count < len(body)
+    assert " KiB)" in str(refused.value)
+
+
+def test_trailing_garbage_after_the_gzip_stream_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BackupRefusedError, match="is not a complete gzip file"):
+        check(write(tmp_path, gzip.compress(DUMP.encode()) + b"garbage"))
+
+
+def test_metadata_line_records_the_source_and_a_mismatch_is_named(tmp_path: Path) -> None:
+    moment = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    target = parse_database_url(SecretStr("postgresql://u:pw@h/shop?schema=app"))
+    data = gzip.compress(metadata_line(target, moment)) + gzip.compress(DUMP.encode())
+    checked = check(write(tmp_path, data))
+    assert checked.source is not None
+    assert (checked.source.database, checked.source.schema, checked.taken_at) == ("shop", "app", moment)
+    assert checked.object_schemas == {"app"}
+    assert mismatches(checked, target) == []
+    public = parse_database_url(SecretStr("postgresql://u:pw@h/shop"))
+    assert mismatches(checked, public) == [
+        'it creates objects in schema "app", not in the target schema "public"'
+    ]
+    other = parse_database_url(SecretStr("postgresql://u:pw@h/other?schema=app"))
+    assert mismatches(checked, other) == ['it was taken of database "shop", not "other"']
+
+
+def test_objects_outside_the_schema_are_found_in_a_dump_without_metadata(tmp_path: Path) -> None:
+    extra = "--\n-- Name: f(); Type: FUNCTION; Schema: audit; Owner: postgres\n--\n\nCREATE FUNCTION audit.f() ...;\n\n"
+    dump = DUMP.replace("COPY app.t", extra + "COPY app.t")
+    checked = check(write(tmp_path, gzip.compress(dump.encode())))
+    assert checked.source is None
+    assert checked.object_schemas == {"app", "audit"}
+    target = parse_database_url(SecretStr("postgresql://u:pw@h/shop?schema=app"))
+    assert mismatches(checked, target) == [
+        'it creates objects in schema "audit", not in the target schema "app"'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [(0, "0 B"), (1023, "1023 B"), (37_000, "36.1 KiB"), (5 * 2**20, "5.0 MiB"), (3 * 2**30, "3.00 GiB")],
+)
+def test_sizes_are_never_shown_as_zero_mib(size: int, shown: str) -> None:
+    assert human_size(size) == shown
