@@ -285,7 +285,9 @@ class _Scan:
             or (self.watched is not None and self.watched.search(text, start, end))
         ):
             return  # no rule keyword, no call of a routine made here, no use of a value added here
-        context_marks = [] if self.context is None else [m.start() for m in self.context.finditer(upper, start, end)]
+        context_marks = (
+            [] if self.context is None else [m.start() for m in self.context.finditer(upper, start, end)]
+        )
         spans = list(statement_spans(text, dialect, start, end))
         idx = 0
         while idx < len(spans):
