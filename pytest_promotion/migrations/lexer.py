@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from sqlparse import tokens as T
@@ -336,6 +336,26 @@ _DOLLAR_PAIR = re.compile(r"\$(?:[^\W\d]\w*)?\$[\s\S]*\$", re.UNICODE)
 
 
 def _lex_code(code: str, base: int) -> list[Token]:
+    """Significant tokens of plain code, offset by ``base``; short stretches come from a cache.
+
+    Migrations repeat the same short stretches (``" ADD CONSTRAINT "``, ``") REFERENCES "``)
+    thousands of times; a long stretch is unique and is lexed directly.
+    """
+    if len(code) > _SHORT:
+        return _lex_fresh(code, base)
+    new = tuple.__new__
+    return [new(Token, (kind, text, base + rel, keyword)) for kind, text, rel, keyword in _lex_short(code)]
+
+
+_SHORT = 256
+
+
+@lru_cache(maxsize=8192)
+def _lex_short(code: str) -> tuple[Token, ...]:
+    return tuple(_lex_fresh(code, 0))
+
+
+def _lex_fresh(code: str, base: int) -> list[Token]:
     """Significant tokens of plain code (no literals or comments of the dialect), offset by ``base``.
 
     The tokens are sqlparse's — and with them the keyword flags that statement identities, and

@@ -44,7 +44,9 @@ _ROUTINE_HEAD = re.compile(
 # Statements that name a routine without running it (DROP FUNCTION f(), COMMENT ON FUNCTION f()).
 _NAMES_ROUTINES = ("DROP", "ALTER", "COMMENT", "GRANT", "REVOKE", "SECURITY")
 _RUNS_QUOTED = re.compile(r"(?<![\w$])(?:DO|EXECUTE)(?![\w$])", re.IGNORECASE)
-_CONTEXT_TRIGGER = re.compile(r"\b(?:CREATE|DROP|VALIDATE|INTO)\b", re.IGNORECASE)
+# Read on the upper-cased text, case-sensitively: one fast pass per file.
+_SCRATCH_TRIGGER = re.compile(r"(?:TEMP(?:ORARY)?|AS|SELECT)(?![A-Z0-9_$])")
+_CONTEXT_TRIGGER = re.compile(r"(?:CREATE|DROP|VALIDATE|INTO)(?![A-Z0-9_$])")
 _NOT_BLOCKS = frozenset({"TRAN", "TRANSACTION", "WORK", "DISTRIBUTED"})
 _END_OF_STATEMENT_BLOCKS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
 _HEAD_CHARS = 256
@@ -261,7 +263,8 @@ class _Scan:
     dialect: Dialect
     rules: tuple[Rule, ...]
     ctx: FileContext
-    needs_context: bool
+    context: re.Pattern[str] | None
+    """Statements worth remembering for later ones (None: no selected rule reads the context)."""
     calls: re.Pattern[str] | None = None
     """Names of routines created so far, for finding the statements that call them."""
     watched: re.Pattern[str] | None = None
@@ -274,12 +277,21 @@ class _Scan:
     ) -> Iterator[tuple[int, Rule, str]]:
         """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
         dialect, ctx = self.dialect, self.ctx
+        # A body inside the file shares the file's upper-cased text, computed once.
+        upper = self.uppers.get(id(text))
+        if upper is None:
+            upper = self.uppers[id(text)] = upper_same_length(text)
         if marks is None:
-            # A body inside the file: its upper-cased text is the file's, computed once.
-            upper = self.uppers.get(id(text))
-            if upper is None:
-                upper = self.uppers[id(text)] = upper_same_length(text)
             marks = _prefilter(self.rules, dialect).marks(text, start, end, upper)
+        if not (
+            _any_between(marks, start, end)
+            or (self.calls is not None and self.calls.search(text, start, end))
+            or (self.watched is not None and self.watched.search(text, start, end))
+        ):
+            return  # no rule keyword, no call of a routine made here, no use of a value added here
+        context_marks = (
+            [] if self.context is None else [m.start() for m in self.context.finditer(upper, start, end)]
+        )
         spans = list(statement_spans(text, dialect, start, end))
         idx = 0
         while idx < len(spans):
@@ -301,7 +313,7 @@ class _Scan:
             )
             if candidate or called:
                 stmt = Statement(tokenize(text, dialect, s, e), procedural, dialect.name)
-            elif self.needs_context and _CONTEXT_TRIGGER.search(text, s, e):
+            elif context_marks and _any_between(context_marks, s, e):
                 stmt = Statement(_head_tokens(text, dialect, s, e), procedural, dialect.name)
             else:
                 continue
@@ -314,7 +326,7 @@ class _Scan:
                 if len(ctx.added_enum_values) != self.watched_count:
                     self.watched_count = len(ctx.added_enum_values)
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
-            if self.needs_context:
+            if self.context is not None:
                 ctx.observe(stmt)
 
     def _inner(self, text: str, stmt: Statement) -> Iterator[tuple[int, Rule, str]]:
@@ -435,6 +447,11 @@ def _routine_head(text: str, dialect: Dialect, start: int, end: int) -> list[Tok
         limit += limit - start
 
 
+def _any_between(marks: list[int], s: int, e: int) -> bool:
+    k = bisect_left(marks, s)
+    return k < len(marks) and marks[k] < e
+
+
 def _has_mark_in_code(text: str, dialect: Dialect, s: int, e: int, marks: list[int]) -> bool:
     """Does a pre-filter keyword fall in ``text[s:e]`` outside literals and comments?
 
@@ -453,6 +470,21 @@ def _has_mark_in_code(text: str, dialect: Dialect, s: int, e: int, marks: list[i
     return False
 
 
+@cache
+def _context_trigger(rules: tuple[Rule, ...]) -> re.Pattern[str] | None:
+    """Which statements the file context must see for these rules.
+
+    The opt-in rules that skip new tables or validated checks read every CREATE, DROP and
+    VALIDATE; drop-table only needs the scratch tables (TEMP, CREATE TABLE … AS, SELECT … INTO),
+    so a plain Prisma history of CREATE TABLE statements is not tokenized for it.
+    """
+    if any(rule.uses_context for rule in rules):
+        return _CONTEXT_TRIGGER
+    if any(rule.scratch_context for rule in rules):
+        return _SCRATCH_TRIGGER
+    return None
+
+
 def iter_hits(
     text: str,
     dialect: Dialect,
@@ -464,9 +496,8 @@ def iter_hits(
     end = len(text) if end is None else end
     # One regex pass over the whole text: most migrations hold no risky keyword at all, and in
     # the others only statements holding one in code are tokenized.
-    marks = _prefilter(rules, dialect).marks(text, start, end)
-    scan = _Scan(dialect, rules, FileContext(dialect), any(rule.uses_context for rule in rules))
-    yield from scan.hits(text, start, end, marks, procedural=False)
+    scan = _Scan(dialect, rules, FileContext(dialect), _context_trigger(rules))
+    yield from scan.hits(text, start, end, None, procedural=False)
 
 
 _VERSIONED_COMMENT = re.compile(r"/\*!\d*(.*?)\*/", re.DOTALL)

@@ -40,6 +40,8 @@ class Rule:
     """More pre-filter words for one dialect's own syntax (MySQL's MODIFY), by dialect name."""
     uses_context: bool = False
     """Needs to know which tables earlier statements of the file created or dropped."""
+    scratch_context: bool = False
+    """Needs to know only the scratch tables (TEMP, CREATE TABLE … AS, SELECT … INTO) created so far."""
     forms: Mapping[str, str] = field(default_factory=dict)
     """Forms that can be switched off by themselves (``-alter-type:add-value``), each with its meaning."""
     off: frozenset[str] = frozenset()

@@ -36,6 +36,6 @@ RULE = Rule(
     default=True,
     reason="CASCADE drops every column that uses the type, domain or extension, and the data in them.",
     instead="Drop or convert the columns that use it first, then drop it without CASCADE.",
-    keywords={"CASCADE": r"CASCADE\s*(?:;|$|--|/\*)"},
+    keywords={"DROP": r"DROP(?:\s+(?:TYPE|DOMAIN|EXTENSION)\b|\s*(?:/\*|--))"},
     check=check,
 )

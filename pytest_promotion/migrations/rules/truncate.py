@@ -35,7 +35,8 @@ def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     for i in stmt.command_starts():
         if toks[i].is_word("TRUNCATE") and not (i + 1 < len(toks) and toks[i + 1].text == "("):
             yield Hit(toks[i].start, stmt.command_text(i))
-    yield from action_hits(stmt, ctx, _empties_partitions)
+    if ctx.dialect.name == "mysql":
+        yield from action_hits(stmt, ctx, _empties_partitions)
 
 
 RULE = Rule(
