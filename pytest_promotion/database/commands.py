@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pytest_promotion.core.errors import ConfigError
+from pytest_promotion.core.text import plural
 from pytest_promotion.database import status_contract
 from pytest_promotion.database.backup import (
     DEFAULT_LOCK_TIMEOUT,
@@ -383,6 +384,14 @@ def after_rollback_lines(report: AnyStatus) -> list[str]:
             after_rollback(report),
         ]
     table = report.table_lines() if report.migrations else []
+    pending = [m.name for m in report.migrations if m.state is status_contract.State.PENDING]
+    if pending and report.exit_code is not ExitCode.NEEDS_ATTENTION:  # only pending: the rollback's doing
+        advice = (
+            f"{plural(len(pending), 'Prisma 8 package')} pending ({', '.join(pending)}): expected after a "
+            "rollback — they belong to the release that was rolled back. Do not run `prisma db migrate` "
+            "now; they are applied again when that release (or its fix) is deployed."
+        )
+        return [*(f"  {line}" for line in table), advice]
     return [*(f"  {line}" for line in table), report.verdict()]
 
 
@@ -392,17 +401,17 @@ def preflight(ctx: Context, args: argparse.Namespace) -> Preflight:
     # A dry run reads the whole backup now; a real run checks its head now and the rest in the
     # restore's single pass, which commits only if every check passed.
     checked = (check_backup if args.dry_run else check_head)(chosen, ctx.tools.psql_version)
-    refusal = restore_refusal(ctx.target, ctx.tools, chosen.path, checked.created_schemas)
-    if refusal is not None:  # Prisma 8: the restored ledger would not match the schema
-        raise BackupRefusedError(refusal)
     if args.terminate_blockers and ctx.tools.psql_version < (13, 0):
         raise ConfigError(
             f"--terminate-blockers needs psql 13 or later (this is {ctx.tools.psql_version[0]}."
             f"{ctx.tools.psql_version[1]}). {INSTALL_HINT}"
         )
-    facts = inspect(ctx.target, ctx.tools)
+    facts = inspect(ctx.target, ctx.tools)  # connects first: an unreachable server is named as such
     require_schema(facts, ctx.target)
     require_restore_privileges(facts, ctx.target)
+    refusal = restore_refusal(ctx.target, ctx.tools, chosen.path, checked.created_schemas)
+    if refusal is not None:  # Prisma 8: the restored ledger would not match the schema
+        raise BackupRefusedError(refusal)
     if not args.no_safety_dump:
         require_pg_dump_for(facts, ctx.tools)
         check_backups_dir(ctx.backups_dir)
