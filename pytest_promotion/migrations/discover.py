@@ -87,3 +87,26 @@ def choose(found: list[Found]) -> tuple[Found, str]:
     if len(found) == 1:
         return best, "it is the only one found"
     return best, f"it holds the most migrations ({best.migrations}), nearest the top on a tie"
+
+
+DEFAULT_FOLDER = Path("prisma/migrations")
+HINT_FOLDERS = 500
+"""The header's walk is smaller than ``init``'s: it runs on every run that has work but no folder."""
+
+
+def missing_folder_hint(project: Path) -> str | None:
+    """The header line for a project without ``prisma/migrations`` whose migrations live elsewhere.
+
+    Not an error: the plugin stays harmless in a project that has no migrations at all.
+    """
+    if (project / DEFAULT_FOLDER).is_dir():
+        return None
+    found = find_migration_folders(project, max_folders=HINT_FOLDERS)
+    if not found:
+        return None
+    best, _ = choose(found)
+    names = ", ".join(f.setting for f in found)
+    return (
+        f"promotion: no {DEFAULT_FOLDER.as_posix()} here, so no migrations are gated; found {names} — "
+        f'set migrations_dir = "{best.setting}" in [tool.promotion] (or run pytest-promotion init)'
+    )
