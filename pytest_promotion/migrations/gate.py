@@ -48,6 +48,8 @@ class GateConfig:
     annotations: bool
     accept_command: str
     """The exact command that accepts reviewed findings, shown in every failure."""
+    sarif_path: Path | None = None
+    """Where ``--migrations-sarif`` writes the findings as SARIF 2.1.0."""
 
     def display(self, path: Path) -> str:
         """``path`` relative to the project root when it is inside it, with forward slashes."""

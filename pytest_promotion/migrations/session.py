@@ -15,6 +15,7 @@ from pytest_promotion.migrations.baseline import render, write_atomic
 from pytest_promotion.migrations.cache import CACHE_KEY, merged
 from pytest_promotion.migrations.gate import GateRun, Outcome
 from pytest_promotion.migrations.report import github_annotations, summary_lines, write_report
+from pytest_promotion.migrations.sarif import write_sarif
 
 
 def header(run: GateRun) -> str:
@@ -36,6 +37,7 @@ def finish(run: GateRun, config: pytest.Config, scrub: Callable[[str], str] = st
     if outcome.refresh is not None:
         write_atomic(gate.baseline_path, render(outcome.refresh.entries))
     write_report(outcome, gate, scrub)
+    write_sarif(outcome, gate, run.entries, scrub)
     cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
     if run.new_cache and cache is not None:
         cache.set(CACHE_KEY, merged(run.cached, run.new_cache))
