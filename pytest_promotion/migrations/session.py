@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from pytest_promotion.core.text import plural
+from pytest_promotion.migrations.annotations import capped_annotations
 from pytest_promotion.migrations.baseline import render, write_atomic
 from pytest_promotion.migrations.cache import CACHE_KEY, merged
 from pytest_promotion.migrations.gate import GateRun, Outcome
-from pytest_promotion.migrations.report import github_annotations, summary_lines, write_report
+from pytest_promotion.migrations.report import summary_lines, write_report
 from pytest_promotion.migrations.sarif import write_sarif
 
 
@@ -58,4 +59,4 @@ def summary(run: GateRun, outcome: Outcome) -> Iterator[str]:
     gate = run.config
     yield from summary_lines(outcome, gate)
     if gate.annotations and outcome.refresh is None:
-        yield from github_annotations(outcome, gate)
+        yield from capped_annotations(outcome, gate)
