@@ -101,6 +101,7 @@ def gate_run(config: pytest.Config, settings: PromotionSettings) -> GateRun | No
         else resolve("migrations_report", settings.migrations_report),
         annotations=settings.github_actions,
         accept_command=_accept_command(options),
+        require_reasons=settings.require_reasons,
         sarif_path=None
         if settings.migrations_sarif is None
         else resolve("migrations_sarif", settings.migrations_sarif),

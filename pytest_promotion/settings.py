@@ -74,6 +74,8 @@ class PromotionSettings(BaseSettings):
     """Rule ids, ``default`` (the five seed rules) or ``all``."""
     strict_baseline: bool = False
     """Baseline entries that match nothing fail the run instead of only being listed."""
+    require_reasons: bool = False
+    """Baseline entries with an empty ``reason`` fail the run (outside ``--update-baseline``)."""
     migrations_report: Path | None = None
     """Where to write the JSON findings report."""
     migrations_sarif: Path | None = None

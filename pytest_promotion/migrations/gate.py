@@ -48,6 +48,8 @@ class GateConfig:
     annotations: bool
     accept_command: str
     """The exact command that accepts reviewed findings, shown in every failure."""
+    require_reasons: bool = False
+    """Every baseline entry must say why it was accepted."""
     sarif_path: Path | None = None
     """Where ``--migrations-sarif`` writes the findings as SARIF 2.1.0."""
 
@@ -80,6 +82,8 @@ class GateRun:
     results: dict[str, list[Finding]] = field(default_factory=dict)
     unreadable: set[str] = field(default_factory=set)
     new_cache: dict[str, list[Row]] = field(default_factory=dict)
+    explained: set[str] = field(default_factory=set)
+    """Rules whose why/instead a failure already printed (``--tb=short`` prints them once)."""
     _accepted: dict[str, Counter[Key]] | None = None
 
     def accepted(self, migration: str) -> Counter[Key]:

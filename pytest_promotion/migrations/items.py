@@ -14,9 +14,8 @@ import pytest
 
 from pytest_promotion.core.checks import Check, CheckItem
 from pytest_promotion.core.failures import FailureRepr, TerminalRepr
-from pytest_promotion.core.text import plural, shorten
+from pytest_promotion.migrations.failure_text import failure_text
 from pytest_promotion.migrations.gate import GateRun
-from pytest_promotion.migrations.rules import RULES
 from pytest_promotion.migrations.scan import Finding, MigrationFileError, migration_files
 
 MARK = "migrations"
@@ -28,16 +27,6 @@ class RiskyMigrationError(Exception):
     def __init__(self, findings: list[Finding]) -> None:
         super().__init__(findings)
         self.findings = findings
-
-
-def describe(finding: Finding) -> str:
-    """The failure text for one finding: where, what, why, and what to do instead."""
-    rule = RULES[finding.rule]
-    return (
-        f"  line {finding.line}: {finding.rule} — {shorten(finding.statement)}\n"
-        f"      why: {rule.reason}\n"
-        f"      instead: {rule.instead}"
-    )
 
 
 def migration_checks(migrations_dir: Path) -> tuple[Check, ...]:
@@ -72,16 +61,15 @@ class MigrationItem(CheckItem):
         if isinstance(excinfo.value, MigrationFileError):
             return FailureRepr(str(excinfo.value), path, 0, str(excinfo.value))
         if isinstance(excinfo.value, RiskyMigrationError):
-            findings = excinfo.value.findings
-            count = plural(len(findings), "risky statement")
-            lines = [
-                f"{path}: {count} not in the reviewed baseline ({config.display(config.baseline_path)})",
-                *(describe(f) for f in findings),
-                f"Review, then accept with: {config.accept_command}",
-            ]
-            rules = ", ".join(sorted({f.rule for f in findings}))
-            summary = f"{count} not in the baseline ({rules}), first on line {findings[0].line}"
-            return FailureRepr("\n".join(lines), path, findings[0].line, summary)
+            shaped = failure_text(
+                excinfo.value.findings,
+                path=path,
+                baseline=config.display(config.baseline_path),
+                accept_command=config.accept_command,
+                style=str(self.config.getoption("tbstyle", "auto")),
+                explained=self.run.explained,
+            )
+            return FailureRepr(shaped.text, path, shaped.line, shaped.summary)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
