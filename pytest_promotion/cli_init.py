@@ -96,6 +96,13 @@ def make_plan(root: Path, migrations_dir: str | None = None) -> Plan:
         plan.pyproject_text = "\n" + plan.pyproject_text
     if plan.pyproject_text and text.strip():
         plan.pyproject_text = "\n" + plan.pyproject_text
+    try:  # what is appended must leave a file that still parses: never write a broken one
+        tomllib.loads(text + plan.pyproject_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InitError(
+            f"{pyproject}: appending [tool.promotion] would not be valid TOML ({exc}); add it by hand "
+            "from docs/getting-started.md."
+        ) from None
     return plan
 
 
@@ -126,7 +133,14 @@ def _pyproject_addition(
 ) -> str:
     tool = data.get("tool", {})
     parts: list[str] = []
-    table = tool.get("promotion")
+    table = tool.get("promotion") if isinstance(tool, dict) else None
+    pytest_tool = tool.get("pytest", {}) if isinstance(tool, dict) else {}
+    pytest_table = pytest_tool.get("ini_options") if isinstance(pytest_tool, dict) else None
+    if not isinstance(tool, dict) or (table is not None and not isinstance(table, dict)):
+        raise InitError(
+            f"{pyproject}: `tool` or `tool.promotion` is not a table. Make [tool.promotion] a table "
+            "(see docs/getting-started.md), then run init again."
+        )
     if table is None:
         parts.append(_starter(chosen.setting))
     else:
@@ -142,7 +156,6 @@ def _pyproject_addition(
                 f"--migrations-dir {configured} to keep yours."
             )
         notes.append(f"[tool.promotion] in {pyproject.name} already gates {configured}: left as it is")
-    pytest_table = tool.get("pytest", {}).get("ini_options")
     if pytest_table is None and not has_python_tests(root):
         parts.append(_testpaths(chosen.setting))
     elif pytest_table is not None and "testpaths" not in pytest_table and not has_python_tests(root):

@@ -133,3 +133,14 @@ def test_init_without_migrations_says_what_it_looked_for(pytester: pytest.Pytest
         ["*no Prisma migrations folder found under*migration_lock.toml*--migrations-dir*"]
     )
     assert not (pytester.path / "pyproject.toml").exists()
+
+
+def test_init_refuses_a_pyproject_it_cannot_read_as_tables(pytester: pytest.Pytester) -> None:
+    _monorepo(pytester.path)
+    for text in ("[tool\nbroken", "[tool]\npromotion = 1\n"):
+        (pytester.path / "pyproject.toml").write_text(text)
+        result = _init(pytester)
+        assert result.ret == 1
+        assert "pyproject.toml: " in result.stderr.str()
+        assert "Traceback" not in result.stderr.str()
+        assert (pytester.path / "pyproject.toml").read_text() == text
