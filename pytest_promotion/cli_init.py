@@ -156,7 +156,13 @@ def _pyproject_addition(
                 f"--migrations-dir {configured} to keep yours."
             )
         notes.append(f"[tool.promotion] in {pyproject.name} already gates {configured}: left as it is")
-    if pytest_table is None and not has_python_tests(root):
+    other_ini = _other_pytest_config(root)
+    if other_ini is not None and not has_python_tests(root):
+        notes.append(
+            f"pytest reads its settings from {other_ini} here: add testpaths = {chosen.setting} there so "
+            "pytest does not walk node_modules"
+        )
+    elif pytest_table is None and not has_python_tests(root):
         parts.append(_testpaths(chosen.setting))
     elif pytest_table is not None and "testpaths" not in pytest_table and not has_python_tests(root):
         notes.append(
@@ -164,6 +170,20 @@ def _pyproject_addition(
             "does not walk node_modules"
         )
     return "\n".join(parts)
+
+
+def _other_pytest_config(root: Path) -> str | None:
+    """The file pytest takes its settings from instead of ``pyproject.toml``, if any."""
+    for name, marker in (
+        ("pytest.ini", ""),
+        (".pytest.ini", ""),
+        ("tox.ini", "[pytest]"),
+        ("setup.cfg", "[tool:pytest]"),
+    ):
+        path = root / name
+        if path.is_file() and (not marker or marker in _read(path)):
+            return name
+    return None
 
 
 def _starter(migrations_dir: str) -> str:

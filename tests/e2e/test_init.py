@@ -144,3 +144,12 @@ def test_init_refuses_a_pyproject_it_cannot_read_as_tables(pytester: pytest.Pyte
         assert "pyproject.toml: " in result.stderr.str()
         assert "Traceback" not in result.stderr.str()
         assert (pytester.path / "pyproject.toml").read_text() == text
+
+
+def test_init_leaves_testpaths_to_a_pytest_ini_that_takes_precedence(pytester: pytest.Pytester) -> None:
+    _monorepo(pytester.path)
+    (pytester.path / "pytest.ini").write_text("[pytest]\n")
+    result = _init(pytester)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["pytest reads its settings from pytest.ini here: add testpaths = *"])
+    assert "testpaths" not in (pytester.path / "pyproject.toml").read_text()
