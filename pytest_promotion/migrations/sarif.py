@@ -20,7 +20,6 @@ from pytest_promotion.migrations.scan import Finding
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 TOOL = "pytest-promotion"
-INFORMATION_URI = "https://github.com/pytest-promotion/pytest-promotion"
 
 
 def repository_root(start: Path) -> Path:
@@ -117,7 +116,6 @@ def render_sarif(outcome: Outcome, config: GateConfig, entries: Sequence[Entry])
                 "tool": {
                     "driver": {
                         "name": TOOL,
-                        "informationUri": INFORMATION_URI,
                         "rules": [_rule(RULES[rule_id]) for rule_id in rule_ids],
                     }
                 },
