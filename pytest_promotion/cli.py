@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pytest_promotion import cli_init
 from pytest_promotion.database import commands as database_commands
 from pytest_promotion.overrides import commands as overrides_commands
 from pytest_promotion.sample import commands as sample_commands
@@ -19,9 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``pytest-promotion`` parser with every feature's subcommands."""
     parser = argparse.ArgumentParser(
         prog="pytest-promotion",
-        description="Promotion helpers: database backup, atomic rollback, migrate status, the sample service.",
+        description="Promotion helpers: init, database backup, atomic rollback, migrate status, the sample service.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cli_init.add_commands(subparsers)
     database_commands.add_commands(subparsers)
     overrides_commands.add_commands(subparsers)
     sample_commands.add_commands(subparsers)

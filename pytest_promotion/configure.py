@@ -26,6 +26,7 @@ _OPTION_FIELDS = {
     "promotion_rules": "rules",
     "strict_baseline": "strict_baseline",
     "migrations_report": "migrations_report",
+    "migrations_sarif": "migrations_sarif",
     "wait_healthy": "smoke.wait_healthy",
     "promotion_concurrency": "smoke.concurrency",
     "promotion_timeout": "smoke.timeout",
@@ -105,6 +106,10 @@ def gate_run(config: pytest.Config, settings: PromotionSettings) -> GateRun | No
         else resolve("migrations_report", settings.migrations_report),
         annotations=settings.github_actions,
         accept_command=_accept_command(options),
+        require_reasons=settings.require_reasons,
+        sarif_path=None
+        if settings.migrations_sarif is None
+        else resolve("migrations_sarif", settings.migrations_sarif),
     )
     cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
     cached = cache.get(CACHE_KEY, {}) if cache is not None else {}

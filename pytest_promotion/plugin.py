@@ -52,6 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--migrations-report", metavar="PATH", help="write the findings as JSON to PATH")
     group.addoption(
+        "--migrations-sarif", metavar="PATH", help="write the findings as SARIF 2.1.0 to PATH (code scanning)"
+    )
+    group.addoption(
         "--promotion-migrations-dir",
         metavar="DIR",
         help="the Prisma migrations folder (default: prisma/migrations)",

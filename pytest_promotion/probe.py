@@ -28,6 +28,7 @@ OUR_OPTIONS = (
     "update_baseline",
     "strict_baseline",
     "migrations_report",
+    "migrations_sarif",
     "promotion_migrations_dir",
     "promotion_baseline",
     "promotion_rules",

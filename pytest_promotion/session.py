@@ -17,6 +17,7 @@ from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.core.failures import from_serializable, to_serializable
 from pytest_promotion.core.xdist import is_worker, worker_output
 from pytest_promotion.migrations import session as migrations
+from pytest_promotion.migrations.discover import missing_folder_hint
 from pytest_promotion.migrations.items import MigrationsDirectory
 from pytest_promotion.reporting.scrub import scrub_report, scrub_session_output
 from pytest_promotion.reporting.summary import append_step_summary, render_summary
@@ -43,7 +44,12 @@ class RunHooks:
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         """What this run gates: folder, baseline and rules; the target; the drill."""
-        return header_lines(self.run)
+        lines = header_lines(self.run)
+        if self.run.gate is None and "migrations_dir" not in self.run.settings.model_fields_set:
+            project = self.run.pyproject.parent if self.run.pyproject is not None else config.rootpath
+            if (hint := missing_folder_hint(project)) is not None:
+                lines.append(hint)
+        return lines
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -74,8 +74,12 @@ class PromotionSettings(BaseSettings):
     """Rule ids, ``default`` (the five seed rules) or ``all``."""
     strict_baseline: bool = False
     """Baseline entries that match nothing fail the run instead of only being listed."""
+    require_reasons: bool = False
+    """Baseline entries with an empty ``reason`` fail the run (outside ``--update-baseline``)."""
     migrations_report: Path | None = None
     """Where to write the JSON findings report."""
+    migrations_sarif: Path | None = None
+    """Where to write the findings as SARIF 2.1.0 (GitHub code scanning)."""
     github_actions: bool = Field(default=False, validation_alias=AliasChoices("GITHUB_ACTIONS"))
     """Set by GitHub Actions: findings are also printed as ``::error`` annotations."""
     github_step_summary: Path | None = Field(
@@ -271,6 +275,7 @@ OPTION_NAMES: dict[str, str] = {
     "rules": "--promotion-rules",
     "strict_baseline": "--strict-baseline",
     "migrations_report": "--migrations-report",
+    "migrations_sarif": "--migrations-sarif",
     "smoke.concurrency": "--promotion-concurrency",
     "smoke.wait_healthy": "--wait-healthy",
     "smoke.timeout": "--promotion-timeout",

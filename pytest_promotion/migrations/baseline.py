@@ -2,7 +2,9 @@
 
 Identity is ``(migration, rule, fingerprint)`` counted as a multiset: moving a statement or
 reformatting it changes nothing, editing it or copying it into another migration makes it new,
-and two identical statements in one migration need two entries. The file is written only by
+and two identical statements in one migration need two entries. Each entry also carries a
+``line`` hint for the reviewer (refreshed on ``--update-baseline``, never matched on) and is
+listed by migration, then line. The file is written only by
 :func:`write_atomic`: deterministic bytes, atomically, and only when they change.
 
 Two ``--update-baseline`` runs at once (two terminals, two CI jobs on one runner) must not lose
@@ -42,6 +44,7 @@ class _EntryModel(BaseModel):
     statement: str
     fingerprint: str
     reason: str | None = None
+    line: int | None = None
 
 
 class _FileModel(BaseModel):
@@ -59,18 +62,25 @@ class Entry:
     fingerprint: str
     statement: str
     reason: str | None = None
+    line: int | None = None
+    """Where the statement was when the entry was last refreshed: a hint, not part of identity."""
 
     @property
     def key(self) -> Key:
         """What a finding must share to be covered by this entry."""
         return (self.migration, self.rule, self.fingerprint)
 
-    def as_json(self) -> dict[str, str]:
-        """The entry as written to the file (no ``reason`` key until someone writes one)."""
-        data = {"migration": self.migration, "rule": self.rule, "statement": self.statement}
+    def as_json(self) -> dict[str, str | int]:
+        """The entry as written to the file: an empty ``reason`` is the slot a reviewer fills in."""
+        data: dict[str, str | int] = {
+            "migration": self.migration,
+            "rule": self.rule,
+            "statement": self.statement,
+        }
         data["fingerprint"] = self.fingerprint
-        if self.reason is not None:
-            data["reason"] = self.reason
+        data["reason"] = self.reason or ""
+        if self.line is not None:
+            data["line"] = self.line
         return data
 
 
@@ -113,9 +123,9 @@ def load_baseline(path: Path) -> list[Entry]:
         where = "/".join(str(part) for part in error["loc"]) or "top level"
         raise ConfigError(
             f'{path}: is not a baseline ({where}: {error["msg"]}); expected {{"version": 1, "entries": '
-            f'[{{"migration", "rule", "statement", "fingerprint", "reason"?}}]}}. {advice}'
+            f'[{{"migration", "rule", "statement", "fingerprint", "reason"?, "line"?}}]}}. {advice}'
         ) from None
-    return [Entry(e.migration, e.rule, e.fingerprint, e.statement, e.reason) for e in model.entries]
+    return [Entry(e.migration, e.rule, e.fingerprint, e.statement, e.reason, e.line) for e in model.entries]
 
 
 def split_findings(
@@ -193,13 +203,14 @@ def refresh(
             else:
                 reason = None
                 added += 1
-            result.append(Entry(f.migration, f.rule, f.fingerprint, f.statement, reason))
+            result.append(Entry(f.migration, f.rule, f.fingerprint, f.statement, reason, f.line))
     removed += sum(len(pool) for pool in reasons.values())
     return Refresh(sorted(result, key=_sort_key), added, removed, kept)
 
 
-def _sort_key(entry: Entry) -> tuple[str, str, str, str, str]:
-    return (entry.migration, entry.rule, entry.fingerprint, entry.statement, entry.reason or "")
+def _sort_key(entry: Entry) -> tuple[str, int, str, str, str, str]:
+    line = entry.line if entry.line is not None else 0
+    return (entry.migration, line, entry.rule, entry.fingerprint, entry.statement, entry.reason or "")
 
 
 def render(entries: Sequence[Entry]) -> bytes:

@@ -56,6 +56,10 @@ class GateConfig:
     annotations: bool
     accept_command: str
     """The exact command that accepts reviewed findings, shown in every failure."""
+    require_reasons: bool = False
+    """Every baseline entry must say why it was accepted."""
+    sarif_path: Path | None = None
+    """Where ``--migrations-sarif`` writes the findings as SARIF 2.1.0."""
 
     def __post_init__(self) -> None:
         if self.report_path is not None and self.report_path.is_dir():
@@ -96,6 +100,8 @@ class GateRun:
     unreadable: set[str] = field(default_factory=set)
     new_cache: dict[str, list[Row]] = field(default_factory=dict)
     notes: dict[str, list[Note]] = field(default_factory=dict)
+    explained: set[str] = field(default_factory=set)
+    """Rules whose why/instead a failure already printed (``--tb=short`` prints them once)."""
     _accepted: dict[str, Counter[Key]] | None = None
 
     def reload(self, entries: list[Entry]) -> None:

@@ -14,10 +14,9 @@ import pytest
 
 from pytest_promotion.core.checks import Check, CheckItem
 from pytest_promotion.core.failures import FailureRepr, TerminalRepr
-from pytest_promotion.core.text import plural, shorten
+from pytest_promotion.migrations.failure_text import failure_text
 from pytest_promotion.migrations.gate import GateRun
 from pytest_promotion.migrations.prisma8 import OPS_FILE, package_dirs
-from pytest_promotion.migrations.rules import RULES
 from pytest_promotion.migrations.scan import MIGRATION_FILE, Finding, MigrationFileError, migration_files
 
 MARK = "migrations"
@@ -29,17 +28,6 @@ class RiskyMigrationError(Exception):
     def __init__(self, findings: list[Finding]) -> None:
         super().__init__(findings)
         self.findings = findings
-
-
-def describe(finding: Finding) -> str:
-    """The failure text for one finding: where, what, why, and what to do instead."""
-    reason, instead = RULES[finding.rule].advice(finding.statement)
-    at = f"      at: {finding.where}\n" if finding.where else ""  # a Prisma 8 operation and step
-    return (
-        f"  line {finding.line}: {finding.rule} — {shorten(finding.statement)}\n{at}"
-        f"      why: {reason}\n"
-        f"      instead: {instead}"
-    )
 
 
 def migration_checks(migrations_dir: Path) -> tuple[Check, ...]:
@@ -83,18 +71,17 @@ class MigrationItem(CheckItem):
         if isinstance(excinfo.value, MigrationFileError):
             return FailureRepr(str(excinfo.value), path, 0, str(excinfo.value))
         if isinstance(excinfo.value, RiskyMigrationError):
-            findings = excinfo.value.findings
-            count = plural(len(findings), "risky statement")
             notes = [f"  note: line {n.line}: {n.text()}" for n in self.run.notes.get(self.name, [])]
-            lines = [
-                f"{path}: {count} not in the reviewed baseline ({config.display(config.baseline_path)})",
-                *(describe(f) for f in findings),
-                *notes,
-                f"Review, then accept with: {config.accept_command}",
-            ]
-            rules = ", ".join(sorted({f.rule for f in findings}))
-            summary = f"{count} not in the baseline ({rules}), first on line {findings[0].line}"
-            return FailureRepr("\n".join(lines), path, findings[0].line, summary)
+            shaped = failure_text(
+                excinfo.value.findings,
+                path=path,
+                baseline=config.display(config.baseline_path),
+                accept_command=config.accept_command,
+                style=str(self.config.getoption("tbstyle", "auto")),
+                explained=self.run.explained,
+                notes=notes,
+            )
+            return FailureRepr(shaped.text, path, shaped.line, shaped.summary)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 from pytest_promotion.core.text import plural, shorten
@@ -30,6 +31,7 @@ def summary_lines(outcome: Outcome, config: GateConfig) -> Iterator[str]:
         )
         for f in outcome.new:
             yield f"  {config.display(config.migrations_dir / f.path)}:{f.line}: {f.rule} — {shorten(f.statement, 120)}"
+        yield f"By rule: {rule_counts(outcome.new)}"
         yield f"Review them, then accept with: {config.accept_command}"
     if outcome.stale:
         verdict = "fails the run (--strict-baseline)" if config.strict else "not a failure"
@@ -49,6 +51,16 @@ def summary_lines(outcome: Outcome, config: GateConfig) -> Iterator[str]:
             f"{plural(len(outcome.baselined) + len(outcome.new), 'risky statement')} found, "
             f"all reviewed in {baseline}"
         )
+
+
+def rule_counts(findings: list[Finding]) -> str:
+    """``drop-column 120, truncate 3``: most frequent first, then in rule order."""
+    counts = Counter(f.rule for f in findings)
+    order = list(RULES)
+    ranked = sorted(
+        counts, key=lambda rule: (-counts[rule], order.index(rule) if rule in order else len(order))
+    )
+    return ", ".join(f"{rule} {counts[rule]}" for rule in ranked)
 
 
 def _escape_data(text: str) -> str:

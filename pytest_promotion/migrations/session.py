@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from pytest_promotion.core.text import plural
-from pytest_promotion.migrations.baseline import baseline_lock, load_baseline, render, write_atomic
+from pytest_promotion.core.text import plural, shorten
+from pytest_promotion.migrations.annotations import capped_annotations
+from pytest_promotion.migrations.baseline import Entry, baseline_lock, load_baseline, render, write_atomic
 from pytest_promotion.migrations.cache import CACHE_KEY, merged
 from pytest_promotion.migrations.gate import GateRun, Outcome
 from pytest_promotion.migrations.prisma8 import is_prisma8_dir
-from pytest_promotion.migrations.report import github_annotations, summary_lines, write_report
+from pytest_promotion.migrations.report import summary_lines, write_report
+from pytest_promotion.migrations.sarif import write_sarif
 
 
 def header(run: GateRun) -> str:
@@ -48,6 +50,7 @@ def finish(run: GateRun, config: pytest.Config, scrub: Callable[[str], str] = st
     else:
         outcome = run.outcome()
     write_report(outcome, gate, scrub)
+    write_sarif(outcome, gate, run.entries, scrub)
     cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
     if run.new_cache and cache is not None:
         cache.set(CACHE_KEY, merged(run.cached, run.new_cache))
@@ -55,17 +58,43 @@ def finish(run: GateRun, config: pytest.Config, scrub: Callable[[str], str] = st
 
 
 def strict_problems(run: GateRun, outcome: Outcome | None) -> list[str]:
-    """Why ``--strict-baseline`` fails the migration stage: stale baseline entries."""
-    if outcome is None or not run.config.strict or not outcome.stale or outcome.refresh is not None:
+    """Why the migration stage fails beyond its items: stale entries (``--strict-baseline``) and
+    entries without a reason (``require_reasons``)."""
+    if outcome is None or outcome.refresh is not None:
         return []
-    return [
-        f"{plural(len(outcome.stale), 'stale baseline entry', 'stale baseline entries')} (--strict-baseline)"
-    ]
+    problems = []
+    if run.config.strict and outcome.stale:
+        problems.append(
+            f"{plural(len(outcome.stale), 'stale baseline entry', 'stale baseline entries')} (--strict-baseline)"
+        )
+    if unreasoned := missing_reasons(run):
+        count = plural(len(unreasoned), "baseline entry", "baseline entries")
+        problems.append(
+            f"{count} without a reason in {run.config.display(run.config.baseline_path)} (require_reasons)"
+        )
+    return problems
+
+
+def missing_reasons(run: GateRun) -> list[Entry]:
+    """Baseline entries whose ``reason`` is empty, when ``require_reasons`` asks for one."""
+    if not run.config.require_reasons:
+        return []
+    return [entry for entry in run.entries if not (entry.reason or "").strip()]
 
 
 def summary(run: GateRun, outcome: Outcome) -> Iterator[str]:
     """The gate's summary section, and GitHub annotations when running in Actions."""
     gate = run.config
     yield from summary_lines(outcome, gate)
+    if outcome.refresh is None and (unreasoned := missing_reasons(run)):
+        baseline = gate.display(gate.baseline_path)
+        yield (
+            f"{plural(len(unreasoned), 'baseline entry', 'baseline entries')} in {baseline} "
+            f"{'has' if len(unreasoned) == 1 else 'have'} no reason (fails the run: require_reasons = true):"
+        )
+        for e in unreasoned:
+            where = f"{e.migration}:{e.line}" if e.line is not None else e.migration
+            yield f"  {where}: {e.rule} — {shorten(e.statement, 120)}"
+        yield f'Write why each was accepted in its "reason" in {baseline}, then run again.'
     if gate.annotations and outcome.refresh is None:
-        yield from github_annotations(outcome, gate)
+        yield from capped_annotations(outcome, gate)

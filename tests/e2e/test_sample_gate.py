@@ -45,7 +45,9 @@ def test_sample_passes_then_gates_a_new_drop_column(sample: pytest.Pytester) -> 
     accepted = sample.runpytest("-m", "migrations", "--update-baseline")
     accepted.stdout.fnmatch_lines(["baseline: 1 added, 0 removed, 6 kept*"])
     written = baseline.read_bytes()
-    assert reviewed.count('"reason"') == written.decode().count('"reason"') == 6
+    assert reviewed.count('"reason"') == 6
+    assert written.decode().count('"reason"') == 7
+    assert written.decode().count('"reason": ""') == 1  # the new entry's slot; the six reasons kept
     sample.runpytest("-m", "migrations").assert_outcomes(passed=17)
     sample.runpytest("-m", "migrations", "--update-baseline")
     assert baseline.read_bytes() == written

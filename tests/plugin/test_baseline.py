@@ -66,6 +66,7 @@ def test_refresh_keeps_reasons_and_drops_entries_whose_statement_is_gone(project
     assert read_baseline(project)["entries"] == [
         {
             "fingerprint": data["entries"][0]["fingerprint"],
+            "line": 1,
             "migration": "20240201000000_drop_bio",
             "reason": "reviewed drop-column",
             "rule": "drop-column",
