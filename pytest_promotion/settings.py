@@ -16,7 +16,15 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -52,7 +60,15 @@ class _TableSource(PydanticBaseSettingsSource):
         return _table.get({}).get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_table.get({}))
+        # A key whose variable is also set (organization_id and SMOKE_ORGANIZATION_ID) yields to it,
+        # as every table key yields to its variable; kept, it would reach the model as an extra key.
+        return {key: value for key, value in _table.get({}).items() if not _alias_is_set(key)}
+
+
+def _alias_is_set(field: str) -> bool:
+    info = PromotionSettings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    return isinstance(alias, AliasChoices) and any(str(name) in os.environ for name in alias.choices)
 
 
 class PromotionSettings(BaseSettings):
@@ -341,13 +357,56 @@ def source_of(field: str | tuple[str | int, ...], options: Mapping[str, Any], py
     if top in OVERRIDE_FIELDS:  # one JSON value: the rest of the location is a path inside it
         return f"environment variable {variable} at {json_path(rest)}"
     if rest and f"{variable}__{str(rest[0]).upper()}" in os.environ:
-        return f"environment variable {variable}__{str(rest[0]).upper()}"
+        inside = f" at {_dotted(rest[1:])}" if rest[1:] else ""
+        return f"environment variable {variable}__{str(rest[0]).upper()}{inside}"
     if variable in os.environ:
         return f"environment variable {variable}" + (f" ({_dotted(rest)})" if rest else "")
     where = pyproject or "pyproject.toml"
     if rest:
         return f"[tool.promotion.{top}] {_dotted(rest)} in {where}"
     return f"key {top!r} of {TABLE} in {where}"
+
+
+def _nested_variable(loc: tuple[str | int, ...]) -> str | None:
+    """``PROMOTION_SMOKE__RETRY`` when that variable is what put the unknown key at ``loc``."""
+    if not loc or not all(isinstance(part, str) for part in loc):
+        return None
+    name = "__".join([env_name(_field_named(str(loc[0]))), *(str(part).upper() for part in loc[1:])])
+    return name if name in os.environ else None
+
+
+def _known_keys(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys a nested table at ``loc`` accepts (``smoke``, ``policy``, an endpoint entry)."""
+    from pytest_promotion.service.endpoints import Endpoint
+
+    model: Any = PromotionSettings
+    for part in loc:
+        if isinstance(part, int):
+            model = Endpoint if model is not None else None
+            continue
+        info = getattr(model, "model_fields", {}).get(
+            _field_named(str(part)) if model is PromotionSettings else part
+        )
+        annotation = getattr(info, "annotation", None)
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if info is not None and model is None and "Endpoint" in str(annotation):
+            model = Endpoint
+    if model is None:
+        return []
+    return [(f.alias or name) for name, f in model.model_fields.items()]
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """``PROMOTION_*`` variables that name no setting (a typo would otherwise be ignored)."""
+    known = {env_name(name) for name in PromotionSettings.model_fields}
+    found = []
+    for name in sorted(environ):
+        if not name.startswith("PROMOTION_"):
+            continue
+        top = name.split("__", 1)[0]
+        if top not in known:
+            found.append(name)
+    return found
 
 
 def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> PromotionSettings:
@@ -361,6 +420,20 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
         raise ConfigError(
             f"{TABLE} in {pyproject} sets {secrets[0]!r}, which is read from the environment only: "
             f"remove it from the file and set {env_name(secrets[0])} instead (set per environment, e.g. as a CI secret, never in a committed file)."
+        )
+    typos = unknown_variables(os.environ)
+    if typos:
+        known = ", ".join(
+            sorted(
+                env_name(name)
+                for name in PromotionSettings.model_fields
+                if env_name(name).startswith("PROMOTION_")
+            )
+        )
+        raise ConfigError(
+            f"environment variable {typos[0]} is not a pytest-promotion setting (known: {known}; nested "
+            "keys as PROMOTION_SMOKE__<KEY>). Fix the name or unset it: a misspelt setting would "
+            "otherwise be ignored."
         )
     token = _table.set(table)
     try:
@@ -380,8 +453,17 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
                 problems.append(
                     f"{TABLE} in {pyproject} has an unknown key {loc[0]!r} (known keys: {', '.join(TABLE_KEYS)})"
                 )
+            elif error["type"] == "extra_forbidden" and (variable := _nested_variable(loc)) is not None:
+                known = ", ".join(
+                    f"{variable.rsplit('__', 1)[0]}__{k.upper()}" for k in _known_keys(loc[:-1])
+                )
+                problems.append(f"environment variable {variable} is not a setting (known: {known})")
             elif error["type"] == "extra_forbidden":
-                problems.append(f"{source_of(loc[:-1], options, pyproject)} has an unknown key {loc[-1]!r}")
+                known = ", ".join(_known_keys(loc[:-1]))
+                problems.append(
+                    f"{source_of(loc[:-1], options, pyproject)} has an unknown key {loc[-1]!r}"
+                    + (f" (known keys: {known})" if known else "")
+                )
             else:
                 where = source_of(loc, options, pyproject)
                 problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")

@@ -85,3 +85,53 @@ def test_environment_variables_are_parsed_and_named(
     assert "environment variable PROMOTION_MIGRATIONS_DIR: the migrations folder" in usage_error(
         project.runpytest()
     )
+
+
+# Each error names the source the mistake is in: a variable is never blamed on pyproject.toml.
+
+
+def test_a_misspelt_nested_variable_is_named_not_the_file(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMOTION_SMOKE__RETRY", "3")
+    err = usage_error(project.runpytest("-m", "migrations"))
+    assert "environment variable PROMOTION_SMOKE__RETRY is not a setting" in err
+    assert "PROMOTION_SMOKE__RETRIES" in err
+    assert "pyproject.toml" not in err
+
+
+def test_a_misspelt_top_level_variable_is_not_ignored(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMOTION_MIGRATION_DIR", "db/migrations")
+    err = usage_error(project.runpytest("-m", "migrations"))
+    assert "environment variable PROMOTION_MIGRATION_DIR is not a pytest-promotion setting" in err
+    assert "PROMOTION_MIGRATIONS_DIR" in err
+
+
+def test_an_endpoints_variable_error_names_the_variable_and_the_place(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMOTION_SMOKE__ENDPOINTS", '[{"path": 5}]')
+    err = usage_error(project.runpytest("-m", "migrations"))
+    assert "environment variable PROMOTION_SMOKE__ENDPOINTS at [0].path" in err
+
+
+def test_an_unknown_endpoint_key_lists_the_known_ones(project: pytest.Pytester) -> None:
+    project.makefile(
+        ".toml", pyproject=PYPROJECT + '\n[tool.promotion.smoke]\nendpoints = [{ path = "/a", retry = 1 }]\n'
+    )
+    err = usage_error(project.runpytest("-m", "migrations"))
+    assert "endpoints[0]" in err
+    assert "unknown key 'retry' (known keys: path, method, params, expect" in err
+
+
+def test_a_table_key_with_a_variable_yields_to_the_variable(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.makefile(".toml", pyproject=PYPROJECT + 'organization_id = "org_file"\n')
+    monkeypatch.setenv("SMOKE_ORGANIZATION_ID", "org_env")
+    config = project.parseconfigure("-m", "migrations")
+    from pytest_promotion.stash import RUN_KEY
+
+    assert config.stash[RUN_KEY].settings.organization_id == "org_env"
