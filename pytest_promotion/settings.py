@@ -37,7 +37,7 @@ from pytest_promotion.overrides.config import (
     describe_error,
     json_path,
 )
-from pytest_promotion.service.endpoints import PolicyConfig, SmokeConfig
+from pytest_promotion.service.endpoints import ENVIRONMENT, PolicyConfig, SmokeConfig
 
 TABLE = "[tool.promotion]"
 
@@ -355,6 +355,7 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
             f"remove it from the file and set {env_name(secrets[0])} instead (set per environment, e.g. as a CI secret, never in a committed file)."
         )
     token = _table.set(table)
+    environment = ENVIRONMENT.set(dict(os.environ))  # secret header references are read from it
     try:
         return PromotionSettings(**options)
     except SettingsError as exc:  # a PROMOTION_* variable pydantic-settings could not decode
@@ -384,3 +385,4 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
         ) from None
     finally:
         _table.reset(token)
+        ENVIRONMENT.reset(environment)

@@ -22,6 +22,7 @@ import httpx
 from pydantic import SecretStr
 
 from pytest_promotion.core.redact import Redactor, without_credentials
+from pytest_promotion.service.assertions import Expectations, mismatches
 
 if TYPE_CHECKING:
     from pytest_promotion.settings import PromotionSettings
@@ -85,6 +86,19 @@ class Call:
     json_keys: tuple[str, ...] = ()
     keep_json: bool = False
     """Keep the whole parsed JSON body (the override checks compare it field by field)."""
+    content: bytes | None = field(default=None, repr=False)
+    """The request body, or None."""
+    timeout: float | None = None
+    """Seconds this call's attempt may take, instead of the transport's deadline."""
+    retry: bool | None = None
+    """Retry transient failures: None for idempotent methods only, True always, False never."""
+    expect: Expectations = field(default_factory=Expectations)
+    """JSON values, headers and body text the answer must hold (judged on the whole body)."""
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a transient failure may be retried: a POST or PATCH only when the entry says so."""
+        return self.retry if self.retry is not None else self.method in IDEMPOTENT
 
 
 @dataclass(frozen=True)
@@ -108,6 +122,8 @@ class Exchange:
     """The entry requires keys but the body is not a JSON object."""
     document: Any = None
     """The parsed JSON body, when the call asked to keep it and it parsed."""
+    mismatches: tuple[str, ...] = ()
+    """The assertions the answer failed, one readable line each, scrubbed."""
 
     def to_json(self) -> dict[str, Any]:
         """The exchange as JSON-ready data."""
@@ -116,7 +132,13 @@ class Exchange:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Exchange:
         """Rebuild an exchange :meth:`to_json` wrote."""
-        return cls(**{**data, "missing_json": tuple(data.get("missing_json", ()))})
+        return cls(
+            **{
+                **data,
+                "missing_json": tuple(data.get("missing_json", ())),
+                "mismatches": tuple(data.get("mismatches", ())),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -171,7 +193,7 @@ class Transport:
         """Send ``call``, retrying transient failures, following same-origin redirects when asked."""
         url = _join(self.client.base_url, call.path)
         params: Mapping[str, str] | None = call.params
-        retries = self.retries if retry and call.method in IDEMPOTENT else 0
+        retries = self.retries if retry and call.retryable else 0
         for _hop in range(MAX_REDIRECTS + 1):
             exchange, location = self._with_retries(call, url, params, retries)
             if location is None or not call.follow_redirects:
@@ -202,9 +224,9 @@ class Transport:
                 if attempt <= retries:
                     self._sleep(attempt)
                     continue
-                return Exchange(None, _ms(started), attempt, error=self._describe(exc)), None
+                return Exchange(None, _ms(started), attempt, error=self._describe(exc, call.timeout)), None
             except httpx.HTTPError as exc:  # a read timeout, a protocol error: the answer itself
-                return Exchange(None, _ms(started), attempt, error=self._describe(exc)), None
+                return Exchange(None, _ms(started), attempt, error=self._describe(exc, call.timeout)), None
             elapsed = _ms(started)
             if error is not None:
                 return Exchange(status, elapsed, attempt, error=error), None
@@ -218,8 +240,16 @@ class Transport:
         self, call: Call, url: httpx.URL, params: Mapping[str, str] | None
     ) -> tuple[int, httpx.Headers, bytes, str | None]:
         """One request, its body streamed up to the cap and the deadline: status, headers, body, error."""
-        deadline = time.monotonic() + self.deadline
-        with self.client.stream(call.method, url, params=params, headers=dict(call.headers)) as response:
+        seconds = call.timeout if call.timeout is not None else self.deadline
+        deadline = time.monotonic() + seconds
+        with self.client.stream(
+            call.method,
+            url,
+            params=params,
+            headers=dict(call.headers),
+            content=call.content,
+            timeout=httpx.Timeout(seconds) if call.timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        ) as response:
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
@@ -240,7 +270,7 @@ class Transport:
                         response.status_code,
                         response.headers,
                         b"",
-                        (f"no complete answer within {self.deadline:g} s (the body was still arriving)"),
+                        (f"no complete answer within {seconds:g} s (the body was still arriving)"),
                     )
             return response.status_code, response.headers, b"".join(chunks), None
 
@@ -250,10 +280,11 @@ class Transport:
             delay = max(delay, min(float(retry_after), 10.0))  # honour a short Retry-After
         time.sleep(delay)
 
-    def _describe(self, exc: httpx.HTTPError) -> str:
+    def _describe(self, exc: httpx.HTTPError, seconds: float | None = None) -> str:
         if isinstance(exc, httpx.TimeoutException):
             kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
-            return f"no answer: {kind} timeout after {self.client.timeout.read or 0:g} s"
+            limit = seconds if seconds is not None else self.client.timeout.read or 0
+            return f"no answer: {kind} timeout after {limit:g} s"
         reason = str(exc) or type(exc).__name__
         return self.redactor.scrub(f"no answer: {reason}")
 
@@ -264,7 +295,7 @@ class Transport:
         missing: tuple[str, ...] = ()
         not_json = False
         document: Any = None
-        if call.json_keys or call.keep_json:
+        if call.json_keys or call.keep_json or call.expect.json_values:
             try:
                 document = json.loads(text)
             except ValueError:
@@ -275,6 +306,7 @@ class Transport:
             else:
                 not_json = True
         location = headers.get("location")
+        failed = mismatches(call.expect, document, headers, text, self.redactor) if call.expect else ()
         return Exchange(
             status=status,
             elapsed_ms=elapsed,
@@ -284,6 +316,7 @@ class Transport:
             missing_json=missing,
             not_json=not_json,
             document=document if call.keep_json else None,
+            mismatches=failed,
         )
 
 

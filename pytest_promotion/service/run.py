@@ -78,13 +78,18 @@ class ServiceRun:
 
     def call_for(self, endpoint: Endpoint) -> Call:
         """The request an entry sends: its parameters filled in, credentials only when it needs them."""
+        credentials = self.target.admin.headers() if "auth" in endpoint.requires else {}
         return Call(
             method=endpoint.method,
             path=endpoint.path,
             params=endpoint.query(self.target.organization_id),
-            headers=self.target.admin.headers() if "auth" in endpoint.requires else {},
+            headers={**endpoint.request_headers(), **credentials},
             follow_redirects=endpoint.follow_redirects,
             json_keys=endpoint.json_keys,
+            content=endpoint.content(),
+            timeout=endpoint.timeout_ms / 1000 if endpoint.timeout_ms is not None else None,
+            retry=endpoint.retry,
+            expect=endpoint.expectations(),
         )
 
     @property
@@ -224,7 +229,8 @@ class ServiceRun:
 
     def _wait_limit(self) -> float:
         config = self.target.config
-        one_call: float = (config.retries + 1) * config.timeout + config.backoff * (2**config.retries)
+        longest = max([config.timeout, *(e.timeout_ms / 1000 for e in config.endpoints if e.timeout_ms)])
+        one_call: float = (config.retries + 1) * longest + config.backoff * (2**config.retries)
         return (
             float(config.wait_healthy or 0) + one_call * (1 + len(config.endpoints) / config.concurrency) + 5
         )

@@ -83,6 +83,10 @@ def verdict(endpoint: Endpoint, exchange: Exchange) -> CheckFailed | None:
     elif exchange.missing_json:
         summary = f"{what} answered {exchange.status} without {', '.join(exchange.missing_json)}"
         lines.append(f"{summary} in its JSON body ({timing})")
+    elif exchange.mismatches:
+        summary = f"{what} answered {exchange.status}, but {exchange.mismatches[0]}"
+        lines.append(f"{what} answered {exchange.status} ({timing}), but:")
+        lines += [f"  {line}" for line in exchange.mismatches]
     else:
         return None
     if exchange.body:
