@@ -123,6 +123,9 @@ class SmokeItem(GeneratedItem):
         exchange = self.run.exchange(self.nodeid, self.run.call_for(self.endpoint))
         if exchange.status is not None:
             self.user_properties.append(("latency_ms", exchange.elapsed_ms))
+            budget = budget_of(self.endpoint, self.run.target.config.default_budget_ms)
+            if budget is not None:  # the latency table shows it under -m smoke too
+                self.user_properties.append(("budget_ms", budget))
         failure = verdict(self.endpoint, exchange)
         if failure is not None:
             raise failure

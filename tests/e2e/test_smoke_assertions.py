@@ -61,3 +61,16 @@ def test_a_bad_regular_expression_is_a_usage_error_naming_the_entry(
     result = smoke(pytester, sample_url)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*endpoints[[]1[]].json_values*'re:(' is not a valid regular expression*"])
+
+
+def test_the_latency_table_shows_the_entry_budget_under_smoke(
+    smoke_project: SmokeProject, sample_url: str
+) -> None:
+    pytester = smoke_project(
+        'default_budget_ms = 7000\nendpoints = [{ path = "/api/health", budget_ms = 5000 }, "/api/analytics"]'
+    )
+    result = pytester.runpytest("-m", "smoke", f"--base-url={sample_url}", "--junitxml=junit.xml")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*ms   5000 ms        pyproject.toml::smoke::GET /api/health"])
+    result.stdout.fnmatch_lines(["*ms   7000 ms        pyproject.toml::smoke::GET /api/analytics"])
+    assert '<property name="budget_ms" value="5000.0"' in (pytester.path / "junit.xml").read_text()
