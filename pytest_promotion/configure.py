@@ -29,6 +29,7 @@ _OPTION_FIELDS = {
     "wait_healthy": "smoke.wait_healthy",
     "promotion_concurrency": "smoke.concurrency",
     "promotion_timeout": "smoke.timeout",
+    "promotion_strict_retries": "smoke.strict_retries",
 }
 
 

@@ -274,6 +274,7 @@ OPTION_NAMES: dict[str, str] = {
     "smoke.concurrency": "--promotion-concurrency",
     "smoke.wait_healthy": "--wait-healthy",
     "smoke.timeout": "--promotion-timeout",
+    "smoke.strict_retries": "--promotion-strict-retries",
     "backups_dir": "--backups-dir",
 }
 

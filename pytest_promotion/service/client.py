@@ -124,6 +124,19 @@ class Exchange:
     """The parsed JSON body, when the call asked to keep it and it parsed."""
     mismatches: tuple[str, ...] = ()
     """The assertions the answer failed, one readable line each, scrubbed."""
+    statuses: tuple[str, ...] = ()
+    """Every attempt's outcome in order: its status, or the kind of error (``timeout``, ``reset``)."""
+    total_ms: float = 0.0
+    """Time of all attempts together, pauses between them included."""
+
+    @property
+    def retried(self) -> bool:
+        """True when the verdict needed more than one attempt."""
+        return self.attempts > 1
+
+    def attempt_list(self) -> str:
+        """``503, 503, 200``: what each attempt got."""
+        return ", ".join(self.statuses)
 
     def to_json(self) -> dict[str, Any]:
         """The exchange as JSON-ready data."""
@@ -137,6 +150,7 @@ class Exchange:
                 **data,
                 "missing_json": tuple(data.get("missing_json", ())),
                 "mismatches": tuple(data.get("mismatches", ())),
+                "statuses": tuple(data.get("statuses", ())),
             }
         )
 
@@ -213,7 +227,15 @@ class Transport:
     def _with_retries(
         self, call: Call, url: httpx.URL, params: Mapping[str, str] | None, retries: int
     ) -> tuple[Exchange, str | None]:
-        """The exchange, and where a 3xx answer points (None otherwise)."""
+        """The exchange, with every attempt's outcome, and where a 3xx answer points (None otherwise)."""
+        seen: list[str] = []
+        begun = time.perf_counter()
+        exchange, location = self._attempts(call, url, params, retries, seen)
+        return replace(exchange, statuses=tuple(seen), total_ms=_ms(begun)), location
+
+    def _attempts(
+        self, call: Call, url: httpx.URL, params: Mapping[str, str] | None, retries: int, seen: list[str]
+    ) -> tuple[Exchange, str | None]:
         attempt = 0
         while True:
             attempt += 1
@@ -221,12 +243,15 @@ class Transport:
             try:
                 status, headers, body, error = self._attempt(call, url, params)
             except TRANSIENT_ERRORS as exc:
+                seen.append(_kind(exc))
                 if attempt <= retries:
                     self._sleep(attempt)
                     continue
                 return Exchange(None, _ms(started), attempt, error=self._describe(exc, call.timeout)), None
             except httpx.HTTPError as exc:  # a read timeout, a protocol error: the answer itself
+                seen.append(_kind(exc))
                 return Exchange(None, _ms(started), attempt, error=self._describe(exc, call.timeout)), None
+            seen.append(str(status))
             elapsed = _ms(started)
             if error is not None:
                 return Exchange(status, elapsed, attempt, error=error), None
@@ -318,6 +343,15 @@ class Transport:
             document=document if call.keep_json else None,
             mismatches=failed,
         )
+
+
+def _kind(exc: httpx.HTTPError) -> str:
+    """A short name for an attempt that got no answer."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "refused"
+    return "reset" if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError) else "error"
 
 
 def _charset(headers: httpx.Headers) -> str:

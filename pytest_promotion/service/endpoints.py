@@ -351,6 +351,8 @@ class SmokeConfig(BaseModel):
     """Retries of a transient failure: a connection error or 502/503/504."""
     backoff: float = Field(default=0.5, ge=0, le=60, allow_inf_nan=False)
     """Seconds before the first retry; doubled before each next one."""
+    strict_retries: bool = False
+    """A smoke check that passed only after retries fails instead (``--promotion-strict-retries``)."""
     concurrency: int = Field(default=32, ge=1, le=256)
     """Smoke requests in flight at once, for the whole run (xdist workers share it out)."""
     wait_healthy: float | None = Field(default=None, gt=0, le=86400, allow_inf_nan=False)

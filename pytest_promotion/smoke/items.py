@@ -127,8 +127,33 @@ class SmokeItem(GeneratedItem):
             if budget is not None:  # the latency table shows it under -m smoke too
                 self.user_properties.append(("budget_ms", budget))
         failure = verdict(self.endpoint, exchange)
+        if exchange.retried:
+            self.record_retries(exchange, passed=failure is None)
         if failure is not None:
             raise failure
+
+    def record_retries(self, exchange: Exchange, *, passed: bool) -> None:
+        """Say that the verdict took retries: properties, a report section, and under strict mode a failure."""
+        statuses = exchange.attempt_list()
+        self.user_properties += [
+            ("attempts", exchange.attempts),
+            ("attempt_statuses", statuses),
+            ("total_ms", exchange.total_ms),
+        ]
+        if not passed:
+            return
+        endpoint = self.endpoint
+        assert endpoint is not None
+        said = f"{endpoint.method} {endpoint.path} passed after {exchange.attempts} attempts ({statuses})"
+        self.add_report_section("call", "promotion", said)
+        if self.run.target.config.strict_retries:
+            raise CheckFailed(
+                f"{said}: strict retries",
+                f"{said} in {exchange.total_ms:.0f} ms; with --promotion-strict-retries (strict_retries) "
+                "a pass that needed retries is a failure.\n"
+                "Find why the service answered that way (a deploy still rolling out, an overloaded "
+                "instance), or drop strict_retries if transient answers are accepted here.",
+            )
 
 
 class BudgetItem(GeneratedItem):

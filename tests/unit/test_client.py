@@ -225,3 +225,15 @@ def test_a_secret_header_is_in_no_repr(monkeypatch: pytest.MonkeyPatch) -> None:
         endpoint.model_dump_json(),
     ):
         assert TOKEN not in shown
+
+
+def test_an_exchange_keeps_every_attempt_and_the_total_time(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=f"{BASE}/a", status_code=503)
+    httpx_mock.add_exception(httpx.ReadError("Connection reset by peer"), url=f"{BASE}/a")
+    httpx_mock.add_response(url=f"{BASE}/a", json={"ok": True})
+    exchange = transport(backoff=0.02).call(Call("GET", "/a"))
+    assert (exchange.attempts, exchange.statuses, exchange.retried) == (3, ("503", "reset", "200"), True)
+    assert exchange.total_ms >= 60 > exchange.elapsed_ms
+    from pytest_promotion.service.client import Exchange
+
+    assert Exchange.from_json(exchange.to_json()) == exchange
