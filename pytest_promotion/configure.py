@@ -30,6 +30,7 @@ _OPTION_FIELDS = {
     "promotion_concurrency": "smoke.concurrency",
     "promotion_timeout": "smoke.timeout",
     "promotion_strict_retries": "smoke.strict_retries",
+    "expect_revision": "expected_revision",
 }
 
 

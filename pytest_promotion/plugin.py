@@ -88,6 +88,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the total deadline of one request, body included (default 10)",
     )
     group.addoption(
+        "--expect-revision",
+        metavar="VALUE",
+        help="wait (within --wait-healthy) until the service reports this revision before checking it",
+    )
+    group.addoption(
         "--promotion-strict-retries",
         action="store_const",
         const=True,

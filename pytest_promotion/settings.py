@@ -98,6 +98,10 @@ class PromotionSettings(BaseSettings):
     )
     """The seed's name for the deployed app's URL, below ``--base-url`` and ``PYTEST_BASE_URL``."""
     organization_id: str | None = Field(default=None, validation_alias=AliasChoices("SMOKE_ORGANIZATION_ID"))
+    expected_revision: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMOKE_EXPECTED_REVISION")
+    )
+    """The revision the deployed service must report before the checks run (``--expect-revision``)."""
     """The organization the ``{organization_id}`` endpoints are checked for."""
     admin_bearer_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("LAUNCH_ADMIN_BEARER_TOKEN")
@@ -181,6 +185,7 @@ class PromotionSettings(BaseSettings):
     @field_validator(
         "smoke_base_url",
         "organization_id",
+        "expected_revision",
         "admin_bearer_token",
         "admin_session_token",
         "member_bearer_token",
@@ -275,6 +280,7 @@ OPTION_NAMES: dict[str, str] = {
     "smoke.wait_healthy": "--wait-healthy",
     "smoke.timeout": "--promotion-timeout",
     "smoke.strict_retries": "--promotion-strict-retries",
+    "expected_revision": "--expect-revision",
     "backups_dir": "--backups-dir",
 }
 

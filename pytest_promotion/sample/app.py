@@ -28,6 +28,8 @@ from pytest_promotion.sample.auth import Accepted, Role, role_of
 from pytest_promotion.settings import PromotionSettings
 
 Handler = Callable[[Request], Awaitable[Response]]
+SAMPLE_REVISION = "sample-1"
+"""The revision the sample reports unless told otherwise (``--expect-revision sample-1``)."""
 
 
 def accepted_from(settings: PromotionSettings) -> Accepted:
@@ -38,12 +40,17 @@ def accepted_from(settings: PromotionSettings) -> Accepted:
 
 
 def create_app(
-    settings: PromotionSettings, database: Path, loosened: Mapping[str, set[Role]] | None = None
+    settings: PromotionSettings,
+    database: Path,
+    loosened: Mapping[str, set[Role]] | None = None,
+    revision: Callable[[], str] = lambda: SAMPLE_REVISION,
 ) -> Starlette:
     """The app, its SQLite file created and seeded.
 
     ``loosened`` breaks the access policy on purpose (path -> roles let into an admin-only
-    endpoint), so tests can prove that the policy checks catch it.
+    endpoint), so tests can prove that the policy checks catch it. ``revision`` is what the health
+    endpoint reports as its deployed revision (``version.commit`` and ``X-Revision``), asked on
+    every request so a test can switch it as a rollout would.
     """
     loosened = loosened or {}
     data.create(database)
@@ -87,7 +94,11 @@ def create_app(
 
     def health(request: Request) -> Response:
         rows("SELECT 1")
-        return JSONResponse({"status": "ok", "database": "ok"})
+        current = revision()
+        return JSONResponse(
+            {"status": "ok", "database": "ok", "version": {"commit": current}},
+            headers={"X-Revision": current},
+        )
 
     def analytics(request: Request) -> Response:
         events = rows("SELECT name, count(*) AS count FROM event GROUP BY name ORDER BY name")

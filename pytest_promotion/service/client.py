@@ -93,6 +93,8 @@ class Call:
     retry: bool | None = None
     """Retry transient failures: None for idempotent methods only, True always, False never."""
     expect: Expectations = field(default_factory=Expectations)
+    keep_header: str | None = None
+    """A response header whose value the check needs (the deployed revision)."""
     """JSON values, headers and body text the answer must hold (judged on the whole body)."""
 
     @property
@@ -128,6 +130,8 @@ class Exchange:
     """Every attempt's outcome in order: its status, or the kind of error (``timeout``, ``reset``)."""
     total_ms: float = 0.0
     """Time of all attempts together, pauses between them included."""
+    header: str | None = None
+    """The value of the header the call asked to keep, scrubbed (None when absent)."""
 
     @property
     def retried(self) -> bool:
@@ -342,6 +346,9 @@ class Transport:
             not_json=not_json,
             document=document if call.keep_json else None,
             mismatches=failed,
+            header=self.redactor.scrub(kept)
+            if call.keep_header and (kept := headers.get(call.keep_header)) is not None
+            else None,
         )
 
 

@@ -338,6 +338,37 @@ def duplicate_names(endpoints: tuple[Endpoint, ...]) -> list[str]:
     return [name for name, count in counts.items() if count > 1]
 
 
+class RevisionSource(BaseModel):
+    """``revision = { path = "/api/health", json = "version.commit" }`` (or ``header = "X-Revision"``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = "/api/health"
+    json_path: str | None = Field(default=None, alias="json")
+    header: str | None = None
+    consecutive: int = Field(default=3, ge=1, le=100)
+    """Answers in a row that must report the expected revision (a rollout answers with both)."""
+
+    @field_validator("path")
+    @classmethod
+    def _is_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be a path starting with '/'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RevisionSource:
+        if (self.json_path is None) == (self.header is None):
+            raise ValueError('needs exactly one of json = "dotted.path" or header = "X-Revision"')
+        return self
+
+    @property
+    def where(self) -> str:
+        """``GET /api/health json version.commit``."""
+        found = f"json {self.json_path}" if self.json_path else f"header {self.header}"
+        return f"GET {self.path} {found}"
+
+
 class SmokeConfig(BaseModel):
     """``[tool.promotion.smoke]``: the endpoint list and how to call it."""
 
@@ -353,6 +384,8 @@ class SmokeConfig(BaseModel):
     """Seconds before the first retry; doubled before each next one."""
     strict_retries: bool = False
     """A smoke check that passed only after retries fails instead (``--promotion-strict-retries``)."""
+    revision: RevisionSource | None = None
+    """Where the service reports its deployed revision (``--expect-revision`` waits for it)."""
     concurrency: int = Field(default=32, ge=1, le=256)
     """Smoke requests in flight at once, for the whole run (xdist workers share it out)."""
     wait_healthy: float | None = Field(default=None, gt=0, le=86400, allow_inf_nan=False)

@@ -17,7 +17,7 @@ from pytest_promotion.core.text import plural
 from pytest_promotion.service.client import Call, Exchange
 from pytest_promotion.service.endpoints import Endpoint, SmokeConfig
 from pytest_promotion.service.items import GeneratedItem, Group
-from pytest_promotion.service.needs import ADMIN, BASE_URL, ORGANIZATION
+from pytest_promotion.service.needs import ADMIN, BASE_URL, ORGANIZATION, REVISION
 from pytest_promotion.service.run import ServiceRun
 
 SMOKE, BUDGET = "smoke", "perf_budget"
@@ -38,10 +38,18 @@ def budget_of(endpoint: Endpoint, default: float | None) -> float | None:
 
 
 def smoke_checks(config: SmokeConfig) -> tuple[Check, ...]:
-    """The readiness check (with ``--wait-healthy``), then one check per entry, in the order written."""
+    """The readiness checks (``--wait-healthy``, the revision source), then one check per entry, in order.
+
+    A configured revision source is always planned, so the launch gate expects it and fails when
+    no expected revision is given.
+    """
     checks = []
     if config.wait_healthy is not None:
         checks.append(Check(SMOKE, f"wait healthy GET {config.health_path}", (BASE_URL,)))
+    if config.revision is not None:
+        checks.append(
+            Check(SMOKE, f"wait revision {config.revision.where}", (BASE_URL, REVISION), subject=REVISION)
+        )
     checks += [Check(SMOKE, e.name, needs_of(e), subject=e) for e in config.endpoints]
     return tuple(checks)
 
@@ -104,8 +112,28 @@ class ReadinessItem(GeneratedItem):
     def runtest(self) -> None:
         """Fail when the service never became healthy."""
         ready = self.run.readiness()
-        if not ready.healthy:
+        if not ready.healthy and ready.revision is None:
             raise CheckFailed(ready.detail, ready.detail + "\nEvery smoke item fails fast until it does.")
+
+
+class RevisionItem(GeneratedItem):
+    """``--expect-revision``: N answers in a row report the expected revision, before anything else."""
+
+    def runtest(self) -> None:
+        """Fail when the deployed revision never matched (or the service never became healthy)."""
+        ready = self.run.readiness()
+        if ready.revision is None:
+            if not ready.healthy:
+                raise CheckFailed(f"revision not checked: {ready.detail}", ready.detail)
+            return
+        self.user_properties.append(("revision", self.run.target.expected_revision or ""))
+        if not ready.healthy:
+            raise CheckFailed(
+                ready.revision,
+                ready.revision + "\nEvery other check fails fast until the expected revision is deployed; "
+                "wait longer with --wait-healthy SECONDS, or check which revision the deploy shipped.",
+            )
+        self.add_report_section("call", "promotion", ready.revision)
 
 
 class SmokeItem(GeneratedItem):
@@ -200,6 +228,8 @@ def smoke_group(run: ServiceRun, checks: tuple[Check, ...]) -> Group:
     def build(parent: pytest.Collector, check: Check) -> pytest.Item:
         if check.subject is None:
             return ReadinessItem.from_parent(parent, name=check.name, check=check, run=run)
+        if check.subject == REVISION:
+            return RevisionItem.from_parent(parent, name=check.name, check=check, run=run)
         return SmokeItem.from_parent(parent, name=check.name, check=check, run=run, endpoint=check.subject)
 
     return Group(SMOKE, checks, build)
