@@ -30,6 +30,8 @@ _OPTION_FIELDS = {
     "wait_healthy": "smoke.wait_healthy",
     "promotion_concurrency": "smoke.concurrency",
     "promotion_timeout": "smoke.timeout",
+    "promotion_strict_retries": "smoke.strict_retries",
+    "expect_revision": "expected_revision",
 }
 
 
@@ -55,6 +57,8 @@ def secret_values(settings: PromotionSettings, base_url: str | None) -> list[Sec
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
             found += [value, *url_secrets(value.get_secret_value())]
+    for endpoint in settings.smoke.endpoints + settings.policy.endpoints:
+        found += endpoint.secret_headers  # header values read from { env = "..." }
     return found + url_secrets(base_url)
 
 

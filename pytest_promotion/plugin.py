@@ -90,6 +90,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         help="the total deadline of one request, body included (default 10)",
     )
+    group.addoption(
+        "--expect-revision",
+        metavar="VALUE",
+        help="wait (within --wait-healthy) until the service reports this revision before checking it",
+    )
+    group.addoption(
+        "--promotion-strict-retries",
+        action="store_const",
+        const=True,
+        default=None,
+        help="a smoke check that passed only after retries fails (zero flakiness at promotion time)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -45,7 +45,7 @@ from pytest_promotion.overrides.config import (
     describe_error,
     json_path,
 )
-from pytest_promotion.service.endpoints import PolicyConfig, SmokeConfig
+from pytest_promotion.service.endpoints import ENVIRONMENT, PolicyConfig, SmokeConfig
 
 TABLE = "[tool.promotion]"
 
@@ -118,6 +118,10 @@ class PromotionSettings(BaseSettings):
     )
     """The seed's name for the deployed app's URL, below ``--base-url`` and ``PYTEST_BASE_URL``."""
     organization_id: str | None = Field(default=None, validation_alias=AliasChoices("SMOKE_ORGANIZATION_ID"))
+    expected_revision: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMOKE_EXPECTED_REVISION")
+    )
+    """The revision the deployed service must report before the checks run (``--expect-revision``)."""
     """The organization the ``{organization_id}`` endpoints are checked for."""
     admin_bearer_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("LAUNCH_ADMIN_BEARER_TOKEN")
@@ -201,6 +205,7 @@ class PromotionSettings(BaseSettings):
     @field_validator(
         "smoke_base_url",
         "organization_id",
+        "expected_revision",
         "admin_bearer_token",
         "admin_session_token",
         "member_bearer_token",
@@ -295,6 +300,8 @@ OPTION_NAMES: dict[str, str] = {
     "smoke.concurrency": "--promotion-concurrency",
     "smoke.wait_healthy": "--wait-healthy",
     "smoke.timeout": "--promotion-timeout",
+    "smoke.strict_retries": "--promotion-strict-retries",
+    "expected_revision": "--expect-revision",
     "backups_dir": "--backups-dir",
 }
 
@@ -436,6 +443,7 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
             "otherwise be ignored."
         )
     token = _table.set(table)
+    environment = ENVIRONMENT.set(dict(os.environ))  # secret header references are read from it
     try:
         return PromotionSettings(**options)
     except SettingsError as exc:  # a PROMOTION_* variable pydantic-settings could not decode
@@ -474,3 +482,4 @@ def load_settings(*, pyproject: Path | None, options: Mapping[str, Any]) -> Prom
         ) from None
     finally:
         _table.reset(token)
+        ENVIRONMENT.reset(environment)

@@ -60,7 +60,10 @@ class PolicyItem(GeneratedItem):
             method=endpoint.method,
             path=endpoint.path,
             params=endpoint.query(self.run.target.organization_id),
-            headers=credentials.headers() if credentials is not None else {},
+            headers={**endpoint.request_headers(), **(credentials.headers() if credentials else {})},
+            content=endpoint.content(),
+            timeout=endpoint.timeout_ms / 1000 if endpoint.timeout_ms is not None else None,
+            retry=endpoint.retry,
         )
         exchange = self.run.transport.call(call)
         if exchange.status is not None:

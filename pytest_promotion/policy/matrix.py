@@ -1,8 +1,10 @@
 """The policy matrix: which role calls which endpoint, what answer proves the policy holds.
 
 Per admin-only endpoint: ``admin`` expects 2xx, ``member`` a deny status (403),
-``anonymous`` 401, ``invalid-token`` 401. Per member endpoint: admin and member both 2xx.
-A refused caller that gets 2xx is the headline failure: the policy does not hold.
+``anonymous`` 401, ``invalid-token`` 401. Per member endpoint: admin and member both 2xx, and
+anonymous and invalid-token callers refused as on an admin-only one (a member endpoint is still
+closed to the public). A refused caller that gets 2xx is the headline failure: the policy does not
+hold.
 """
 
 from __future__ import annotations
@@ -56,9 +58,11 @@ def matrix(policy: PolicyConfig) -> list[PolicyCheck]:
         for role in (ADMIN, MEMBER, ANONYMOUS, INVALID)
     ]
     checks += [
-        PolicyCheck(role, endpoint, admin_only=False)
+        PolicyCheck(
+            role, endpoint, admin_only=False, deny=denials[role] if role in (ANONYMOUS, INVALID) else None
+        )
         for endpoint in policy.member
-        for role in (ADMIN, MEMBER)
+        for role in (ADMIN, MEMBER, ANONYMOUS, INVALID)
     ]
     return checks
 
@@ -83,7 +87,8 @@ def judge(check: PolicyCheck, exchange: Exchange) -> tuple[str, str] | None:
     elif status in deny:
         return None
     elif allowed:
-        summary = f"{CALLERS[check.role]} reached an admin-only endpoint: {what} answered {status}"
+        kind = "an admin-only" if check.admin_only else "a member-only"
+        summary = f"{CALLERS[check.role]} reached {kind} endpoint: {what} answered {status}"
         advice = (
             f"The access policy does not hold: {what} must refuse a {CALLERS[check.role]} "
             f"with {' or '.join(map(str, deny))}. Do not promote this build."

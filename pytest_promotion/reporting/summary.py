@@ -25,7 +25,7 @@ from pytest_promotion.core.redact import Redactor
 from pytest_promotion.core.text import plural, shorten
 from pytest_promotion.migrations.gate import GateConfig, Outcome
 from pytest_promotion.migrations.report import summary_lines
-from pytest_promotion.service.latency import SHOWN, Latency
+from pytest_promotion.service.latency import SHOWN, Latency, any_retried
 from pytest_promotion.stages import FAILED, PASSED, Results, Verdict
 
 RISKY_SHOWN = 50
@@ -104,14 +104,22 @@ def risky_lines(outcome: Outcome, gate: GateConfig, redactor: Redactor) -> Itera
 
 def latency_table(latencies: list[Latency], redactor: Redactor) -> Iterator[str]:
     """The slowest endpoints against their budgets, at most ``SHOWN`` rows."""
-    yield "| endpoint | latency ms | budget ms | within budget |"
-    yield "|---|--:|--:|:-:|"
+    retried = any_retried(latencies)
+    yield "| endpoint | latency ms | budget ms | within budget |" + (" retried |" if retried else "")
+    yield "|---|--:|--:|:-:|" + ("---|" if retried else "")
     for found in sorted(latencies, key=lambda found: (-found.latency_ms, found.nodeid))[:SHOWN]:
         budget, within = "—", "—"
         if found.budget_ms is not None:
             budget = f"{found.budget_ms:.0f}"
             within = "✅" if found.latency_ms <= found.budget_ms else "❌ over"
-        yield f"| {code(redactor.scrub(found.nodeid))} | {found.latency_ms:.0f} | {budget} | {within} |"
+        row = f"| {code(redactor.scrub(found.nodeid))} | {found.latency_ms:.0f} | {budget} | {within} |"
+        if retried:
+            row += (
+                f" {found.statuses} in {found.total_ms:.0f} ms |"
+                if found.attempts > 1 and found.total_ms
+                else " |"
+            )
+        yield row
     if len(latencies) > SHOWN:
         yield ""
         yield f"({len(latencies) - SHOWN} faster endpoints not shown)"

@@ -1,7 +1,10 @@
 """The sample service's routes: the seed's dashboard API, with its access policy.
 
 Public endpoints answer anyone; admin-only ones answer 401 without valid credentials and 403 to a
-member; ``/api/status/incidents`` answers 400 without ``organization_id``. Tokens come from the
+member; ``/api/status/incidents`` answers 400 without ``organization_id``; ``POST /api/feedback``
+takes a JSON body and an ``X-Api-Key`` header (401 without it, 422 for a bad body), so the smoke
+checks' request bodies, headers and response assertions have something real to call;
+``/api/dashboard/team`` answers members and admins, and 401 to anyone else. Tokens come from the
 same variables the checks send (``LAUNCH_ADMIN_BEARER_TOKEN`` …), so one shell runs both.
 The resolved-flags and billing-readiness endpoints apply the ``*_OVERRIDES_JSON`` overrides the
 same way, so a service started with other values than the checks is a drifted deployment.
@@ -25,6 +28,8 @@ from pytest_promotion.sample.auth import Accepted, Role, role_of
 from pytest_promotion.settings import PromotionSettings
 
 Handler = Callable[[Request], Awaitable[Response]]
+SAMPLE_REVISION = "sample-1"
+"""The revision the sample reports unless told otherwise (``--expect-revision sample-1``)."""
 
 
 def accepted_from(settings: PromotionSettings) -> Accepted:
@@ -35,12 +40,17 @@ def accepted_from(settings: PromotionSettings) -> Accepted:
 
 
 def create_app(
-    settings: PromotionSettings, database: Path, loosened: Mapping[str, set[Role]] | None = None
+    settings: PromotionSettings,
+    database: Path,
+    loosened: Mapping[str, set[Role]] | None = None,
+    revision: Callable[[], str] = lambda: SAMPLE_REVISION,
 ) -> Starlette:
     """The app, its SQLite file created and seeded.
 
     ``loosened`` breaks the access policy on purpose (path -> roles let into an admin-only
-    endpoint), so tests can prove that the policy checks catch it.
+    endpoint), so tests can prove that the policy checks catch it. ``revision`` is what the health
+    endpoint reports as its deployed revision (``version.commit`` and ``X-Revision``), asked on
+    every request so a test can switch it as a rollout would.
     """
     loosened = loosened or {}
     data.create(database)
@@ -65,6 +75,17 @@ def create_app(
 
         return guarded
 
+    def members(handler: Callable[[Request], Response]) -> Handler:
+        async def signed_in(request: Request) -> Response:
+            role = role_of(request, accepted)
+            if role in loosened.get(request.url.path, set()):
+                return handler(request)
+            if role in (Role.ANONYMOUS, Role.INVALID):
+                return JSONResponse({"error": "authentication required"}, status_code=401)
+            return handler(request)
+
+        return signed_in
+
     def public(handler: Callable[[Request], Response]) -> Handler:
         async def open_to_all(request: Request) -> Response:
             return handler(request)
@@ -73,7 +94,11 @@ def create_app(
 
     def health(request: Request) -> Response:
         rows("SELECT 1")
-        return JSONResponse({"status": "ok", "database": "ok"})
+        current = revision()
+        return JSONResponse(
+            {"status": "ok", "database": "ok", "version": {"commit": current}},
+            headers={"X-Revision": current},
+        )
 
     def analytics(request: Request) -> Response:
         events = rows("SELECT name, count(*) AS count FROM event GROUP BY name ORDER BY name")
@@ -127,6 +152,9 @@ def create_app(
     def diagnostics(request: Request) -> Response:
         return JSONResponse({"database": "sqlite", "uptime_s": round(time.monotonic() - started, 1)})
 
+    def team(request: Request) -> Response:
+        return JSONResponse({"organizations": rows("SELECT id, name FROM organization ORDER BY id")})
+
     def incidents(request: Request) -> Response:
         return JSONResponse({"incidents": rows("SELECT * FROM incident ORDER BY id")})
 
@@ -148,8 +176,31 @@ def create_app(
         )
         return JSONResponse({"organization_id": organization, "incidents": found})
 
+    async def feedback(request: Request) -> Response:
+        if not request.headers.get("x-api-key"):
+            return JSONResponse({"error": "X-Api-Key header required"}, status_code=401)
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return JSONResponse({"error": "send application/json"}, status_code=415)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        message = body.get("message") if isinstance(body, dict) else None
+        if not isinstance(message, str) or not message.strip():
+            return JSONResponse({"error": "message must be a non-empty string"}, status_code=422)
+        return JSONResponse(
+            {
+                "status": "received",
+                "feedback": {"message": message, "length": len(message)},
+                "client": request.headers.get("x-client"),
+            },
+            status_code=201,
+            headers={"X-Feedback-Id": f"fb_{len(message)}"},
+        )
+
     routes = [
         Route("/api/health", public(health)),
+        Route("/api/feedback", feedback, methods=["POST"]),
         Route("/api/analytics", public(analytics)),
         Route("/api/dashboard/home", public(home)),
         Route("/api/dashboard/feature-flags/resolved", public(flags)),
@@ -157,6 +208,7 @@ def create_app(
         Route("/api/dashboard/customer-success/health", public(customer_health)),
         Route("/api/dashboard/customer-success/renewal-value-report", public(renewal_report)),
         Route("/api/dashboard/ops/diagnostics", public(diagnostics)),
+        Route("/api/dashboard/team", members(team)),
         Route("/api/dashboard/ops/incidents", admin_only(incidents)),
         Route("/api/dashboard/security/sessions", admin_only(sessions)),
         Route("/api/dashboard/support/impersonation/sessions", admin_only(impersonation)),

@@ -22,6 +22,7 @@ import httpx
 from pydantic import SecretStr
 
 from pytest_promotion.core.redact import Redactor, without_credentials
+from pytest_promotion.service.assertions import Expectations, mismatches
 
 if TYPE_CHECKING:
     from pytest_promotion.settings import PromotionSettings
@@ -85,6 +86,21 @@ class Call:
     json_keys: tuple[str, ...] = ()
     keep_json: bool = False
     """Keep the whole parsed JSON body (the override checks compare it field by field)."""
+    content: bytes | None = field(default=None, repr=False)
+    """The request body, or None."""
+    timeout: float | None = None
+    """Seconds this call's attempt may take, instead of the transport's deadline."""
+    retry: bool | None = None
+    """Retry transient failures: None for idempotent methods only, True always, False never."""
+    expect: Expectations = field(default_factory=Expectations)
+    keep_header: str | None = None
+    """A response header whose value the check needs (the deployed revision)."""
+    """JSON values, headers and body text the answer must hold (judged on the whole body)."""
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a transient failure may be retried: a POST or PATCH only when the entry says so."""
+        return self.retry if self.retry is not None else self.method in IDEMPOTENT
 
 
 @dataclass(frozen=True)
@@ -108,6 +124,23 @@ class Exchange:
     """The entry requires keys but the body is not a JSON object."""
     document: Any = None
     """The parsed JSON body, when the call asked to keep it and it parsed."""
+    mismatches: tuple[str, ...] = ()
+    """The assertions the answer failed, one readable line each, scrubbed."""
+    statuses: tuple[str, ...] = ()
+    """Every attempt's outcome in order: its status, or the kind of error (``timeout``, ``reset``)."""
+    total_ms: float = 0.0
+    """Time of all attempts together, pauses between them included."""
+    header: str | None = None
+    """The value of the header the call asked to keep, scrubbed (None when absent)."""
+
+    @property
+    def retried(self) -> bool:
+        """True when the verdict needed more than one attempt."""
+        return self.attempts > 1
+
+    def attempt_list(self) -> str:
+        """``503, 503, 200``: what each attempt got."""
+        return ", ".join(self.statuses)
 
     def to_json(self) -> dict[str, Any]:
         """The exchange as JSON-ready data."""
@@ -116,7 +149,14 @@ class Exchange:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Exchange:
         """Rebuild an exchange :meth:`to_json` wrote."""
-        return cls(**{**data, "missing_json": tuple(data.get("missing_json", ()))})
+        return cls(
+            **{
+                **data,
+                "missing_json": tuple(data.get("missing_json", ())),
+                "mismatches": tuple(data.get("mismatches", ())),
+                "statuses": tuple(data.get("statuses", ())),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -171,7 +211,7 @@ class Transport:
         """Send ``call``, retrying transient failures, following same-origin redirects when asked."""
         url = _join(self.client.base_url, call.path)
         params: Mapping[str, str] | None = call.params
-        retries = self.retries if retry and call.method in IDEMPOTENT else 0
+        retries = self.retries if retry and call.retryable else 0
         for _hop in range(MAX_REDIRECTS + 1):
             exchange, location = self._with_retries(call, url, params, retries)
             if location is None or not call.follow_redirects:
@@ -191,7 +231,15 @@ class Transport:
     def _with_retries(
         self, call: Call, url: httpx.URL, params: Mapping[str, str] | None, retries: int
     ) -> tuple[Exchange, str | None]:
-        """The exchange, and where a 3xx answer points (None otherwise)."""
+        """The exchange, with every attempt's outcome, and where a 3xx answer points (None otherwise)."""
+        seen: list[str] = []
+        begun = time.perf_counter()
+        exchange, location = self._attempts(call, url, params, retries, seen)
+        return replace(exchange, statuses=tuple(seen), total_ms=_ms(begun)), location
+
+    def _attempts(
+        self, call: Call, url: httpx.URL, params: Mapping[str, str] | None, retries: int, seen: list[str]
+    ) -> tuple[Exchange, str | None]:
         attempt = 0
         while True:
             attempt += 1
@@ -199,12 +247,15 @@ class Transport:
             try:
                 status, headers, body, error = self._attempt(call, url, params)
             except TRANSIENT_ERRORS as exc:
+                seen.append(_kind(exc))
                 if attempt <= retries:
                     self._sleep(attempt)
                     continue
-                return Exchange(None, _ms(started), attempt, error=self._describe(exc)), None
+                return Exchange(None, _ms(started), attempt, error=self._describe(exc, call.timeout)), None
             except httpx.HTTPError as exc:  # a read timeout, a protocol error: the answer itself
-                return Exchange(None, _ms(started), attempt, error=self._describe(exc)), None
+                seen.append(_kind(exc))
+                return Exchange(None, _ms(started), attempt, error=self._describe(exc, call.timeout)), None
+            seen.append(str(status))
             elapsed = _ms(started)
             if error is not None:
                 return Exchange(status, elapsed, attempt, error=error), None
@@ -218,8 +269,16 @@ class Transport:
         self, call: Call, url: httpx.URL, params: Mapping[str, str] | None
     ) -> tuple[int, httpx.Headers, bytes, str | None]:
         """One request, its body streamed up to the cap and the deadline: status, headers, body, error."""
-        deadline = time.monotonic() + self.deadline
-        with self.client.stream(call.method, url, params=params, headers=dict(call.headers)) as response:
+        seconds = call.timeout if call.timeout is not None else self.deadline
+        deadline = time.monotonic() + seconds
+        with self.client.stream(
+            call.method,
+            url,
+            params=params,
+            headers=dict(call.headers),
+            content=call.content,
+            timeout=httpx.Timeout(seconds) if call.timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        ) as response:
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
@@ -240,7 +299,7 @@ class Transport:
                         response.status_code,
                         response.headers,
                         b"",
-                        (f"no complete answer within {self.deadline:g} s (the body was still arriving)"),
+                        (f"no complete answer within {seconds:g} s (the body was still arriving)"),
                     )
             return response.status_code, response.headers, b"".join(chunks), None
 
@@ -250,10 +309,11 @@ class Transport:
             delay = max(delay, min(float(retry_after), 10.0))  # honour a short Retry-After
         time.sleep(delay)
 
-    def _describe(self, exc: httpx.HTTPError) -> str:
+    def _describe(self, exc: httpx.HTTPError, seconds: float | None = None) -> str:
         if isinstance(exc, httpx.TimeoutException):
             kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
-            return f"no answer: {kind} timeout after {self.client.timeout.read or 0:g} s"
+            limit = seconds if seconds is not None else self.client.timeout.read or 0
+            return f"no answer: {kind} timeout after {limit:g} s"
         reason = str(exc) or type(exc).__name__
         return self.redactor.scrub(f"no answer: {reason}")
 
@@ -264,7 +324,7 @@ class Transport:
         missing: tuple[str, ...] = ()
         not_json = False
         document: Any = None
-        if call.json_keys or call.keep_json:
+        if call.json_keys or call.keep_json or call.expect.json_values:
             try:
                 document = json.loads(text)
             except ValueError:
@@ -275,6 +335,7 @@ class Transport:
             else:
                 not_json = True
         location = headers.get("location")
+        failed = mismatches(call.expect, document, headers, text, self.redactor) if call.expect else ()
         return Exchange(
             status=status,
             elapsed_ms=elapsed,
@@ -284,7 +345,20 @@ class Transport:
             missing_json=missing,
             not_json=not_json,
             document=document if call.keep_json else None,
+            mismatches=failed,
+            header=self.redactor.scrub(kept)
+            if call.keep_header and (kept := headers.get(call.keep_header)) is not None
+            else None,
         )
+
+
+def _kind(exc: httpx.HTTPError) -> str:
+    """A short name for an attempt that got no answer."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "refused"
+    return "reset" if isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError) else "error"
 
 
 def _charset(headers: httpx.Headers) -> str:

@@ -118,6 +118,12 @@ def service_run(
                 check_credentials_stay_safe(url, source)
             elif urlsplit(url).password is not None:
                 check_credentials_stay_safe(url, source, "the URL carries a password")
+    if settings.expected_revision and settings.smoke.revision is None:
+        raise ConfigError(
+            "--expect-revision / SMOKE_EXPECTED_REVISION is set, but [tool.promotion.smoke] names no "
+            'revision source: add revision = { path = "/api/health", json = "version.commit" } '
+            '(or header = "X-Revision") so the run can read the deployed revision.'
+        )
     shared = worker_input(config).get(STORE_KEY)
     store = ExchangeStore(Path(shared)) if shared else ExchangeStore.create()
     smoke = settings.smoke.model_copy(
@@ -130,6 +136,7 @@ def service_run(
         admin=admin,
         member=member,
         config=smoke,
+        expected_revision=settings.expected_revision,
     )
     return ServiceRun(target=target, store=store, redactor=redactor), not shared
 

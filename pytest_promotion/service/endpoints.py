@@ -1,24 +1,99 @@
 """The endpoint list of ``[tool.promotion.smoke]``: what to request and what counts as healthy.
 
 An entry is a path (``"/api/health"``) or a table with ``method``, ``params``, ``expect``,
-``requires``, ``json``, ``budget_ms`` and ``follow_redirects``. Each becomes one smoke item named
-by method and path, so the names must be unique; ``params`` may use ``{organization_id}``.
+``requires``, ``json``, ``budget_ms``, ``follow_redirects``, the request's ``body_json`` or
+``body``, ``headers``, ``timeout_ms`` and ``retry``. Each becomes one smoke item named by method
+and path, so the names must be unique; ``params`` may use ``{organization_id}``.
+
+A secret header value is never written in the file: it names an environment variable
+(``{ env = "SMOKE_API_KEY" }``), which is read when the settings are read (the settings module
+hands the environment in through :data:`ENVIRONMENT`), held as ``SecretStr`` and scrubbed from
+every output like a token.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
+from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from pytest_promotion.service.assertions import Expectations, compile_check
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 Requirement = Literal["auth", "organization_id"]
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 ParamValue = str | int | float | bool
 Status = Annotated[int, Field(ge=100, le=599)]
+JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
+
+ENVIRONMENT: ContextVar[Mapping[str, str]] = ContextVar("promotion_environment")
+"""The environment secret header references are read from; set by ``settings.load_settings``."""
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 field-name characters
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+"""Headers that carry credentials: only by reference to a variable, never inline in the file."""
+MAX_TIMEOUT_MS = 3_600_000
+
+
+class SecretHeader(BaseModel):
+    """``{ env = "SMOKE_API_KEY" }``: a header value read from the environment, never shown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env: str
+    _value: SecretStr = PrivateAttr(default=SecretStr(""))
+
+    @property
+    def value(self) -> SecretStr:
+        """The variable's value, read when the settings were read."""
+        return self._value
+
+
+def _resolved(name: str, raw: Mapping[str, Any]) -> SecretHeader:
+    """The reference read from the environment, or a ValueError naming the header and variable."""
+    if set(raw) != {"env"} or not isinstance(raw["env"], str):
+        raise ValueError(
+            f'header {name!r} must be a text value or {{ env = "VARIABLE" }} naming the variable that holds it'
+        )
+    variable = raw["env"]
+    if not _VARIABLE.match(variable):
+        raise ValueError(f"header {name!r}: env = {variable!r} is not an environment variable name")
+    found = ENVIRONMENT.get({}).get(variable)
+    if found is None or not found.strip():
+        raise ValueError(
+            f"header {name!r} reads the environment variable {variable}, which is not set; set it "
+            "(e.g. as a CI secret) or remove the header"
+        )
+    if not _header_value_ok(found):
+        raise ValueError(
+            f"header {name!r}: the environment variable {variable} holds leading or trailing whitespace, "
+            "a control character or a non-ASCII character, which an HTTP header cannot carry; check its value"
+        )
+    reference = SecretHeader(env=variable)
+    reference._value = SecretStr(found)
+    return reference
+
+
+def _header_value_ok(value: str) -> bool:
+    return value == value.strip() and value.isascii() and value.isprintable()
+
+
+HeaderValue = str | SecretHeader
 
 
 def _refusal(status: int) -> int:
@@ -46,11 +121,107 @@ class Endpoint(BaseModel):
     json_keys: tuple[str, ...] = Field(default=(), alias="json")
     budget_ms: float | None = Field(default=None, gt=0)
     follow_redirects: bool = False
+    body_json: JsonValue = None
+    """A request body sent as JSON (a table or an array)."""
+    body: str | None = None
+    """A request body sent as text."""
+    headers: dict[str, HeaderValue] = Field(default_factory=dict)
+    """Request headers; a secret value is ``{ env = "VARIABLE" }``."""
+    timeout_ms: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_MS, allow_inf_nan=False)
+    """This entry's deadline per attempt, instead of the table's ``timeout``."""
+    retry: bool | None = None
+    """Retry transient failures: by default only for idempotent methods (never POST or PATCH)."""
+    json_values: dict[str, JsonValue] = Field(default_factory=dict)
+    """``json`` written as a table: dotted path -> expected value (``re:`` starts a regular expression)."""
+    headers_expect: dict[str, str] = Field(default_factory=dict)
+    """Response header (any case) -> glob its value must match."""
+    body_contains: tuple[str, ...] = ()
+    """Text the response body must contain."""
 
     @model_validator(mode="before")
     @classmethod
     def _path_alone(cls, value: Any) -> Any:
-        return {"path": value} if isinstance(value, str) else value
+        if isinstance(value, str):
+            return {"path": value}
+        if isinstance(value, Mapping) and isinstance(value.get("json"), Mapping):
+            # `json = { status = "ok" }` checks values; `json = ["status"]` checks keys are there
+            value = {**value, "json_values": value["json"]}
+            del value["json"]
+        return value
+
+    @field_validator("json_values")
+    @classmethod
+    def _usable_values(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        for path, expected in value.items():
+            if not path or any(not part for part in path.split(".")):
+                raise ValueError(f"path {path!r} is not a dotted path like 'checks.db'")
+            problem = compile_check(expected)
+            if problem is not None:
+                raise ValueError(f"at {path!r}: {problem}")
+        return value
+
+    @field_validator("body_contains", mode="before")
+    @classmethod
+    def _text_or_texts(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("body_contains")
+    @classmethod
+    def _no_empty_text(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not text for text in value):
+            raise ValueError("holds an empty text, which every body contains")
+        return value
+
+    @field_validator("headers_expect")
+    @classmethod
+    def _header_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _TOKEN.match(name):
+                raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+        return value
+
+    def expectations(self) -> Expectations:
+        """What the answer must hold beyond its status."""
+        return Expectations(self.json_values, self.headers_expect, self.body_contains)
+
+    @field_validator("body_json")
+    @classmethod
+    def _table_or_array(cls, value: JsonValue) -> JsonValue:
+        if value is not None and not isinstance(value, dict | list):
+            raise ValueError("must be a table or an array (for a text body use 'body')")
+        return value
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _read_references(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueError('must be a table of header names to values, e.g. { "X-Client" = "smoke" }')
+        return {
+            name: _resolved(str(name), header) if isinstance(header, Mapping) else header
+            for name, header in value.items()
+        }
+
+    @field_validator("headers")
+    @classmethod
+    def _valid_headers(cls, value: dict[str, HeaderValue]) -> dict[str, HeaderValue]:
+        for name, header in value.items():
+            if not _TOKEN.match(name):
+                raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+            if isinstance(header, str):
+                if not _header_value_ok(header):
+                    raise ValueError(
+                        f"header {name!r} has leading or trailing whitespace, a control character or a "
+                        "non-ASCII character, which an HTTP header cannot carry"
+                    )
+                if name.lower() in CREDENTIAL_HEADERS:
+                    raise ValueError(
+                        f"header {name!r} carries credentials and must not be written in the file: "
+                        f'write {name} = {{ env = "VARIABLE" }} and set the variable as a secret'
+                    )
+        lowered = [name.lower() for name in value]
+        if len(set(lowered)) != len(lowered):
+            raise ValueError("names a header twice (header names are case-insensitive)")
+        return value
 
     @field_validator("path")
     @classmethod
@@ -97,6 +268,13 @@ class Endpoint(BaseModel):
 
     @model_validator(mode="after")
     def _implied_requirements(self) -> Endpoint:
+        if self.body_json is not None and self.body is not None:
+            raise ValueError("sets both body_json and body; a request has one body")
+        if "auth" in self.requires and CREDENTIAL_HEADERS & {name.lower() for name in self.headers}:
+            raise ValueError(
+                "requires auth and sets a credential header too; the admin credentials would be "
+                "overwritten. Use one or the other"
+            )
         if self.uses_organization and "organization_id" not in self.requires:
             object.__setattr__(self, "requires", (*self.requires, "organization_id"))
         return self
@@ -119,6 +297,30 @@ class Endpoint(BaseModel):
             for key, value in self.params.items()
         }
 
+    @property
+    def secret_headers(self) -> tuple[SecretStr, ...]:
+        """The secret header values, for the run's redactor."""
+        return tuple(value.value for value in self.headers.values() if isinstance(value, SecretHeader))
+
+    def request_headers(self) -> dict[str, str]:
+        """The headers to send, secrets resolved (never keep the result where a repr could show it)."""
+        sent = {
+            name: value.value.get_secret_value() if isinstance(value, SecretHeader) else value
+            for name, value in self.headers.items()
+        }
+        named = {name.lower() for name in sent}
+        if self.body_json is not None and "content-type" not in named:
+            sent["Content-Type"] = "application/json"
+        elif self.body is not None and "content-type" not in named:
+            sent["Content-Type"] = "text/plain; charset=utf-8"
+        return sent
+
+    def content(self) -> bytes | None:
+        """The request body's bytes, or None."""
+        if self.body_json is not None:
+            return json.dumps(self.body_json, separators=(",", ":")).encode()
+        return self.body.encode() if self.body is not None else None
+
     def expects_redirect(self) -> bool:
         """True when a 3xx answer is itself what the entry checks for."""
         return any(300 <= status < 400 for status in self.expect)
@@ -136,6 +338,37 @@ def duplicate_names(endpoints: tuple[Endpoint, ...]) -> list[str]:
     return [name for name, count in counts.items() if count > 1]
 
 
+class RevisionSource(BaseModel):
+    """``revision = { path = "/api/health", json = "version.commit" }`` (or ``header = "X-Revision"``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = "/api/health"
+    json_path: str | None = Field(default=None, alias="json")
+    header: str | None = None
+    consecutive: int = Field(default=3, ge=1, le=100)
+    """Answers in a row that must report the expected revision (a rollout answers with both)."""
+
+    @field_validator("path")
+    @classmethod
+    def _is_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be a path starting with '/'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RevisionSource:
+        if (self.json_path is None) == (self.header is None):
+            raise ValueError('needs exactly one of json = "dotted.path" or header = "X-Revision"')
+        return self
+
+    @property
+    def where(self) -> str:
+        """``GET /api/health json version.commit``."""
+        found = f"json {self.json_path}" if self.json_path else f"header {self.header}"
+        return f"GET {self.path} {found}"
+
+
 class SmokeConfig(BaseModel):
     """``[tool.promotion.smoke]``: the endpoint list and how to call it."""
 
@@ -149,6 +382,10 @@ class SmokeConfig(BaseModel):
     """Retries of a transient failure: a connection error or 502/503/504."""
     backoff: float = Field(default=0.5, ge=0, le=60, allow_inf_nan=False)
     """Seconds before the first retry; doubled before each next one."""
+    strict_retries: bool = False
+    """A smoke check that passed only after retries fails instead (``--promotion-strict-retries``)."""
+    revision: RevisionSource | None = None
+    """Where the service reports its deployed revision (``--expect-revision`` waits for it)."""
     concurrency: int = Field(default=32, ge=1, le=256)
     """Smoke requests in flight at once, for the whole run (xdist workers share it out)."""
     wait_healthy: float | None = Field(default=None, gt=0, le=86400, allow_inf_nan=False)
@@ -206,6 +443,12 @@ class PolicyConfig(BaseModel):
         duplicates = duplicate_names(value)
         if duplicates:
             raise ValueError(f"lists {duplicates[0]!r} more than once")
+        for endpoint in value:
+            if CREDENTIAL_HEADERS & {name.lower() for name in endpoint.headers}:
+                raise ValueError(
+                    f"{endpoint.name!r} sets a credential header; the policy checks send each role's "
+                    "own credentials (and none for anonymous), so an entry cannot add its own"
+                )
         return value
 
     @property

@@ -71,7 +71,12 @@ class GeneratedItem(CheckItem):
         """Wait for the service to be healthy (``--wait-healthy``), then check."""
         ready = self.run.readiness()
         if not ready.healthy:
-            raise CheckFailed(f"{self.name}: not sent, the service never became healthy", ready.detail)
+            why = (
+                "the deployed revision never matched"
+                if ready.revision
+                else "the service never became healthy"
+            )
+            raise CheckFailed(f"{self.name}: not sent, {why}", ready.detail)
         self.verify()
 
     def verify(self) -> None:

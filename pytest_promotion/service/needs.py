@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 BASE_URL, ADMIN, MEMBER, ORGANIZATION = "base_url", "admin", "member", "organization"
+REVISION = "revision"
 
 ADMIN_VARIABLES = "LAUNCH_ADMIN_BEARER_TOKEN or LAUNCH_ADMIN_SESSION_TOKEN"
 MEMBER_VARIABLES = "LAUNCH_MEMBER_BEARER_TOKEN or LAUNCH_MEMBER_SESSION_TOKEN"
@@ -19,6 +20,7 @@ NEEDS = {
     ADMIN: f"admin credentials: set {ADMIN_VARIABLES}",
     MEMBER: f"member credentials: set {MEMBER_VARIABLES}",
     ORGANIZATION: "an organization: set SMOKE_ORGANIZATION_ID",
+    REVISION: "the expected revision: pass --expect-revision or set SMOKE_EXPECTED_REVISION",
 }
 """Each prerequisite, worded as what to set; in the order they are reported."""
 
@@ -31,6 +33,7 @@ class Available:
     admin: bool
     member: bool
     organization: bool
+    revision: bool = False
 
     def has(self, need: str) -> bool:
         """True when ``need`` (a key of :data:`NEEDS`) is configured."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from pytest_promotion.core.redact import Redactor, mask_url
 from pytest_promotion.core.text import plural
+from pytest_promotion.service.assertions import at_path
 from pytest_promotion.service.client import Call, Credentials, Exchange, Transport
 from pytest_promotion.service.endpoints import Endpoint, SmokeConfig
 from pytest_promotion.service.needs import Available
@@ -35,6 +36,8 @@ class Target:
     admin: Credentials
     config: SmokeConfig
     member: Credentials = field(default_factory=Credentials)
+    expected_revision: str | None = None
+    """The revision the service must report before anything else is sent."""
 
     @property
     def available(self) -> Available:
@@ -44,6 +47,7 @@ class Target:
             admin=self.admin.kind is not None,
             member=self.member.kind is not None,
             organization=bool(self.organization_id),
+            revision=bool(self.expected_revision),
         )
 
     @property
@@ -58,6 +62,8 @@ class Readiness:
 
     healthy: bool
     detail: str
+    revision: str | None = None
+    """What the revision wait saw, when there was one (``healthy`` is False when it failed)."""
 
 
 @dataclass
@@ -78,13 +84,18 @@ class ServiceRun:
 
     def call_for(self, endpoint: Endpoint) -> Call:
         """The request an entry sends: its parameters filled in, credentials only when it needs them."""
+        credentials = self.target.admin.headers() if "auth" in endpoint.requires else {}
         return Call(
             method=endpoint.method,
             path=endpoint.path,
             params=endpoint.query(self.target.organization_id),
-            headers=self.target.admin.headers() if "auth" in endpoint.requires else {},
+            headers={**endpoint.request_headers(), **credentials},
             follow_redirects=endpoint.follow_redirects,
             json_keys=endpoint.json_keys,
+            content=endpoint.content(),
+            timeout=endpoint.timeout_ms / 1000 if endpoint.timeout_ms is not None else None,
+            retry=endpoint.retry,
+            expect=endpoint.expectations(),
         )
 
     @property
@@ -110,6 +121,8 @@ class ServiceRun:
     def readiness(self) -> Readiness:
         """Whether the service answered its health endpoint in time (always, without --wait-healthy)."""
         seconds = self.target.config.wait_healthy
+        if self.waits_for_revision:
+            seconds = seconds or 0.0
         if seconds is None or self.target.base_url is None:
             return Readiness(True, "not waited for")
         with self._lock:
@@ -122,16 +135,79 @@ class ServiceRun:
     def _resolve_readiness(self, mine: bool, seconds: float) -> None:
         assert self._readiness is not None
         if mine:
-            result = self._poll_health(seconds)
-            self.store.put(READINESS_KEY, {"healthy": result.healthy, "detail": result.detail})
+            result = self._poll(seconds)
+            self.store.put(
+                READINESS_KEY,
+                {"healthy": result.healthy, "detail": result.detail, "revision": result.revision},
+            )
         else:
-            data = self.store.wait(READINESS_KEY, seconds + self.target.config.timeout + 30)
+            data = self.store.wait(READINESS_KEY, seconds + self.target.config.timeout * 4 + 30)
             result = (
-                Readiness(bool(data["healthy"]), str(data["detail"]))
+                Readiness(bool(data["healthy"]), str(data["detail"]), data.get("revision"))
                 if data is not None
-                else self._poll_health(seconds)
+                else self._poll(seconds)
             )
         self._readiness.set_result(result)
+
+    @property
+    def waits_for_revision(self) -> bool:
+        """True when a revision source is configured and an expected revision given."""
+        return self.target.config.revision is not None and bool(self.target.expected_revision)
+
+    def _poll(self, seconds: float) -> Readiness:
+        """Health first (with --wait-healthy), then the revision, within one deadline."""
+        deadline = time.monotonic() + seconds
+        health = (
+            self._poll_health(seconds)
+            if self.target.config.wait_healthy is not None
+            else Readiness(True, "not waited for")
+        )
+        if not health.healthy or not self.waits_for_revision:
+            return health
+        revision = self._poll_revision(deadline, seconds)
+        return Readiness(revision[0], health.detail if revision[0] else revision[1], revision[1])
+
+    def _poll_revision(self, deadline: float, seconds: float) -> tuple[bool, str]:
+        """Poll until ``consecutive`` answers in a row report the expected revision, or the deadline."""
+        source = self.target.config.revision
+        expected = self.target.expected_revision
+        assert source is not None
+        assert expected is not None
+        call = Call("GET", source.path, keep_json=source.json_path is not None, keep_header=source.header)
+        recent: list[str] = []
+        began = time.monotonic()
+        while True:
+            exchange = self.transport.call(call, retry=False)
+            recent = [*recent, self._revision_of(exchange)][-source.consecutive :]
+            matched = sum(1 for seen in recent if seen == expected)
+            if len(recent) == source.consecutive and matched == source.consecutive:
+                waited = time.monotonic() - began
+                return True, (
+                    f"{plural(source.consecutive, 'answer')} in a row from {source.where} report "
+                    f"{expected} (after {waited:.1f} s)"
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 and len(recent) == source.consecutive:
+                other = next(seen for seen in reversed(recent) if seen != expected)
+                stale = source.consecutive - matched
+                return False, self.redactor.scrub(
+                    f"{stale} of {source.consecutive} answers still report {other} after {seconds:g} s, "
+                    f"expected {expected} ({source.where}): the rollout has not finished"
+                )
+            time.sleep(max(0.0, min(0.5, remaining)))
+
+    def _revision_of(self, exchange: Exchange) -> str:
+        """The revision an answer reports, or a description of why it reports none."""
+        source = self.target.config.revision
+        assert source is not None
+        if exchange.status is None or exchange.error:
+            return f"no answer ({exchange.error or 'none'})"
+        if source.header is not None:
+            return exchange.header if exchange.header is not None else f"no {source.header} header"
+        found = at_path(exchange.document, source.json_path or "")
+        if isinstance(found, str | int | float) and not isinstance(found, bool):
+            return self.redactor.cut(str(found), 80)
+        return f"no {source.json_path} in the answer ({exchange.status})"
 
     def _poll_health(self, seconds: float) -> Readiness:
         path = self.target.config.health_path
@@ -224,7 +300,8 @@ class ServiceRun:
 
     def _wait_limit(self) -> float:
         config = self.target.config
-        one_call: float = (config.retries + 1) * config.timeout + config.backoff * (2**config.retries)
+        longest = max([config.timeout, *(e.timeout_ms / 1000 for e in config.endpoints if e.timeout_ms)])
+        one_call: float = (config.retries + 1) * longest + config.backoff * (2**config.retries)
         return (
             float(config.wait_healthy or 0) + one_call * (1 + len(config.endpoints) / config.concurrency) + 5
         )

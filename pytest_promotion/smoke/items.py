@@ -17,7 +17,7 @@ from pytest_promotion.core.text import plural
 from pytest_promotion.service.client import Call, Exchange
 from pytest_promotion.service.endpoints import Endpoint, SmokeConfig
 from pytest_promotion.service.items import GeneratedItem, Group
-from pytest_promotion.service.needs import ADMIN, BASE_URL, ORGANIZATION
+from pytest_promotion.service.needs import ADMIN, BASE_URL, ORGANIZATION, REVISION
 from pytest_promotion.service.run import ServiceRun
 
 SMOKE, BUDGET = "smoke", "perf_budget"
@@ -38,10 +38,18 @@ def budget_of(endpoint: Endpoint, default: float | None) -> float | None:
 
 
 def smoke_checks(config: SmokeConfig) -> tuple[Check, ...]:
-    """The readiness check (with ``--wait-healthy``), then one check per entry, in the order written."""
+    """The readiness checks (``--wait-healthy``, the revision source), then one check per entry, in order.
+
+    A configured revision source is always planned, so the launch gate expects it and fails when
+    no expected revision is given.
+    """
     checks = []
     if config.wait_healthy is not None:
         checks.append(Check(SMOKE, f"wait healthy GET {config.health_path}", (BASE_URL,)))
+    if config.revision is not None:
+        checks.append(
+            Check(SMOKE, f"wait revision {config.revision.where}", (BASE_URL, REVISION), subject=REVISION)
+        )
     checks += [Check(SMOKE, e.name, needs_of(e), subject=e) for e in config.endpoints]
     return tuple(checks)
 
@@ -83,6 +91,10 @@ def verdict(endpoint: Endpoint, exchange: Exchange) -> CheckFailed | None:
     elif exchange.missing_json:
         summary = f"{what} answered {exchange.status} without {', '.join(exchange.missing_json)}"
         lines.append(f"{summary} in its JSON body ({timing})")
+    elif exchange.mismatches:
+        summary = f"{what} answered {exchange.status}, but {exchange.mismatches[0]}"
+        lines.append(f"{what} answered {exchange.status} ({timing}), but:")
+        lines += [f"  {line}" for line in exchange.mismatches]
     else:
         return None
     if exchange.body:
@@ -100,8 +112,28 @@ class ReadinessItem(GeneratedItem):
     def runtest(self) -> None:
         """Fail when the service never became healthy."""
         ready = self.run.readiness()
-        if not ready.healthy:
+        if not ready.healthy and ready.revision is None:
             raise CheckFailed(ready.detail, ready.detail + "\nEvery smoke item fails fast until it does.")
+
+
+class RevisionItem(GeneratedItem):
+    """``--expect-revision``: N answers in a row report the expected revision, before anything else."""
+
+    def runtest(self) -> None:
+        """Fail when the deployed revision never matched (or the service never became healthy)."""
+        ready = self.run.readiness()
+        if ready.revision is None:
+            if not ready.healthy:
+                raise CheckFailed(f"revision not checked: {ready.detail}", ready.detail)
+            return
+        self.user_properties.append(("revision", self.run.target.expected_revision or ""))
+        if not ready.healthy:
+            raise CheckFailed(
+                ready.revision,
+                ready.revision + "\nEvery other check fails fast until the expected revision is deployed; "
+                "wait longer with --wait-healthy SECONDS, or check which revision the deploy shipped.",
+            )
+        self.add_report_section("call", "promotion", ready.revision)
 
 
 class SmokeItem(GeneratedItem):
@@ -119,9 +151,37 @@ class SmokeItem(GeneratedItem):
         exchange = self.run.exchange(self.nodeid, self.run.call_for(self.endpoint))
         if exchange.status is not None:
             self.user_properties.append(("latency_ms", exchange.elapsed_ms))
+            budget = budget_of(self.endpoint, self.run.target.config.default_budget_ms)
+            if budget is not None:  # the latency table shows it under -m smoke too
+                self.user_properties.append(("budget_ms", budget))
         failure = verdict(self.endpoint, exchange)
+        if exchange.retried:
+            self.record_retries(exchange, passed=failure is None)
         if failure is not None:
             raise failure
+
+    def record_retries(self, exchange: Exchange, *, passed: bool) -> None:
+        """Say that the verdict took retries: properties, a report section, and under strict mode a failure."""
+        statuses = exchange.attempt_list()
+        self.user_properties += [
+            ("attempts", exchange.attempts),
+            ("attempt_statuses", statuses),
+            ("total_ms", exchange.total_ms),
+        ]
+        if not passed:
+            return
+        endpoint = self.endpoint
+        assert endpoint is not None
+        said = f"{endpoint.method} {endpoint.path} passed after {exchange.attempts} attempts ({statuses})"
+        self.add_report_section("call", "promotion", said)
+        if self.run.target.config.strict_retries:
+            raise CheckFailed(
+                f"{said}: strict retries",
+                f"{said} in {exchange.total_ms:.0f} ms; with --promotion-strict-retries (strict_retries) "
+                "a pass that needed retries is a failure.\n"
+                "Find why the service answered that way (a deploy still rolling out, an overloaded "
+                "instance), or drop strict_retries if transient answers are accepted here.",
+            )
 
 
 class BudgetItem(GeneratedItem):
@@ -168,6 +228,8 @@ def smoke_group(run: ServiceRun, checks: tuple[Check, ...]) -> Group:
     def build(parent: pytest.Collector, check: Check) -> pytest.Item:
         if check.subject is None:
             return ReadinessItem.from_parent(parent, name=check.name, check=check, run=run)
+        if check.subject == REVISION:
+            return RevisionItem.from_parent(parent, name=check.name, check=check, run=run)
         return SmokeItem.from_parent(parent, name=check.name, check=check, run=run, endpoint=check.subject)
 
     return Group(SMOKE, checks, build)

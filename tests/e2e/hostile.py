@@ -61,7 +61,9 @@ def hostile_app(seen: Seen) -> Starlette:
         with seen.lock:
             seen.cookies.append((path, cookie))
         received = f"{authorization} {cookie}".strip()
-        token = authorization.partition(" ")[2] or cookie.partition("=")[2]
+        api_key = request.headers.get("x-api-key", "")
+        token = authorization.partition(" ")[2] or cookie.partition("=")[2] or api_key
+        received = f"{received} {api_key}".strip()
         if path == "/echo":
             return PlainTextResponse(echoes(token) + "\n" + echoes(received), status_code=500)
         if path == "/echo-json":

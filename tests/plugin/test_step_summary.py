@@ -130,7 +130,7 @@ def test_the_summary_has_stages_new_risky_statements_and_endpoints(
     assert endpoints[:2] == ["| endpoint | latency ms | budget ms | within budget |", "|---|--:|--:|:-:|"]
     rows = {re.sub(r"\| \d+ \|", "| N |", row) for row in endpoints[2:]}
     assert rows == {
-        "| `pyproject.toml::smoke::GET /api/health` | N | — | — |",
+        "| `pyproject.toml::smoke::GET /api/health` | N | 5000 | ✅ |",  # the entry's budget (issue 17)
         "| `pyproject.toml::smoke::GET /api/dashboard/ops/incidents` | N | — | — |",
         "| `pyproject.toml::perf_budget::GET /api/health` | N | 5000 | ✅ |",
         "| `checks/test_probe.py::test_probe[***]` | N | — | — |",

@@ -163,3 +163,77 @@ def test_a_send_that_raises_is_published_so_other_workers_do_not_wait_it_out(
     assert time.monotonic() - started < 5
     assert exchange.error == "could not be sent (RuntimeError: boom with ***)"
     first.close()
+
+
+def test_the_body_headers_and_content_type_of_an_entry_are_sent(httpx_mock: HTTPXMock) -> None:
+    from pytest_promotion.service.endpoints import Endpoint
+
+    httpx_mock.add_response(url=f"{BASE}/a", method="POST", status_code=201)
+    endpoint = Endpoint(path="/a", method="POST", body_json={"m": [1, "x"]}, headers={"X-Client": "smoke"})
+    call = Call("POST", "/a", headers=endpoint.request_headers(), content=endpoint.content())
+    assert transport().call(call).status == 201
+    request = httpx_mock.get_requests()[0]
+    assert request.content == b'{"m":[1,"x"]}'
+    assert (request.headers["content-type"], request.headers["x-client"]) == ("application/json", "smoke")
+
+
+def test_a_text_body_keeps_a_content_type_the_entry_sets(httpx_mock: HTTPXMock) -> None:
+    from pytest_promotion.service.endpoints import Endpoint
+
+    endpoint = Endpoint(path="/a", method="PUT", body="a,b", headers={"content-type": "text/csv"})
+    assert endpoint.request_headers() == {"content-type": "text/csv"}
+    assert Endpoint(path="/a", body="x").request_headers() == {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@pytest.mark.parametrize(
+    ("method", "retry", "attempts"), [("POST", True, 3), ("GET", False, 1), ("PATCH", None, 1)]
+)
+def test_the_entry_decides_whether_a_transient_failure_is_retried(
+    httpx_mock: HTTPXMock, method: str, retry: bool | None, attempts: int
+) -> None:
+    for _ in range(attempts):
+        httpx_mock.add_response(url=f"{BASE}/a", method=method, status_code=503)
+    exchange = transport().call(Call(method, "/a", retry=retry))
+    assert (exchange.status, exchange.attempts) == (503, attempts)
+    assert len(httpx_mock.get_requests()) == attempts
+
+
+def test_a_call_timeout_replaces_the_transport_deadline(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_exception(httpx.ReadTimeout("slow"), url=f"{BASE}/a")
+    exchange = transport(retries=0).call(Call("GET", "/a", timeout=0.25))
+    assert exchange.error == "no answer: read timeout after 0.25 s"
+    assert httpx_mock.get_requests()[0].extensions["timeout"]["read"] == 0.25
+
+
+def test_a_secret_header_is_in_no_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_promotion.service.endpoints import ENVIRONMENT, Endpoint
+
+    token = ENVIRONMENT.set({"SMOKE_API_KEY": TOKEN})
+    try:
+        endpoint = Endpoint(
+            path="/a", method="POST", body="b", headers={"X-Api-Key": {"env": "SMOKE_API_KEY"}}
+        )
+    finally:
+        ENVIRONMENT.reset(token)
+    call = Call("POST", "/a", headers=endpoint.request_headers(), content=endpoint.content())
+    assert endpoint.request_headers()["X-Api-Key"] == TOKEN
+    for shown in (
+        repr(endpoint),
+        str(endpoint),
+        repr(call),
+        repr(endpoint.model_dump()),
+        endpoint.model_dump_json(),
+    ):
+        assert TOKEN not in shown
+
+
+def test_an_exchange_keeps_every_attempt_and_the_total_time(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=f"{BASE}/a", status_code=503)
+    httpx_mock.add_exception(httpx.ReadError("Connection reset by peer"), url=f"{BASE}/a")
+    httpx_mock.add_response(url=f"{BASE}/a", json={"ok": True})
+    exchange = transport(backoff=0.02).call(Call("GET", "/a"))
+    assert (exchange.attempts, exchange.statuses, exchange.retried) == (3, ("503", "reset", "200"), True)
+    assert exchange.total_ms >= 60 > exchange.elapsed_ms
+    from pytest_promotion.service.client import Exchange
+
+    assert Exchange.from_json(exchange.to_json()) == exchange
