@@ -36,6 +36,8 @@ OUR_OPTIONS = (
     "promotion_concurrency",
     "promotion_timeout",
     "launch_gate",
+    "expect_revision",
+    "promotion_strict_retries",
 )
 DEFAULT_MIGRATIONS = Path("prisma/migrations")
 PRISMA8_MIGRATIONS = Path("migrations/app")
