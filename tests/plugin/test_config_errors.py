@@ -119,11 +119,12 @@ def test_an_endpoints_variable_error_names_the_variable_and_the_place(
 
 def test_an_unknown_endpoint_key_lists_the_known_ones(project: pytest.Pytester) -> None:
     project.makefile(
-        ".toml", pyproject=PYPROJECT + '\n[tool.promotion.smoke]\nendpoints = [{ path = "/a", retry = 1 }]\n'
+        ".toml",
+        pyproject=PYPROJECT + '\n[tool.promotion.smoke]\nendpoints = [{ path = "/a", retries = 1 }]\n',
     )
     err = usage_error(project.runpytest("-m", "migrations"))
     assert "endpoints[0]" in err
-    assert "unknown key 'retry' (known keys: path, method, params, expect" in err
+    assert "unknown key 'retries' (known keys: path, method, params, expect" in err
 
 
 def test_a_table_key_with_a_variable_yields_to_the_variable(
