@@ -75,7 +75,7 @@ class Results:
         outcome = outcome_of(report)
         if check is None or outcome is None:
             return
-        if _RANK[outcome] >= _RANK.get(self.outcomes.get(check, PASSED), 0) or check not in self.outcomes:
+        if check not in self.outcomes or _RANK[outcome] >= _RANK[self.outcomes[check]]:
             self.outcomes[check] = outcome
             if outcome == SKIPPED and isinstance(report.longrepr, tuple):
                 self.reasons[check] = str(report.longrepr[2]).removeprefix("Skipped: ")
