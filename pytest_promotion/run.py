@@ -31,7 +31,8 @@ from pytest_promotion.migrations.gate import GateRun, Outcome
 from pytest_promotion.migrations.items import migration_checks
 from pytest_promotion.migrations.session import header as gate_header
 from pytest_promotion.migrations.session import strict_problems
-from pytest_promotion.overrides.items import entitlement_checks, entitlements_group, flag_checks, flags_group
+from pytest_promotion.overrides.groups import entitlements_group, flags_group
+from pytest_promotion.overrides.items import entitlement_checks, flag_checks
 from pytest_promotion.policy.items import policy_checks, policy_group
 from pytest_promotion.probe import project_file
 from pytest_promotion.service.client import Call

@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -22,7 +22,7 @@ from pytest_promotion.overrides.config import Overrides
 from pytest_promotion.overrides.entitlements import configured_entitlements
 from pytest_promotion.overrides.flags import ResolvedFlag, resolve_flags
 from pytest_promotion.service.client import Call, Exchange
-from pytest_promotion.service.items import GeneratedItem, Group
+from pytest_promotion.service.items import GeneratedItem
 from pytest_promotion.service.needs import BASE_URL, ORGANIZATION
 from pytest_promotion.service.run import ServiceRun
 from pytest_promotion.settings import env_name
@@ -98,12 +98,20 @@ class ServiceReport:
         return report
 
 
+class Report(Protocol):
+    """What an override item reads: one answer of the service, fetched once per process."""
+
+    def document(self) -> Mapping[str, Any]:
+        """The answer by key, or a CheckFailed that says why the service gave none."""
+        ...
+
+
 class ReportItem(GeneratedItem):
     """Shared by the override checks: they read one report of the service."""
 
     table = "[tool.promotion]"
 
-    def __init__(self, *, report: ServiceReport, **kwargs: object) -> None:
+    def __init__(self, *, report: Report, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.report = report
 
@@ -296,39 +304,3 @@ def entitlement_checks(overrides: Overrides, organization_id: str | None) -> tup
         Check(ENTITLEMENTS_MARK, expectation.item_name, (BASE_URL, ORGANIZATION), subject=expectation)
         for expectation in entitlement_expectations(overrides, organization_id)
     )
-
-
-def flags_group(run: ServiceRun, checks: tuple[Check, ...]) -> Group:
-    """``pyproject.toml::flags``: the flags report is fetched once, shared by the group's items."""
-    report = ServiceReport(run, run.target.config.flags_path, "flags")
-
-    def build(parent: pytest.Collector, check: Check) -> pytest.Item:
-        common: dict[str, Any] = {"name": check.name, "check": check, "run": run, "report": report}
-        if check.name == FLAG_PLACEHOLDER:
-            item: pytest.Item = UnconfiguredItem.from_parent(parent, **common)
-            item.add_marker(pytest.mark.skip(reason=NO_FLAG_OVERRIDES))
-        elif check.name == ORG_FLAG_PLACEHOLDER:
-            item = OrgFlagsWaitingItem.from_parent(parent, **common)
-        elif check.name == "drift":
-            item = FlagDriftItem.from_parent(parent, expected=check.subject, **common)
-        else:
-            key, flag = check.subject
-            item = FlagItem.from_parent(parent, key=key, expected=flag, **common)
-        return item
-
-    return Group(FLAGS_MARK, checks, build)
-
-
-def entitlements_group(run: ServiceRun, checks: tuple[Check, ...]) -> Group:
-    """``pyproject.toml::entitlements``: the entitlements report is fetched once per process."""
-    report = ServiceReport(run, run.target.config.entitlements_path, "entitlements")
-
-    def build(parent: pytest.Collector, check: Check) -> pytest.Item:
-        common: dict[str, Any] = {"name": check.name, "check": check, "run": run, "report": report}
-        if check.subject is None:
-            item: pytest.Item = UnconfiguredItem.from_parent(parent, **common)
-            item.add_marker(pytest.mark.skip(reason=NO_ENTITLEMENT_OVERRIDES))
-            return item
-        return EntitlementItem.from_parent(parent, expectation=check.subject, **common)
-
-    return Group(ENTITLEMENTS_MARK, checks, build)

@@ -7,11 +7,15 @@ checks' request bodies, headers and response assertions have something real to c
 ``/api/dashboard/team`` answers members and admins, and 401 to anyone else. Tokens come from the
 same variables the checks send (``LAUNCH_ADMIN_BEARER_TOKEN`` …), so one shell runs both.
 The resolved-flags and billing-readiness endpoints apply the ``*_OVERRIDES_JSON`` overrides the
-same way, so a service started with other values than the checks is a drifted deployment.
+same way, so a service started with other values than the checks is a drifted deployment. The
+same flags are served over OpenFeature's remote evaluation protocol (``POST
+/ofrep/v1/evaluate/flags`` and ``…/flags/{key}``), the evaluation context's ``targetingKey`` being
+the organization, so the OFREP flag source is checked against a real exchange too.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -22,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pytest_promotion.overrides.entitlements import resolve_entitlements
-from pytest_promotion.overrides.flags import resolve_flags
+from pytest_promotion.overrides.flags import ResolvedFlag, resolve_flags
 from pytest_promotion.sample import data
 from pytest_promotion.sample.auth import Accepted, Role, role_of
 from pytest_promotion.settings import PromotionSettings
@@ -30,6 +34,39 @@ from pytest_promotion.settings import PromotionSettings
 Handler = Callable[[Request], Awaitable[Response]]
 SAMPLE_REVISION = "sample-1"
 """The revision the sample reports unless told otherwise (``--expect-revision sample-1``)."""
+
+
+OFREP_REASONS = {"org": "TARGETING_MATCH", "env": "STATIC", "db": "DEFAULT"}
+"""The OpenFeature reason of each layer: an org override targets, the others are the same for all."""
+OFREP_VARIANTS = {"org": "organization-override", "env": "environment-override", "db": "stored"}
+
+
+def ofrep_evaluation(key: str, flag: ResolvedFlag) -> dict[str, object]:
+    """One OFREP evaluation success, as a flag service would answer it."""
+    return {
+        "key": key,
+        "value": flag.value,
+        "reason": OFREP_REASONS[flag.source],
+        "variant": OFREP_VARIANTS[flag.source],
+        "metadata": {},
+    }
+
+
+async def ofrep_targeting_key(request: Request) -> str | Response | None:
+    """The request's ``context.targetingKey`` (None without one), or the 400 OFREP answers for a bad context."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        body = None
+    context = body.get("context", {}) if isinstance(body, dict) else None
+    key = context.get("targetingKey") if isinstance(context, dict) else None
+    if not isinstance(context, dict) or (key is not None and not isinstance(key, str)):
+        return JSONResponse(
+            {"errorCode": "INVALID_CONTEXT", "errorDetails": 'send {"context": {"targetingKey": "…"}}'},
+            status_code=400,
+        )
+    return key or None
 
 
 def accepted_from(settings: PromotionSettings) -> Accepted:
@@ -125,6 +162,24 @@ def create_app(
             }
         )
 
+    async def ofrep_flags(request: Request) -> Response:
+        organization = await ofrep_targeting_key(request)
+        if isinstance(organization, Response):
+            return organization
+        resolved = resolve_flags(data.feature_flags(database), overrides, organization)
+        return JSONResponse({"flags": [ofrep_evaluation(key, flag) for key, flag in resolved.items()]})
+
+    async def ofrep_flag(request: Request) -> Response:
+        organization = await ofrep_targeting_key(request)
+        if isinstance(organization, Response):
+            return organization
+        key = request.path_params["key"]
+        flag = resolve_flags(data.feature_flags(database), overrides, organization).get(key)
+        if flag is None:
+            found = {"key": key, "errorCode": "FLAG_NOT_FOUND", "errorDetails": "no such flag"}
+            return JSONResponse(found, status_code=404)
+        return JSONResponse(ofrep_evaluation(key, flag))
+
     def billing_readiness(request: Request) -> Response:
         organization = request.query_params.get("organization_id")
         if not organization:
@@ -205,6 +260,8 @@ def create_app(
         Route("/api/dashboard/home", public(home)),
         Route("/api/dashboard/feature-flags/resolved", public(flags)),
         Route("/api/dashboard/billing/readiness", public(billing_readiness)),
+        Route("/ofrep/v1/evaluate/flags", ofrep_flags, methods=["POST"]),
+        Route("/ofrep/v1/evaluate/flags/{key}", ofrep_flag, methods=["POST"]),
         Route("/api/dashboard/customer-success/health", public(customer_health)),
         Route("/api/dashboard/customer-success/renewal-value-report", public(renewal_report)),
         Route("/api/dashboard/ops/diagnostics", public(diagnostics)),

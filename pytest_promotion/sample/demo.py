@@ -140,6 +140,10 @@ def demo_command(args: argparse.Namespace) -> int:
             )
         settings = load_settings(pyproject=pyproject, options={})
         env = demo_environment(os.environ, None)
+        if settings.smoke.revision is not None:  # the run waits for the revision the sample reports
+            from pytest_promotion.sample.app import SAMPLE_REVISION  # starlette: only once the demo runs
+
+            env["SMOKE_EXPECTED_REVISION"] = SAMPLE_REVISION
         process, url = start_service(env)
     except ConfigError as exc:
         print(f"pytest-promotion demo: {exc}", file=sys.stderr)

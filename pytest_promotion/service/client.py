@@ -93,9 +93,9 @@ class Call:
     retry: bool | None = None
     """Retry transient failures: None for idempotent methods only, True always, False never."""
     expect: Expectations = field(default_factory=Expectations)
+    """JSON values, headers and body text the answer must hold (judged on the whole body)."""
     keep_header: str | None = None
     """A response header whose value the check needs (the deployed revision)."""
-    """JSON values, headers and body text the answer must hold (judged on the whole body)."""
 
     @property
     def retryable(self) -> bool:

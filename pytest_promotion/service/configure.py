@@ -151,8 +151,14 @@ def header(run: ServiceRun) -> str:
         if c.kind
     ]
     auth = "credentials: " + ", ".join(roles) if roles else "no credentials"
+    waits = (
+        f", expects revision {target.expected_revision} ({smoke.revision.where})"
+        if smoke.revision is not None and target.expected_revision
+        else ""
+    )
+    flags = f", flags over OFREP {smoke.flag_report_path}" if smoke.flag_source == "ofrep" else ""
     return (
         f"promotion: smoke {target.shown_url} ({target.base_url_source}), "
         f"{plural(len(smoke.endpoints), 'endpoint')}, {auth}, concurrency {smoke.concurrency}, "
-        f"timeout {smoke.timeout:g} s, retries {smoke.retries}"
+        f"timeout {smoke.timeout:g} s, retries {smoke.retries}{waits}{flags}"
     )

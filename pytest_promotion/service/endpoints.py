@@ -38,6 +38,12 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 Requirement = Literal["auth", "organization_id"]
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 ParamValue = str | int | float | bool
+FlagSource = Literal["resolved", "ofrep"]
+FLAG_PATHS: dict[str, str] = {
+    "resolved": "/api/dashboard/feature-flags/resolved",
+    "ofrep": "/ofrep/v1/evaluate/flags",
+}
+"""Where each flag source answers by default: the contract's report, OFREP's bulk evaluation."""
 Status = Annotated[int, Field(ge=100, le=599)]
 JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
 
@@ -392,8 +398,10 @@ class SmokeConfig(BaseModel):
     """Seconds to poll ``health_path`` for a 2xx answer before the smoke items run."""
     health_path: str = "/api/health"
     """The endpoint ``wait_healthy`` polls."""
-    flags_path: str = "/api/dashboard/feature-flags/resolved"
-    """Where the service reports its resolved feature flags (``pytest -m flags``)."""
+    flag_source: FlagSource = "resolved"
+    """How the flags are read: the service's resolved-flags report, or OpenFeature's OFREP."""
+    flags_path: str | None = None
+    """Where the flag report is (default: :data:`FLAG_PATHS` of ``flag_source``)."""
     entitlements_path: str = "/api/dashboard/billing/readiness"
     """Where the service reports an organization's entitlements (``pytest -m entitlements``)."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
@@ -415,10 +423,15 @@ class SmokeConfig(BaseModel):
 
     @field_validator("health_path", "flags_path", "entitlements_path")
     @classmethod
-    def _health_is_path(cls, value: str) -> str:
-        if not value.startswith("/"):
+    def _health_is_path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
             raise ValueError("must be a path starting with '/'")
         return value
+
+    @property
+    def flag_report_path(self) -> str:
+        """``flags_path``, else the usual path of the configured flag source."""
+        return self.flags_path or FLAG_PATHS[self.flag_source]
 
 
 class PolicyConfig(BaseModel):

@@ -5,13 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
 import httpcore  # noqa: F401 - see below
 import pytest
 
+from pytest_promotion.sample.app import create_app
 from pytest_promotion.sample.server import serving
+from pytest_promotion.settings import load_settings
 from tests.e2e.faults import Faults, fault_app
+from tests.e2e.overrides import VARIABLES, Service, configure
 
 # pytester restores sys.modules after each in-process run. httpx imports httpcore lazily and maps
 # its exception classes once, so httpcore must be imported before the first run, or a later run
@@ -75,6 +80,7 @@ def smoke_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
         "LAUNCH_ADMIN_SESSION_TOKEN",
         "SMOKE_BASE_URL",
         "SMOKE_ORGANIZATION_ID",
+        "SMOKE_EXPECTED_REVISION",
         "PYTEST_BASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -88,3 +94,28 @@ def smoke_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
         return pytester
 
     return make
+
+
+@pytest.fixture
+def override_service(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Service:
+    """Start the sample service with an override configuration of its own."""
+
+    @contextmanager
+    def start(config: Mapping[str, Any]) -> Iterator[str]:
+        with monkeypatch.context() as scoped:
+            configure(scoped, config)
+            settings = load_settings(pyproject=None, options={})
+        database = tmp_path_factory.mktemp("sample") / "sample.sqlite3"
+        with serving(create_app(settings, database)) as url:
+            yield url
+
+    return start
+
+
+@pytest.fixture
+def override_project(smoke_project: SmokeProject, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A project that declares no smoke endpoints: the override variables alone enable the checks."""
+    for variable in VARIABLES.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("SMOKE_ORGANIZATION_ID", "org_acme")
+    return smoke_project("")

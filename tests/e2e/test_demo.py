@@ -74,6 +74,11 @@ def test_the_demo_runs_every_stage_against_the_sample_and_passes(sample_project:
     cases = outcomes(sample_project / "reports" / "junit.xml")  # relative to where the demo ran
     names = {name for _, name in cases}
     assert {"flag new_editor", "drift", "entitlement seat_limit", "GET /api/health"} <= names
+    # the sample's revision is awaited, and its flags are read over OFREP
+    assert "wait revision GET /api/health json version.commit" in names
+    assert (
+        "expects revision sample-1 (GET /api/health json version.commit), flags over OFREP" in result.stdout
+    )
     assert set(cases.values()) == {"passed"}
     assert "demo-admin-" not in result.stdout + result.stderr  # the made-up tokens stay secret
 

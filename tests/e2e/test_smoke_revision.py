@@ -16,17 +16,28 @@ from tests.e2e.conftest import SmokeProject
 JSON_SOURCE = 'revision = { path = "/api/health", json = "version.commit" }\nendpoints = ["/api/analytics"]'
 
 
-@pytest.fixture
-def rolling(tmp_path: Path) -> Iterator[str]:
-    """The sample, reporting ``old-1`` for its first second and ``new-2`` after."""
+def rolled_out_after(seconds: float, tmp_path: Path) -> Iterator[str]:
+    """The sample, reporting ``old-1`` for its first ``seconds`` and ``new-2`` after."""
     began = time.monotonic()
     app = create_app(
         load_settings(pyproject=None, options={}),
         tmp_path / "sample.sqlite3",
-        revision=lambda: "new-2" if time.monotonic() - began > 1.0 else "old-1",
+        revision=lambda: "new-2" if time.monotonic() - began > seconds else "old-1",
     )
     with serving(app) as url:
         yield url
+
+
+@pytest.fixture
+def rolling(tmp_path: Path) -> Iterator[str]:
+    """A rollout that finishes a second after the service starts."""
+    yield from rolled_out_after(1.0, tmp_path)
+
+
+@pytest.fixture
+def slow_rolling(tmp_path: Path) -> Iterator[str]:
+    """A rollout that outlasts the start-up of two xdist workers."""
+    yield from rolled_out_after(5.0, tmp_path)
 
 
 def test_the_run_waits_until_the_new_revision_answers(smoke_project: SmokeProject, rolling: str) -> None:
@@ -37,6 +48,20 @@ def test_the_run_waits_until_the_new_revision_answers(smoke_project: SmokeProjec
     result.stdout.fnmatch_lines(
         ["3 answers in a row from GET /api/health json version.commit report new-2 (after *"]
     )
+
+
+def test_under_xdist_every_worker_waits_for_the_new_revision_before_its_checks(
+    smoke_project: SmokeProject, slow_rolling: str
+) -> None:
+    # An entry that passes only once new-2 answers: a worker that checked before the wait would fail it.
+    entries = (
+        'endpoints = ["/api/analytics", "/api/dashboard/home", "/api/dashboard/ops/diagnostics", '
+        '{ path = "/api/health", json = { "version.commit" = "new-2" } }]'
+    )
+    result = smoke_project(JSON_SOURCE.replace('endpoints = ["/api/analytics"]', entries)).runpytest(
+        "-m", "smoke", f"--base-url={slow_rolling}", "--expect-revision=new-2", "--wait-healthy=20", "-n", "2"
+    )
+    result.assert_outcomes(passed=6)  # wait healthy, wait revision, four entries
 
 
 def test_a_rollout_that_never_finishes_fails_every_check_fast(

@@ -10,6 +10,8 @@ import pytest
 from tests.e2e.conftest import ADMIN_SESSION, ADMIN_TOKEN, SmokeProject
 
 ROOT = Path(__file__).resolve().parents[2]
+REVISION_WAIT = "wait revision GET /api/health json version.commit"
+"""The example waits for the deployed revision (the sample reports ``sample-1``) before its entries."""
 SEED_NAMES = [
     "GET /api/health",
     "GET /api/analytics",
@@ -41,13 +43,14 @@ def test_seed_list_passes_against_the_sample(
     else:
         monkeypatch.setenv("LAUNCH_ADMIN_SESSION_TOKEN", ADMIN_SESSION)
     monkeypatch.setenv("SMOKE_ORGANIZATION_ID", "org_acme")
+    monkeypatch.setenv("SMOKE_EXPECTED_REVISION", "sample-1")
     pytester = smoke_project(seed_smoke_table())
     result = pytester.runpytest("-m", "smoke", f"--base-url={sample_url}", "--junitxml=junit.xml", "-v")
-    result.assert_outcomes(passed=11)
+    result.assert_outcomes(passed=12)
     result.stdout.fnmatch_lines([f"*admin {credential}*"])
     cases = ET.parse(pytester.path / "junit.xml").getroot().iter("testcase")
     names = [case.get("name") for case in cases]
-    assert names == SEED_NAMES
+    assert names == [REVISION_WAIT, *SEED_NAMES]
     secret = ADMIN_TOKEN if credential == "bearer" else ADMIN_SESSION
     assert secret not in result.stdout.str()
     assert secret not in (pytester.path / "junit.xml").read_text()
@@ -57,9 +60,10 @@ def test_without_credentials_the_admin_endpoints_are_skipped_by_name(
     smoke_project: SmokeProject, sample_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SMOKE_BASE_URL", sample_url)
+    monkeypatch.setenv("SMOKE_EXPECTED_REVISION", "sample-1")
     pytester = smoke_project(seed_smoke_table())
     result = pytester.runpytest("-m", "smoke", "-rs")
-    result.assert_outcomes(passed=7, skipped=4)
+    result.assert_outcomes(passed=8, skipped=4)
     result.stdout.fnmatch_lines(
         [
             "SKIPPED [[]*] pyproject.toml*: needs admin credentials: set LAUNCH_ADMIN_BEARER_TOKEN*",
@@ -82,7 +86,7 @@ def test_budgets_and_latency_properties(smoke_project: SmokeProject, sample_url:
 def test_without_a_base_url_every_item_is_skipped_naming_the_options(smoke_project: SmokeProject) -> None:
     pytester = smoke_project(seed_smoke_table())
     result = pytester.runpytest("-m", "smoke", "-rs")
-    result.assert_outcomes(skipped=11)
+    result.assert_outcomes(skipped=12)  # the revision wait and the 11 entries
     result.stdout.fnmatch_lines(
         ["*needs a base URL: pass --base-url, or set SMOKE_BASE_URL or PYTEST_BASE_URL*"]
     )

@@ -1,0 +1,139 @@
+"""``flag_source = "ofrep"``: the same flag checks against the sample's OpenFeature (OFREP) endpoint.
+
+The sample service evaluates its flags over ``POST /ofrep/v1/evaluate/flags`` with the organization
+as ``targetingKey`` (an org override answers ``TARGETING_MATCH``, the environment's ``STATIC``, the
+stored value ``DEFAULT``). Each drift is made the way it happens — the service started with another
+configuration than the checks — and must fail exactly the item that names it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.overrides import FLAG_ITEMS, REALISTIC, Service, configure, drifted, failed_names, run
+
+OFREP = 'flag_source = "ofrep"'
+
+
+@pytest.fixture
+def project(override_project: pytest.Pytester) -> pytest.Pytester:
+    """The override project, reading its flags over OFREP."""
+    pyproject = override_project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n" + OFREP + "\n")
+    return override_project
+
+
+def test_every_flag_item_passes_when_the_flag_service_evaluates_the_same_overrides(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, override_service: Service
+) -> None:
+    configure(monkeypatch, REALISTIC)
+    with override_service(REALISTIC) as url:
+        result = run(project, url, "-m", "flags", "-v")
+    result.assert_outcomes(passed=len(FLAG_ITEMS))
+    for name in FLAG_ITEMS:
+        result.stdout.fnmatch_lines([f"pyproject.toml::flags::{name} PASSED*"])
+
+
+@pytest.mark.parametrize(
+    ("service_config", "failing", "message"),
+    [
+        pytest.param(
+            drifted(lambda c: c["flags_env"].update(new_editor=False)),
+            "flag new_editor",
+            "flag new_editor: expected true (environment override), the service evaluates false "
+            "(reason STATIC, variant environment-override)",
+            id="env-value",
+        ),
+        pytest.param(
+            drifted(lambda c: c["flags_org"]["org_acme"].pop("ai_summaries")),
+            "flag ai_summaries",
+            "flag ai_summaries: expected true (organization override), the service evaluates false "
+            "(reason DEFAULT, variant stored)",
+            id="org-override-missing",
+        ),
+        pytest.param(
+            # the same value, but for everyone: the organization is not targeted
+            drifted(
+                lambda c: (
+                    c["flags_org"]["org_acme"].pop("export_limit"),
+                    c["flags_env"].update(export_limit=20000),
+                )
+            ),
+            "flag export_limit",
+            "flag export_limit: 20000 as configured, but reason STATIC does not fit an organization override: "
+            "the service does not target organization org_acme for this flag*",
+            id="same-value-not-targeted",
+        ),
+        pytest.param(
+            drifted(lambda c: c["flags_org"]["org_acme"].update(new_editor=True)),
+            "flag new_editor",
+            "flag new_editor: true as configured, but reason TARGETING_MATCH does not fit an environment "
+            "override: a targeting rule for organization org_acme decided it*",
+            id="foreign-org-override",
+        ),
+        pytest.param(
+            drifted(lambda c: c["flags_org"]["org_acme"].update(beta_banner=True)),
+            "drift",
+            "the service targets 1 flag(s) at this organization that this configuration does not override:",
+            id="stale-targeting",
+        ),
+    ],
+)
+def test_a_drifted_flag_service_fails_exactly_the_item_that_drifted(
+    project: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    override_service: Service,
+    service_config: dict[str, Any],
+    failing: str,
+    message: str,
+) -> None:
+    configure(monkeypatch, REALISTIC)
+    with override_service(service_config) as url:
+        result = run(project, url, "-m", "flags", "--junitxml=junit.xml")
+    result.assert_outcomes(passed=len(FLAG_ITEMS) - 1, failed=1)
+    assert failed_names(project.path / "junit.xml") == [failing]
+    result.stdout.fnmatch_lines([message])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_a_flag_the_service_does_not_evaluate_fails_its_item(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, override_service: Service
+) -> None:
+    configure(monkeypatch, {"flags_env": {"brand_new": True}})
+    with override_service({}) as url:
+        result = run(project, url, "-m", "flags")
+    result.assert_outcomes(passed=1, failed=1)  # drift passes
+    result.stdout.fnmatch_lines(
+        ["*flag brand_new: expected true (environment override), the service does not evaluate it*"]
+    )
+
+
+def test_a_path_that_does_not_speak_ofrep_fails_every_item_saying_where_to_look(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, override_service: Service
+) -> None:
+    configure(monkeypatch, {"flags_env": {"new_editor": True}})
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'flags_path = "/ofrep/v2/nothing"\n')
+    with override_service({}) as url:
+        result = run(project, url, "-m", "flags")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "POST /ofrep/v2/nothing answered 404, expected 200",
+            "Nothing answers OFREP there: set flags_path in ?tool.promotion.smoke? to*",
+        ]
+    )
+
+
+def test_the_resolved_report_is_not_mistaken_for_ofrep(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, override_service: Service
+) -> None:
+    configure(monkeypatch, {"flags_env": {"new_editor": True}})
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'flags_path = "/api/dashboard/feature-flags/resolved"\n')
+    with override_service({}) as url:
+        result = run(project, url, "-m", "flags")
+    result.assert_outcomes(failed=2)  # GET-only endpoint: a POST is refused
+    result.stdout.fnmatch_lines(["POST /api/dashboard/feature-flags/resolved answered 405*"])
