@@ -105,7 +105,10 @@ def parse_bulk(document: object, cut: Any) -> dict[str, Evaluation]:
 
 def reason_problem(layer: str, reason: str | None, organization: str | None) -> str | None:
     """Why ``reason`` does not fit an override from ``layer`` (``org`` or ``env``); None when it fits or is not judged."""
-    if reason is None or reason in FITTING_REASONS[layer]:
+    if reason is None:
+        return None
+    reason = reason.upper()  # OpenFeature spells reasons in capitals; a service may not
+    if reason in FITTING_REASONS[layer]:
         return None
     if reason in CONTRADICTING:
         return CONTRADICTING[reason]
@@ -250,7 +253,7 @@ class OfrepDriftItem(ReportItem):
         stale = [
             f"  {key} = {evaluation.described()}"
             for key, evaluation in sorted(evaluations.items())
-            if evaluation.reason == "TARGETING_MATCH" and key not in self.expected
+            if (evaluation.reason or "").upper() == "TARGETING_MATCH" and key not in self.expected
         ]
         if stale:
             summary = f"the service targets {len(stale)} flag(s) at this organization that this configuration does not override"

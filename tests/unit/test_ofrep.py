@@ -73,6 +73,8 @@ def test_an_error_entry_with_a_value_is_an_error_not_a_value() -> None:
         ("org", "UNKNOWN", True),
         ("env", "CACHED", True),
         ("env", "VENDOR_RULE_7", True),
+        ("org", "targeting_match", True),  # a service that does not capitalise
+        ("org", "split", False),
     ],
 )
 def test_a_reason_fits_the_override_layer_or_says_why_not(layer: str, reason: str | None, fits: bool) -> None:
