@@ -143,3 +143,17 @@ endpoints = [
     result.assert_outcomes(failed=2)
     assert "***" in result.stdout.str()  # the echoed key was there, and scrubbed
     assert leaks(channels(pytester, result), [API_KEY]) == []
+
+
+def test_the_readme_entry_passes_against_the_sample_as_written(
+    smoke_project: SmokeProject, sample_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    entry = readme.split("```toml\n[[tool.promotion.smoke.endpoints]]\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("SMOKE_API_KEY", "readme-key-93e1c0")
+    pytester = smoke_project("")
+    pyproject = pytester.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n\n[[tool.promotion.smoke.endpoints]]\n" + entry)
+    result = pytester.runpytest("-m", "smoke", f"--base-url={sample_url}", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["pyproject.toml::smoke::POST /api/feedback PASSED*"])
