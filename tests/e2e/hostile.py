@@ -68,6 +68,15 @@ def hostile_app(seen: Seen) -> Starlette:
             return PlainTextResponse(echoes(token) + "\n" + echoes(received), status_code=500)
         if path == "/echo-json":
             return JSONResponse({"you_sent": received, "token": token}, status_code=500)
+        if path == "/ofrep-echo":  # a flag service that answers with the token in every field
+            flags = [
+                {"key": "new_editor", "value": token, "variant": echoes(token), "reason": token},
+                {"key": "beta", "value": True, "reason": "TARGETING_MATCH", "variant": token},
+                {"key": "old", "errorCode": token, "errorDetails": echoes(received)},
+            ]
+            return JSONResponse({"flags": flags})
+        if path == "/ofrep-refuse":
+            return JSONResponse({"errorCode": token, "errorDetails": echoes(received)}, status_code=400)
         if path == "/retry-after":
             return Response(
                 "busy", status_code=503, headers={"retry-after": "\u00b2".encode().decode("latin-1")}

@@ -152,6 +152,24 @@ def test_no_token_reaches_any_channel(
     assert "GET /retry-after answered 503, expected 200 (" in texts["stdout"]
 
 
+@pytest.mark.parametrize("path", ["/ofrep-echo", "/ofrep-refuse"])
+def test_no_token_an_ofrep_flag_service_echoes_reaches_any_channel(
+    pytester: pytest.Pytester, hostile: tuple[str, Seen], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    url, _ = hostile
+    monkeypatch.setenv("LAUNCH_ADMIN_BEARER_TOKEN", ADMIN)
+    monkeypatch.setenv("FEATURE_FLAG_ENV_OVERRIDES_JSON", '{"new_editor": true, "old": 1}')
+    pytester.makefile(
+        ".toml",
+        pyproject=f'[tool.promotion.smoke]\nflag_source = "ofrep"\nflags_path = "{path}"\ntimeout = 2\n',
+    )
+    result = pytester.runpytest(f"--base-url={url}", "-m", "flags", *REPORTS, *HTML)
+    result.assert_outcomes(failed=3)  # new_editor, old and drift (beta is targeted) — or all three refused
+    texts = channels(pytester, result)
+    assert leaks(texts, [ADMIN]) == []
+    assert "Traceback" not in texts["stdout"] + texts["junit.xml"]
+
+
 def test_no_base_url_password_reaches_any_channel(
     project: pytest.Pytester, hostile: tuple[str, Seen], monkeypatch: pytest.MonkeyPatch
 ) -> None:
