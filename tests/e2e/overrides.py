@@ -69,3 +69,23 @@ def failed_names(junit: Path) -> list[str]:
     """The names of the failed test cases in a JUnit XML file."""
     root = ET.parse(junit).getroot()
     return sorted(case.get("name", "") for case in root.iter("testcase") if case.find("failure") is not None)
+
+
+def assert_drift_fails_only(
+    project: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    service: Service,
+    service_config: Mapping[str, Any],
+    expected: tuple[str, str, int],
+    *args: str,
+) -> None:
+    """Checks with the realistic configuration against a service started with ``service_config``:
+    ``expected`` is the one failing item's name, its message (a glob) and the number of items."""
+    failing, message, items = expected
+    configure(monkeypatch, REALISTIC)
+    with service(service_config) as url:
+        result = run(project, url, "--junitxml=junit.xml", *args)
+    result.assert_outcomes(passed=items - 1, failed=1)
+    assert failed_names(project.path / "junit.xml") == [failing]
+    result.stdout.fnmatch_lines([message])
+    assert "Traceback" not in result.stdout.str()

@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.overrides import FLAG_ITEMS, REALISTIC, Service, configure, drifted, failed_names, run
+from tests.e2e.overrides import (
+    FLAG_ITEMS,
+    REALISTIC,
+    Service,
+    assert_drift_fails_only,
+    configure,
+    drifted,
+    run,
+)
 
 OFREP = 'flag_source = "ofrep"'
 
@@ -89,13 +97,15 @@ def test_a_drifted_flag_service_fails_exactly_the_item_that_drifted(
     failing: str,
     message: str,
 ) -> None:
-    configure(monkeypatch, REALISTIC)
-    with override_service(service_config) as url:
-        result = run(project, url, "-m", "flags", "--junitxml=junit.xml")
-    result.assert_outcomes(passed=len(FLAG_ITEMS) - 1, failed=1)
-    assert failed_names(project.path / "junit.xml") == [failing]
-    result.stdout.fnmatch_lines([message])
-    assert "Traceback" not in result.stdout.str()
+    assert_drift_fails_only(
+        project,
+        monkeypatch,
+        override_service,
+        service_config,
+        (failing, message, len(FLAG_ITEMS)),
+        "-m",
+        "flags",
+    )
 
 
 def test_a_flag_the_service_does_not_evaluate_fails_its_item(
