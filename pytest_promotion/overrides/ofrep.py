@@ -38,10 +38,10 @@ FITTING_REASONS: Mapping[str, frozenset[str]] = {
 """Per override layer, the reasons that say the service applied that kind of override."""
 
 CONTRADICTING = {
-    "SPLIT": "a fractional rollout decided it, not an override",
-    "DISABLED": "the flag is disabled, so the service serves the code's default",
-    "ERROR": "the evaluation failed",
-    "STALE": "the value is stale",
+    "SPLIT": "A fractional rollout decided it, not an override",
+    "DISABLED": "The flag is disabled, so the service serves the code's default",
+    "ERROR": "The evaluation failed",
+    "STALE": "The value is stale: the flag service has not caught up",
 }
 """Reasons that never fit an override, whatever its layer, and what they mean."""
 
@@ -113,12 +113,12 @@ def reason_problem(layer: str, reason: str | None, organization: str | None) -> 
     if reason in CONTRADICTING:
         return CONTRADICTING[reason]
     if layer == "org" and reason in FITTING_REASONS["env"]:
-        return f"the service does not target organization {organization} for this flag: its override is not applied"
+        return f"The service does not target organization {organization} with this flag, so its override is not applied"
     if layer == "env" and reason == "TARGETING_MATCH":
         whom = f"organization {organization}" if organization else "this evaluation context"
         return (
-            f"a targeting rule for {whom} decided it: the deployed {FLAG_VARIABLES['org']} (or a rule of the "
-            "flag service) overrides this flag and this run's configuration does not"
+            f"A targeting rule for {whom} decided it: the deployed {FLAG_VARIABLES['org']} (or a rule of the "
+            "flag service) overrides this flag, and this run's configuration does not"
         )
     return None  # UNKNOWN, CACHED, a vendor's own reason: OFREP does not say what it means
 
@@ -234,7 +234,7 @@ class OfrepFlagItem(ReportItem):
         problem = reason_problem(expected.source, evaluation.reason, self.run.target.organization_id)
         if problem:
             summary = f"flag {self.key}: {shown(expected.value)} as configured, but reason {evaluation.reason} does not fit an {layer}"
-            raise CheckFailed(summary, f"{summary}: {problem}.\nthe service evaluates {got}")
+            raise CheckFailed(summary, f"{summary}\n{problem}.\nThe service evaluates {got}.")
 
 
 class OfrepDriftItem(ReportItem):

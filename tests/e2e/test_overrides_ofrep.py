@@ -33,15 +33,16 @@ def project(override_project: pytest.Pytester) -> pytest.Pytester:
     return override_project
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["plain", "xdist"])
 def test_every_flag_item_passes_when_the_flag_service_evaluates_the_same_overrides(
-    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, override_service: Service
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, override_service: Service, workers: list[str]
 ) -> None:
     configure(monkeypatch, REALISTIC)
     with override_service(REALISTIC) as url:
-        result = run(project, url, "-m", "flags", "-v")
+        result = run(project, url, "-m", "flags", "-v", *workers)
     result.assert_outcomes(passed=len(FLAG_ITEMS))
     for name in FLAG_ITEMS:
-        result.stdout.fnmatch_lines([f"pyproject.toml::flags::{name} PASSED*"])
+        result.stdout.fnmatch_lines([f"*pyproject.toml::flags::{name}*"])
 
 
 @pytest.mark.parametrize(
@@ -70,15 +71,13 @@ def test_every_flag_item_passes_when_the_flag_service_evaluates_the_same_overrid
                 )
             ),
             "flag export_limit",
-            "flag export_limit: 20000 as configured, but reason STATIC does not fit an organization override: "
-            "the service does not target organization org_acme for this flag*",
+            "The service does not target organization org_acme with this flag, so its override is not applied.",
             id="same-value-not-targeted",
         ),
         pytest.param(
             drifted(lambda c: c["flags_org"]["org_acme"].update(new_editor=True)),
             "flag new_editor",
-            "flag new_editor: true as configured, but reason TARGETING_MATCH does not fit an environment "
-            "override: a targeting rule for organization org_acme decided it*",
+            "A targeting rule for organization org_acme decided it: the deployed FEATURE_FLAG_ORG_OVERRIDES_JSON*",
             id="foreign-org-override",
         ),
         pytest.param(
