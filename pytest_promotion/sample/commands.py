@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.sample import demo
 from pytest_promotion.settings import load_settings
+from pytest_promotion.tempdirs import run_folder
 
 
 def add_commands(subparsers: Any) -> None:
@@ -44,8 +46,12 @@ def serve_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 3
-    with tempfile.TemporaryDirectory(prefix="promotion-sample-") as scratch:
-        database = args.data or Path(scratch) / "sample.sqlite3"
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; as SystemExit, the data folder
+    # below is still removed (a killed run's folder goes on the next start, see tempdirs).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    scratch = run_folder("promotion-sample-")
+    try:
+        database = args.data or scratch / "sample.sqlite3"
         try:
             sock = bind(args.host, args.port)
         except OSError as exc:
@@ -56,4 +62,10 @@ def serve_command(args: argparse.Namespace) -> int:
         print(url_of(sock), flush=True)
         print(f"sample service: data in {database}; Ctrl-C stops it", file=sys.stderr, flush=True)
         server_for(create_app(settings, database)).run(sockets=[sock])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return 0
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
