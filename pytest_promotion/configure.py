@@ -18,6 +18,7 @@ from pytest_promotion.migrations.gate import GateConfig, GateRun
 from pytest_promotion.migrations.prisma8 import default_folder, gated_folder
 from pytest_promotion.migrations.rules import select_rules
 from pytest_promotion.probe import project_file as pyproject_for
+from pytest_promotion.service.endpoints import secrets_of
 from pytest_promotion.settings import OPTION_NAMES, PromotionSettings, source_of
 
 _OPTION_FIELDS = {
@@ -59,6 +60,7 @@ def secret_values(settings: PromotionSettings, base_url: str | None) -> list[Sec
             found += [value, *url_secrets(value.get_secret_value())]
     for endpoint in settings.smoke.endpoints + settings.policy.endpoints:
         found += endpoint.secret_headers  # header values read from { env = "..." }
+    found += secrets_of(settings.smoke.flags_headers)
     return found + url_secrets(base_url)
 
 

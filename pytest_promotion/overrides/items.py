@@ -22,6 +22,7 @@ from pytest_promotion.overrides.config import Overrides
 from pytest_promotion.overrides.entitlements import configured_entitlements
 from pytest_promotion.overrides.flags import ResolvedFlag, resolve_flags
 from pytest_promotion.service.client import Call, Exchange
+from pytest_promotion.service.endpoints import sent_headers
 from pytest_promotion.service.items import GeneratedItem
 from pytest_promotion.service.needs import BASE_URL, ORGANIZATION
 from pytest_promotion.service.run import ServiceRun
@@ -52,6 +53,14 @@ def same(configured: object, reported: object) -> bool:
     return configured == reported
 
 
+def report_headers(run: ServiceRun, protocol: Mapping[str, str]) -> dict[str, str]:
+    """The admin's credentials, the protocol's headers, then ``flags_headers`` (which win, by name)."""
+    configured = sent_headers(run.target.config.flags_headers)
+    named = {name.lower() for name in configured}
+    chosen = {**run.target.admin.headers(), **protocol}
+    return {**{k: v for k, v in chosen.items() if k.lower() not in named}, **configured}
+
+
 @dataclass
 class ServiceReport:
     """One report endpoint of the deployed service, fetched once per process."""
@@ -70,7 +79,7 @@ class ServiceReport:
             method="GET",
             path=self.path,
             params={"organization_id": organization} if organization else {},
-            headers=self.run.target.admin.headers(),
+            headers=report_headers(self.run, {}),
             keep_json=True,
         )
 

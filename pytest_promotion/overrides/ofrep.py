@@ -22,7 +22,7 @@ from typing import Any
 
 from pytest_promotion.core.checks import CheckFailed
 from pytest_promotion.overrides.flags import ResolvedFlag
-from pytest_promotion.overrides.items import FLAG_VARIABLES, ReportItem, shown
+from pytest_promotion.overrides.items import FLAG_VARIABLES, ReportItem, report_headers, shown
 from pytest_promotion.overrides.items import same as same_json
 from pytest_promotion.service.client import Call, Exchange
 from pytest_promotion.service.run import ServiceRun
@@ -139,11 +139,9 @@ class OfrepReport:
         return Call(
             method="POST",
             path=self.path,
-            headers={
-                **self.run.target.admin.headers(),
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            },
+            headers=report_headers(
+                self.run, {"Content-Type": "application/json", "Accept": "application/json"}
+            ),
             content=json.dumps({"context": context}).encode(),
             retry=True,  # an evaluation changes nothing: retrying it is as safe as a GET
             keep_json=True,
@@ -183,7 +181,8 @@ class OfrepReport:
         summary = f"{what} answered {exchange.status}{told}, expected 200"
         if exchange.status in (401, 403):
             hint = (
-                "The flag service refused the credentials: set LAUNCH_ADMIN_BEARER_TOKEN to a key it accepts."
+                "The flag service refused the credentials (the admin's LAUNCH_ADMIN_* token, and flags_headers): "
+                'give it a key it accepts, e.g. flags_headers = { "X-API-Key" = { env = "OFREP_API_KEY" } }.'
             )
         elif exchange.status == 400:
             hint = 'The flag service refused the evaluation context ({"targetingKey": the organization}): check SMOKE_ORGANIZATION_ID.'

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -102,6 +103,55 @@ def _header_value_ok(value: str) -> bool:
 HeaderValue = str | SecretHeader
 
 
+def read_references(value: Any) -> Any:
+    """A ``headers`` table with each ``{ env = "VARIABLE" }`` read from the environment."""
+    if not isinstance(value, Mapping):
+        raise ValueError('must be a table of header names to values, e.g. { "X-Client" = "smoke" }')
+    return {
+        name: _resolved(str(name), header) if isinstance(header, Mapping) else header
+        for name, header in value.items()
+    }
+
+
+def valid_headers(value: dict[str, HeaderValue]) -> dict[str, HeaderValue]:
+    """Header names and inline values an HTTP request can carry; no credential written inline."""
+    for name, header in value.items():
+        if not _TOKEN.match(name):
+            raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+        if isinstance(header, str):
+            if not _header_value_ok(header):
+                raise ValueError(
+                    f"header {name!r} has leading or trailing whitespace, a control character or a "
+                    "non-ASCII character, which an HTTP header cannot carry"
+                )
+            if name.lower() in CREDENTIAL_HEADERS:
+                raise ValueError(
+                    f"header {name!r} carries credentials and must not be written in the file: "
+                    f'write {name} = {{ env = "VARIABLE" }} and set the variable as a secret'
+                )
+    lowered = [name.lower() for name in value]
+    if len(set(lowered)) != len(lowered):
+        raise ValueError("names a header twice (header names are case-insensitive)")
+    return value
+
+
+Headers = Annotated[dict[str, HeaderValue], BeforeValidator(read_references), AfterValidator(valid_headers)]
+"""A table of request headers, secrets only by ``{ env = "VARIABLE" }``."""
+
+
+def sent_headers(headers: Mapping[str, HeaderValue]) -> dict[str, str]:
+    """The headers to send, secrets resolved (never keep the result where a repr could show it)."""
+    return {
+        name: value.value.get_secret_value() if isinstance(value, SecretHeader) else value
+        for name, value in headers.items()
+    }
+
+
+def secrets_of(headers: Mapping[str, HeaderValue]) -> tuple[SecretStr, ...]:
+    """The secret header values, for the run's redactor."""
+    return tuple(value.value for value in headers.values() if isinstance(value, SecretHeader))
+
+
 def _refusal(status: int) -> int:
     if not 400 <= status <= 599:
         raise ValueError(
@@ -131,7 +181,7 @@ class Endpoint(BaseModel):
     """A request body sent as JSON (a table or an array)."""
     body: str | None = None
     """A request body sent as text."""
-    headers: dict[str, HeaderValue] = Field(default_factory=dict)
+    headers: Headers = Field(default_factory=dict)
     """Request headers; a secret value is ``{ env = "VARIABLE" }``."""
     timeout_ms: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_MS, allow_inf_nan=False)
     """This entry's deadline per attempt, instead of the table's ``timeout``."""
@@ -195,38 +245,6 @@ class Endpoint(BaseModel):
     def _table_or_array(cls, value: JsonValue) -> JsonValue:
         if value is not None and not isinstance(value, dict | list):
             raise ValueError("must be a table or an array (for a text body use 'body')")
-        return value
-
-    @field_validator("headers", mode="before")
-    @classmethod
-    def _read_references(cls, value: Any) -> Any:
-        if not isinstance(value, Mapping):
-            raise ValueError('must be a table of header names to values, e.g. { "X-Client" = "smoke" }')
-        return {
-            name: _resolved(str(name), header) if isinstance(header, Mapping) else header
-            for name, header in value.items()
-        }
-
-    @field_validator("headers")
-    @classmethod
-    def _valid_headers(cls, value: dict[str, HeaderValue]) -> dict[str, HeaderValue]:
-        for name, header in value.items():
-            if not _TOKEN.match(name):
-                raise ValueError(f"header name {name!r} is not a valid HTTP header name")
-            if isinstance(header, str):
-                if not _header_value_ok(header):
-                    raise ValueError(
-                        f"header {name!r} has leading or trailing whitespace, a control character or a "
-                        "non-ASCII character, which an HTTP header cannot carry"
-                    )
-                if name.lower() in CREDENTIAL_HEADERS:
-                    raise ValueError(
-                        f"header {name!r} carries credentials and must not be written in the file: "
-                        f'write {name} = {{ env = "VARIABLE" }} and set the variable as a secret'
-                    )
-        lowered = [name.lower() for name in value]
-        if len(set(lowered)) != len(lowered):
-            raise ValueError("names a header twice (header names are case-insensitive)")
         return value
 
     @field_validator("path")
@@ -306,14 +324,11 @@ class Endpoint(BaseModel):
     @property
     def secret_headers(self) -> tuple[SecretStr, ...]:
         """The secret header values, for the run's redactor."""
-        return tuple(value.value for value in self.headers.values() if isinstance(value, SecretHeader))
+        return secrets_of(self.headers)
 
     def request_headers(self) -> dict[str, str]:
         """The headers to send, secrets resolved (never keep the result where a repr could show it)."""
-        sent = {
-            name: value.value.get_secret_value() if isinstance(value, SecretHeader) else value
-            for name, value in self.headers.items()
-        }
+        sent = sent_headers(self.headers)
         named = {name.lower() for name in sent}
         if self.body_json is not None and "content-type" not in named:
             sent["Content-Type"] = "application/json"
@@ -402,6 +417,8 @@ class SmokeConfig(BaseModel):
     """How the flags are read: the service's resolved-flags report, or OpenFeature's OFREP."""
     flags_path: str | None = None
     """Where the flag report is (default: :data:`FLAG_PATHS` of ``flag_source``)."""
+    flags_headers: Headers = Field(default_factory=dict)
+    """Headers the flag report is asked with (an OFREP service's ``X-API-Key = { env = "…" }``)."""
     entitlements_path: str = "/api/dashboard/billing/readiness"
     """Where the service reports an organization's entitlements (``pytest -m entitlements``)."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 COOKIE = "session_token=HOSTILE-COOKIE-77a1"
+OFREP_KEY = "OFREP-KEY-c0/ff+ee=9"
 
 
 def echoes(value: str) -> str:
@@ -75,6 +76,10 @@ def hostile_app(seen: Seen) -> Starlette:
                 {"key": "old", "errorCode": token, "errorDetails": echoes(received)},
             ]
             return JSONResponse({"flags": flags})
+        if path == "/ofrep-keyed":  # a flag service that wants its own API key, not the admin's bearer
+            if api_key != OFREP_KEY:
+                return JSONResponse({"errorDetails": f"bad key {echoes(received)}"}, status_code=401)
+            return JSONResponse({"flags": [{"key": "new_editor", "value": True, "reason": "STATIC"}]})
         if path == "/ofrep-refuse":
             return JSONResponse({"errorCode": token, "errorDetails": echoes(received)}, status_code=400)
         if path == "/retry-after":

@@ -17,7 +17,7 @@ import pytest
 
 from pytest_promotion.sample.server import serving
 from tests.conftest import INIT, add_migration
-from tests.e2e.hostile import COOKIE, Capture, Seen, capture_server, hostile_app
+from tests.e2e.hostile import COOKIE, OFREP_KEY, Capture, Seen, capture_server, hostile_app
 
 ADMIN = "ADMTOK-Sp/ec+ial=Zq9w"
 MEMBER = "MEMTOK-x/y+z=Kd3pQ"
@@ -168,6 +168,28 @@ def test_no_token_an_ofrep_flag_service_echoes_reaches_any_channel(
     texts = channels(pytester, result)
     assert leaks(texts, [ADMIN]) == []
     assert "Traceback" not in texts["stdout"] + texts["junit.xml"]
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["with-key", "without-key"])
+def test_flags_headers_carry_a_flag_services_own_key_and_never_show_it(
+    pytester: pytest.Pytester, hostile: tuple[str, Seen], monkeypatch: pytest.MonkeyPatch, keyed: bool
+) -> None:
+    url, _ = hostile
+    monkeypatch.setenv("LAUNCH_ADMIN_BEARER_TOKEN", ADMIN)
+    monkeypatch.setenv("OFREP_API_KEY", OFREP_KEY if keyed else "not-the-key-51")
+    monkeypatch.setenv("FEATURE_FLAG_ENV_OVERRIDES_JSON", '{"new_editor": true}')
+    headers = 'flags_headers = { "X-API-Key" = { env = "OFREP_API_KEY" } }'
+    pytester.makefile(
+        ".toml",
+        pyproject=f'[tool.promotion.smoke]\nflag_source = "ofrep"\nflags_path = "/ofrep-keyed"\n{headers}\n',
+    )
+    result = pytester.runpytest(f"--base-url={url}", "-m", "flags", *REPORTS, *HTML)
+    if keyed:
+        result.assert_outcomes(passed=2)
+    else:
+        result.assert_outcomes(failed=2)
+        result.stdout.fnmatch_lines(["POST /ofrep-keyed answered 401: bad key *, expected 200"])
+    assert leaks(channels(pytester, result), [ADMIN, OFREP_KEY, "not-the-key-51"]) == []
 
 
 def test_no_base_url_password_reaches_any_channel(

@@ -15,7 +15,8 @@ def test_a_terminated_sample_service_removes_its_data_folder() -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout is not None
+    assert process.stderr is not None
     assert process.stdout.readline().startswith("http://127.0.0.1:")
     found = re.search(r"data in (\S+)", process.stderr.readline())
     assert found, "the service did not say where its data is"
