@@ -15,11 +15,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.core.text import plural
-from pytest_promotion.database import status_contract
 from pytest_promotion.database.backup import (
     DEFAULT_LOCK_TIMEOUT,
     SAFETY_PREFIX,
@@ -43,15 +42,6 @@ from pytest_promotion.database.errors import (
 )
 from pytest_promotion.database.exit_codes import ExitCode
 from pytest_promotion.database.exposure import unignored_work_tree
-from pytest_promotion.database.generations import (
-    PRISMA8,
-    AnyStatus,
-    SideBySide,
-    combine,
-    report_json,
-    report_lines,
-    status_folders,
-)
 from pytest_promotion.database.preflight import (
     LockHolder,
     ServerFacts,
@@ -64,18 +54,13 @@ from pytest_promotion.database.preflight import (
 )
 from pytest_promotion.database.progress import Phases, rate
 from pytest_promotion.database.restore import analyze, restore
-from pytest_promotion.database.status import (
-    StatusReport,
-    after_rollback,
-    compare,
-    local_migrations,
-    read_history,
-    table_lines,
-)
 from pytest_promotion.database.tools import INSTALL_HINT, PgTools, client_version, find_tools
 from pytest_promotion.database.units import human_age, human_size
 from pytest_promotion.database.url import DatabaseTarget, parse_database_url
 from pytest_promotion.settings import PromotionSettings, load_settings, source_of
+
+if TYPE_CHECKING:  # the status modules (and the migration parser) load only when a report is made
+    from pytest_promotion.database.generations import AnyStatus
 
 Handler = Callable[[argparse.Namespace], int]
 _T = TypeVar("_T")
@@ -219,6 +204,8 @@ def run_status(args: argparse.Namespace) -> int:
         return fail(exc, ExitCode.CONFIG)
     except DatabaseError as exc:
         return fail(exc, ExitCode.DATABASE)
+    from pytest_promotion.database.generations import report_json
+
     if args.json:
         sys.stdout.write(report_json(report, database=ctx.target.display(), schema=ctx.target.schema))
     else:
@@ -376,6 +363,10 @@ def _timed(work: Callable[[], _T]) -> tuple[_T, float]:
 
 def after_rollback_lines(report: AnyStatus) -> list[str]:
     """The status after a rollback, as information, per Prisma generation."""
+    from pytest_promotion.database import status_contract
+    from pytest_promotion.database.generations import SideBySide
+    from pytest_promotion.database.status import StatusReport, after_rollback, table_lines
+
     if isinstance(report, SideBySide):
         lines: list[str] = []
         for generation, part in report.reports:
@@ -549,7 +540,15 @@ def load_context(args: argparse.Namespace) -> Context:
 
 
 def status_report(ctx: Context) -> AnyStatus:
-    """Compare the target's history with the migrations folder (which must exist), per Prisma generation."""
+    """Compare the target's history with the migrations folder (which must exist), per Prisma generation.
+
+    The status modules are imported here, not at start-up: a rollback reads the status beside
+    its ANALYZE, so their import costs the incident nothing.
+    """
+    from pytest_promotion.database import status_contract
+    from pytest_promotion.database.generations import PRISMA8, combine, status_folders
+    from pytest_promotion.database.status import compare, local_migrations, read_history
+
     explicit = "migrations_dir" in ctx.options or "migrations_dir" in ctx.settings.model_fields_set
     folders = status_folders(ctx.migrations_dir, explicit=explicit, project=Path.cwd())
     if not folders:
@@ -710,6 +709,8 @@ def confirm(target: DatabaseTarget, stdin: TextIO, stdout: TextIO, *, terminatin
 
 def print_report(report: AnyStatus, target: DatabaseTarget) -> None:
     """The status table and verdict (for each Prisma generation when the project holds both)."""
+    from pytest_promotion.database.generations import report_lines
+
     print(f"Migrate status of {target.describe()}:")
     for line in report_lines(report, lambda generation: f"{generation.capitalize()}:"):
         print(line)
