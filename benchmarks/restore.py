@@ -15,6 +15,9 @@ Builds a database of generated rows (at least ``--mb`` MB of SQL once dumped), b
   ``--no-safety-dump``, next to the bare restore of the same file (issue 19's targets: <= 1.5x
   with the safety dump, <= 1.15x without), with the phase lines it printed.
 
+Before every timed run it waits for autovacuum in its databases to finish and runs CHECKPOINT
+(:func:`settle`), so no run pays for the previous one's freshly loaded tables or WAL.
+
 It prints medians, the ratios, the pre-restore checks and the safety dump timed separately,
 and the backup's sizes, for each ``--mb`` given (e.g. ``--mb 100 1000``). Needs PostgreSQL at
 127.0.0.1:5432 (trust auth) or ``--admin-url``. It never asserts on timings. Everything it
@@ -62,6 +65,28 @@ def whole_command(admin: str, database: str, backup: Path, *extra: str) -> tuple
     if done.returncode != 0:
         raise SystemExit(f"rollback failed ({done.returncode}): {done.stderr}")
     return seconds, {name: float(value) for name, value in _PHASE.findall(done.stderr)}
+
+
+def settle(admin: str, databases: tuple[str, ...], limit: float = 180.0) -> None:
+    """Wait for autovacuum in ``databases`` to finish, then CHECKPOINT: every timed run starts quiet.
+
+    Each restore leaves freshly loaded tables that autovacuum then reads in full, and WAL that a
+    checkpoint later flushes; without this, whichever run comes next (the whole command, after
+    the fresh-database restore) pays for the previous one's.
+    """
+    names = ", ".join(f"'{name}'" for name in databases)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        busy = psql(
+            admin,
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
+            f"AND datname IN ({names})",
+        )
+        if busy == "0":
+            break
+        time.sleep(0.5)
+    psql(admin, "postgres", "CHECKPOINT")
 
 
 def psql(admin: str, database: str, sql: str) -> str:
@@ -116,11 +141,13 @@ def measure(mb: int, runs: int, admin_url: str, log: Callable[[str], None] = pri
             ours, theirs, rollback, whole, bare_whole = [], [], [], [], []
             phases: dict[str, list[float]] = {}
             fresh = parse_database_url(SecretStr(f"{admin}/{plain}"))
+            quiet = (source, plain)
             for run in range(runs):
                 # Same starting state for both: a fresh database without its public schema.
                 psql(admin, "postgres", f'DROP DATABASE IF EXISTS "{plain}" WITH (FORCE)')
                 psql(admin, "postgres", f'CREATE DATABASE "{plain}"')
                 psql(admin, plain, "DROP SCHEMA public")
+                settle(admin, quiet)
                 started = time.perf_counter()
                 subprocess.run(
                     f"gunzip -c '{path}' | psql -X -q --single-transaction -v ON_ERROR_STOP=1 "
@@ -132,20 +159,26 @@ def measure(mb: int, runs: int, admin_url: str, log: Callable[[str], None] = pri
                 psql(admin, "postgres", f'DROP DATABASE "{plain}" WITH (FORCE)')
                 psql(admin, "postgres", f'CREATE DATABASE "{plain}"')
                 psql(admin, plain, "DROP SCHEMA public")
+                settle(admin, quiet)
                 ours.append(restore(fresh, tools, checked).seconds)
+                psql(admin, "postgres", f'DROP DATABASE "{plain}" WITH (FORCE)')  # its autovacuum too
                 # The real rollback: replace the populated schema of the source database.
+                settle(admin, quiet)
                 rollback.append(restore(target, tools, checked).seconds)
                 # The whole command, as a user runs it, with and without the safety dump.
+                settle(admin, quiet)
                 seconds, lines = whole_command(admin, source, path)
                 whole.append(seconds)
                 for name, value in lines.items():
                     phases.setdefault(name, []).append(value)
+                settle(admin, quiet)
                 bare_whole.append(whole_command(admin, source, path, "--no-safety-dump")[0])
                 log(
                     f"run {run + 1}: plain {theirs[-1]:.2f} s, ours {ours[-1]:.2f} s, "
                     f"ours over the populated schema {rollback[-1]:.2f} s, whole command {whole[-1]:.2f} s "
                     f"({bare_whole[-1]:.2f} s with --no-safety-dump)"
                 )
+            settle(admin, quiet)
             started = time.perf_counter()
             create_backup(target, tools, Path(folder), prefix="pre-rollback-", level=SAFETY_LEVEL)
             safety_seconds = time.perf_counter() - started

@@ -666,6 +666,7 @@ def plan_lines(ctx: Context, found: Preflight, safety: str | None, args: argpars
         lines.append("  sessions holding locks in the schema now: none")
     lines += [
         f"  1. safety dump of the current schema to {display_path(ctx.backups_dir)}/{safety}"
+        + _dump_note(found.pending)
         if safety
         else "  1. NO safety dump (--no-safety-dump): the current state cannot be brought back",
         f"  2. in one transaction (lock_timeout {args.lock_timeout:g} s): "
@@ -679,6 +680,15 @@ def plan_lines(ctx: Context, found: Preflight, safety: str | None, args: argpars
         "  3. ANALYZE, then migrate status (information: the rollback's exit status says only whether it restored)",
     ]
     return lines
+
+
+def _dump_note(pending: PendingBackup | None) -> str:
+    """How the safety dump is being written, once it runs (it starts beside the checks)."""
+    if pending is None:
+        return ""
+    if pending.level == 0:
+        return " (running since the checks; stored uncompressed in gzip, about the size of its SQL)"
+    return f" (running since the checks; gzip level {pending.level}: too little room for a stored one)"
 
 
 def confirm(target: DatabaseTarget, stdin: TextIO, stdout: TextIO, *, terminating: int | None = None) -> bool:
