@@ -15,8 +15,8 @@ Builds a database of generated rows (at least ``--mb`` MB of SQL once dumped), b
   ``--no-safety-dump``, next to the bare restore of the same file (issue 19's targets: <= 1.5x
   with the safety dump, <= 1.15x without), with the phase lines it printed.
 
-Before every timed run it waits for autovacuum in its databases to finish and runs CHECKPOINT
-(:func:`settle`), so no run pays for the previous one's freshly loaded tables or WAL.
+Before every timed run it lets autovacuum in its databases finish, VACUUMs them and runs
+CHECKPOINT (:func:`settle`), so no run pays for the previous one's freshly loaded tables or WAL.
 
 It prints medians, the ratios, the pre-restore checks and the safety dump timed separately,
 and the backup's sizes, for each ``--mb`` given (e.g. ``--mb 100 1000``). Needs PostgreSQL at
@@ -68,11 +68,14 @@ def whole_command(admin: str, database: str, backup: Path, *extra: str) -> tuple
 
 
 def settle(admin: str, databases: tuple[str, ...], limit: float = 180.0) -> None:
-    """Wait for autovacuum in ``databases`` to finish, then CHECKPOINT: every timed run starts quiet.
+    """Bring the benchmark's databases to a steady state, then CHECKPOINT: every timed run starts quiet.
 
-    Each restore leaves freshly loaded tables that autovacuum then reads in full, and WAL that a
-    checkpoint later flushes; without this, whichever run comes next (the whole command, after
-    the fresh-database restore) pays for the previous one's.
+    Each restore leaves freshly loaded tables that autovacuum reads in full a minute later, and
+    WAL that a checkpoint later flushes; without this, whichever run comes next (the whole command
+    most often) pays for the previous one's at a random moment. So: wait for any autovacuum
+    worker in ``databases`` to finish, VACUUM (ANALYZE) those that exist (the work autovacuum
+    would do, done now and untimed: a production database being rolled back is in that state),
+    and CHECKPOINT. The bare restore's target is a fresh, empty database either way.
     """
     names = ", ".join(f"'{name}'" for name in databases)
     deadline = time.monotonic() + limit
@@ -86,6 +89,9 @@ def settle(admin: str, databases: tuple[str, ...], limit: float = 180.0) -> None
         if busy == "0":
             break
         time.sleep(0.5)
+    existing = psql(admin, "postgres", f"SELECT datname FROM pg_database WHERE datname IN ({names})")
+    for name in existing.split():
+        psql(admin, name, "VACUUM (ANALYZE)")
     psql(admin, "postgres", "CHECKPOINT")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -284,9 +285,8 @@ def _confirm_and_restore(
     safety: Path | None = None
     if pending is not None:
         try:
-            while pending.proc.poll() is None:
+            while not _ended(pending.proc, 0.05):  # returns the moment pg_dump ends
                 phases.dump_progress(pending.written, pending.started)
-                time.sleep(0.05)
             safety = pending.wait()
         except BackupsDirError as exc:
             return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
@@ -353,6 +353,15 @@ def _confirm_and_restore(
     for line in after_rollback_lines(report):
         print(line)
     return ExitCode.OK
+
+
+def _ended(proc: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Whether ``proc`` ended within ``seconds``."""
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def _timed(work: Callable[[], _T]) -> tuple[_T, float]:
