@@ -134,6 +134,7 @@ def start_backup(
     now: datetime | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     level: int | None = BACKUP_LEVEL,
+    facts: DumpFacts | None = None,
 ) -> PendingBackup:
     """Start dumping ``target``'s schema into a new gzip file in ``folder``; wait() for its path.
 
@@ -147,6 +148,7 @@ def start_backup(
     ``lock_timeout`` seconds for a table another session holds exclusively (a migration
     running). An existing backup is never overwritten. ``level=None`` is a safety dump's choice:
     :data:`SAFETY_LEVEL` when the folder has room for it, else :data:`SAFETY_FALLBACK_LEVEL`.
+    ``facts`` is :func:`dump_facts`'s answer when the caller already asked (it is asked here otherwise).
     """
     make_backups_dir(folder)
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -156,7 +158,7 @@ def start_backup(
         counter += 1
         final = folder / backup_name(moment, prefix).replace(SUFFIX, f"-{counter}{SUFFIX}")
     partial = folder / f".{final.name}.{secrets.token_hex(4)}.partial"
-    facts = dump_facts(target, tools)
+    facts = facts or dump_facts(target, tools)
     if level is None:
         level = safety_level(shutil.disk_usage(folder).free, facts.table_bytes)
     args = [

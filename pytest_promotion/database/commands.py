@@ -24,10 +24,12 @@ from pytest_promotion.database.backup import (
     DEFAULT_LOCK_TIMEOUT,
     SAFETY_PREFIX,
     BackupFile,
+    DumpFacts,
     PendingBackup,
     check_backups_dir,
     create_backup,
     describe_backup,
+    dump_facts,
     list_backups,
     start_backup,
 )
@@ -418,9 +420,9 @@ def preflight(ctx: Context, args: argparse.Namespace, *, safety_dump: bool = Fal
     foreign = None if args.allow_foreign_backup else foreign_refusal(checked, ctx.target)
     start = safety_dump and foreign is None  # a backup refused anyway needs no safety dump
 
-    def holders_then_dump() -> tuple[list[LockHolder], PendingBackup | None]:
+    def holders_then_dump(told: Future[DumpFacts] | None) -> tuple[list[LockHolder], PendingBackup | None]:
         holders = lock_holders(ctx.target, ctx.tools)
-        if not start:
+        if told is None:
             return holders, None
         pending = start_backup(
             ctx.target,
@@ -429,11 +431,14 @@ def preflight(ctx: Context, args: argparse.Namespace, *, safety_dump: bool = Fal
             prefix=SAFETY_PREFIX,
             lock_timeout=args.lock_timeout,
             level=None,  # stored when the folder has room (backup.safety_level)
+            facts=told.result(),
         )
         return holders, pending
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        dumping = pool.submit(holders_then_dump)
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        # What pg_dump is told is read beside the lock listing (it takes no lock).
+        told = pool.submit(dump_facts, ctx.target, ctx.tools) if start else None
+        dumping = pool.submit(holders_then_dump, told)
         server = pool.submit(inspect, ctx.target, ctx.tools)  # an unreachable server is named as such
         contract = pool.submit(restore_refusal, ctx.target, ctx.tools, chosen.path, checked.created_schemas)
         pg_dump = None if args.no_safety_dump else pool.submit(client_version, ctx.tools.pg_dump)
