@@ -15,6 +15,9 @@ Builds a database of generated rows (at least ``--mb`` MB of SQL once dumped), b
   ``--no-safety-dump``, next to the bare restore of the same file (issue 19's targets: <= 1.5x
   with the safety dump, <= 1.15x without), with the phase lines it printed.
 
+Before every timed run it lets autovacuum in its databases finish, VACUUMs them and runs
+CHECKPOINT (:func:`settle`), so no run pays for the previous one's freshly loaded tables or WAL.
+
 It prints medians, the ratios, the pre-restore checks and the safety dump timed separately,
 and the backup's sizes, for each ``--mb`` given (e.g. ``--mb 100 1000``). Needs PostgreSQL at
 127.0.0.1:5432 (trust auth) or ``--admin-url``. It never asserts on timings. Everything it
@@ -62,6 +65,34 @@ def whole_command(admin: str, database: str, backup: Path, *extra: str) -> tuple
     if done.returncode != 0:
         raise SystemExit(f"rollback failed ({done.returncode}): {done.stderr}")
     return seconds, {name: float(value) for name, value in _PHASE.findall(done.stderr)}
+
+
+def settle(admin: str, databases: tuple[str, ...], limit: float = 180.0) -> None:
+    """Bring the benchmark's databases to a steady state, then CHECKPOINT: every timed run starts quiet.
+
+    Each restore leaves freshly loaded tables that autovacuum reads in full a minute later, and
+    WAL that a checkpoint later flushes; without this, whichever run comes next (the whole command
+    most often) pays for the previous one's at a random moment. So: wait for any autovacuum
+    worker in ``databases`` to finish, VACUUM (ANALYZE) those that exist (the work autovacuum
+    would do, done now and untimed: a production database being rolled back is in that state),
+    and CHECKPOINT. The bare restore's target is a fresh, empty database either way.
+    """
+    names = ", ".join(f"'{name}'" for name in databases)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        busy = psql(
+            admin,
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
+            f"AND datname IN ({names})",
+        )
+        if busy == "0":
+            break
+        time.sleep(0.5)
+    existing = psql(admin, "postgres", f"SELECT datname FROM pg_database WHERE datname IN ({names})")
+    for name in existing.split():
+        psql(admin, name, "VACUUM (ANALYZE)")
+    psql(admin, "postgres", "CHECKPOINT")
 
 
 def psql(admin: str, database: str, sql: str) -> str:
@@ -116,11 +147,13 @@ def measure(mb: int, runs: int, admin_url: str, log: Callable[[str], None] = pri
             ours, theirs, rollback, whole, bare_whole = [], [], [], [], []
             phases: dict[str, list[float]] = {}
             fresh = parse_database_url(SecretStr(f"{admin}/{plain}"))
+            quiet = (source, plain)
             for run in range(runs):
                 # Same starting state for both: a fresh database without its public schema.
                 psql(admin, "postgres", f'DROP DATABASE IF EXISTS "{plain}" WITH (FORCE)')
                 psql(admin, "postgres", f'CREATE DATABASE "{plain}"')
                 psql(admin, plain, "DROP SCHEMA public")
+                settle(admin, quiet)
                 started = time.perf_counter()
                 subprocess.run(
                     f"gunzip -c '{path}' | psql -X -q --single-transaction -v ON_ERROR_STOP=1 "
@@ -132,20 +165,26 @@ def measure(mb: int, runs: int, admin_url: str, log: Callable[[str], None] = pri
                 psql(admin, "postgres", f'DROP DATABASE "{plain}" WITH (FORCE)')
                 psql(admin, "postgres", f'CREATE DATABASE "{plain}"')
                 psql(admin, plain, "DROP SCHEMA public")
+                settle(admin, quiet)
                 ours.append(restore(fresh, tools, checked).seconds)
+                psql(admin, "postgres", f'DROP DATABASE "{plain}" WITH (FORCE)')  # its autovacuum too
                 # The real rollback: replace the populated schema of the source database.
+                settle(admin, quiet)
                 rollback.append(restore(target, tools, checked).seconds)
                 # The whole command, as a user runs it, with and without the safety dump.
+                settle(admin, quiet)
                 seconds, lines = whole_command(admin, source, path)
                 whole.append(seconds)
                 for name, value in lines.items():
                     phases.setdefault(name, []).append(value)
+                settle(admin, quiet)
                 bare_whole.append(whole_command(admin, source, path, "--no-safety-dump")[0])
                 log(
                     f"run {run + 1}: plain {theirs[-1]:.2f} s, ours {ours[-1]:.2f} s, "
                     f"ours over the populated schema {rollback[-1]:.2f} s, whole command {whole[-1]:.2f} s "
                     f"({bare_whole[-1]:.2f} s with --no-safety-dump)"
                 )
+            settle(admin, quiet)
             started = time.perf_counter()
             create_backup(target, tools, Path(folder), prefix="pre-rollback-", level=SAFETY_LEVEL)
             safety_seconds = time.perf_counter() - started
@@ -163,6 +202,9 @@ def measure(mb: int, runs: int, admin_url: str, log: Callable[[str], None] = pri
         "gzip_mb": checked.compressed_size / 1e6,
         "whole": statistics.median(whole),
         "whole_no_safety_dump": statistics.median(bare_whole),
+        # On a shared machine one slow run moves a median; each run's own pair says more.
+        "whole_ratio_per_run": statistics.median(w / p for w, p in zip(whole, theirs, strict=True)),
+        "bare_ratio_per_run": statistics.median(w / p for w, p in zip(bare_whole, theirs, strict=True)),
         **{f"phase {name}": statistics.median(values) for name, values in phases.items()},
     }
 
@@ -194,6 +236,8 @@ def main() -> int:
         print(f"| ratio whole / plain (target <= 1.5) | {figures['whole'] / plain:.3f} |")
         print(f"| whole `rollback --yes --no-safety-dump` | {figures['whole_no_safety_dump']:.2f} |")
         print(f"| ratio of that / plain (target <= 1.15) | {figures['whole_no_safety_dump'] / plain:.3f} |")
+        print(f"| median of each run's ratio whole / plain | {figures['whole_ratio_per_run']:.3f} |")
+        print(f"| median of each run's ratio, --no-safety-dump | {figures['bare_ratio_per_run']:.3f} |")
         for key, value in figures.items():
             if key.startswith("phase "):
                 print(f"| {key} (whole command, with the safety dump) | {value:.2f} |")

@@ -16,9 +16,11 @@ import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_promotion.migrations.discover import SKIPPED, Found, choose, find_migration_folders
+if TYPE_CHECKING:  # loaded by init only: the other commands start without the migrations package
+    from pytest_promotion.migrations.discover import Found
+
 
 BASELINE = "baselines/migration-safety-baseline.json"
 GITIGNORE_LINE = "backups/"
@@ -72,6 +74,8 @@ def init_command(args: argparse.Namespace) -> int:
 
 def make_plan(root: Path, migrations_dir: str | None = None) -> Plan:
     """Decide what to write under ``root``; an :class:`InitError` when it must not write anything."""
+    from pytest_promotion.migrations.discover import Found, choose, find_migration_folders
+
     if migrations_dir is not None:
         path = Path(migrations_dir)
         if not (root / path).is_dir():
@@ -223,6 +227,8 @@ def _gitignore_addition(text: str) -> str:
 
 def has_python_tests(root: Path, limit: int = 3000) -> bool:
     """True when pytest would find tests of its own (``test_*.py``, ``*_test.py``, ``conftest.py``)."""
+    from pytest_promotion.migrations.discover import SKIPPED
+
     for seen, (_folder, subfolders, files) in enumerate(os.walk(root)):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d not in SKIPPED)
         if any(_is_test_file(name) for name in files):

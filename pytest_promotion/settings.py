@@ -35,7 +35,6 @@ from pydantic_settings import (
 )
 
 from pytest_promotion.core.errors import ConfigError
-from pytest_promotion.migrations.rules import known_names, unknown_rule
 from pytest_promotion.overrides.config import (
     OVERRIDE_FIELDS,
     EntitlementOverride,
@@ -259,6 +258,10 @@ class PromotionSettings(BaseSettings):
     @field_validator("rules")
     @classmethod
     def _known_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Imported here: the rule registry loads every rule and the SQL lexer, which the database
+        # commands (an incident's rollback above all) never need unless rules are configured.
+        from pytest_promotion.migrations.rules import known_names, unknown_rule
+
         unknown = unknown_rule(value)
         if unknown is not None:
             raise ValueError(f"unknown rule {unknown!r}; use any of: {', '.join(known_names())}")

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from pytest_promotion.database.contract_schema import companion_schemas
+from pytest_promotion.database.contract_schema import CONTRACT_SCHEMA
 from pytest_promotion.database.errors import BackupsDirError, DatabaseError
 from pytest_promotion.database.tools import PgTools, child_environment, run_psql, tool_message
 from pytest_promotion.database.url import DatabaseTarget, quote_literal
@@ -33,8 +34,15 @@ METADATA_PREFIX = b"-- pytest-promotion backup: "
 METADATA_VERSION = 1
 BACKUP_LEVEL = 6
 """gzip level of ``pytest-promotion backup``: kept for days, so small."""
-SAFETY_LEVEL = 1
-"""gzip level of a rollback's safety dump: taken during an incident, so fast (about 4 times)."""
+SAFETY_LEVEL = 0
+"""gzip level of a rollback's safety dump: 0 ("stored", no compression). It is taken while the
+incident waits, and level 1 still cost twice pg_dump's own time; stored, the dump runs at
+pg_dump's pace. The file is then about as large as its SQL (it is still a gzip stream, checked
+like any backup)."""
+SAFETY_FALLBACK_LEVEL = 1
+"""The safety dump's level when the backups folder has no room for a stored one (a third of the size)."""
+SAFETY_ROOM = 2
+"""A stored safety dump needs this many times the schema's table bytes free (text can outgrow them)."""
 COMPLETE_MARK = b"-- PostgreSQL database dump complete"
 _CHUNK = 1 << 20
 _TAIL = 1 << 16
@@ -125,7 +133,8 @@ def start_backup(
     prefix: str = "",
     now: datetime | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    level: int = BACKUP_LEVEL,
+    level: int | None = BACKUP_LEVEL,
+    facts: DumpFacts | None = None,
 ) -> PendingBackup:
     """Start dumping ``target``'s schema into a new gzip file in ``folder``; wait() for its path.
 
@@ -137,7 +146,9 @@ def start_backup(
     compressed here at ``level`` in a thread (in parallel with pg_dump, instead of inside it)
     while its last bytes are kept to verify the closing line. pg_dump waits at most
     ``lock_timeout`` seconds for a table another session holds exclusively (a migration
-    running). An existing backup is never overwritten.
+    running). An existing backup is never overwritten. ``level=None`` is a safety dump's choice:
+    :data:`SAFETY_LEVEL` when the folder has room for it, else :data:`SAFETY_FALLBACK_LEVEL`.
+    ``facts`` is :func:`dump_facts`'s answer when the caller already asked (it is asked here otherwise).
     """
     make_backups_dir(folder)
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -147,16 +158,18 @@ def start_backup(
         counter += 1
         final = folder / backup_name(moment, prefix).replace(SUFFIX, f"-{counter}{SUFFIX}")
     partial = folder / f".{final.name}.{secrets.token_hex(4)}.partial"
-    extensions = schema_extensions(target, tools)
+    facts = facts or dump_facts(target, tools)
+    if level is None:
+        level = safety_level(shutil.disk_usage(folder).free, facts.table_bytes)
     args = [
         str(tools.pg_dump),
         "--no-password",
         "--format=plain",
         f"--lock-wait-timeout={max(int(lock_timeout * 1000), 1)}",
         f"--schema={_pattern(target.schema)}",
-        *(f"--extension={_pattern(name)}" for name in extensions),
+        *(f"--extension={_pattern(name)}" for name in facts.extensions),
         # Prisma 8's ledger and marker travel with the schema they describe (contract_schema.py)
-        *(f"--schema={_pattern(name)}" for name in companion_schemas(target, tools)),
+        *(f"--schema={_pattern(name)}" for name in facts.companions),
     ]
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -173,7 +186,9 @@ def start_backup(
         if isinstance(exc, OSError):
             raise _write_error(final, exc) from None
         raise
-    pending = PendingBackup(target=target, final=final, partial=partial, proc=proc, errors=errors)
+    pending = PendingBackup(
+        target=target, final=final, partial=partial, proc=proc, errors=errors, level=level
+    )
     pending.start(handle, level)
     return pending
 
@@ -189,8 +204,11 @@ class PendingBackup:
         partial: Path,
         proc: subprocess.Popen[bytes],
         errors: IO[bytes],
+        level: int = BACKUP_LEVEL,
     ) -> None:
         self.target = target
+        self.level = level
+        """The gzip level the file is written at."""
         self.final = final
         self.partial = partial
         self.proc = proc
@@ -312,14 +330,44 @@ def make_backups_dir(folder: Path) -> None:
         raise BackupsDirError(f"{folder} is not writable")
 
 
-def schema_extensions(target: DatabaseTarget, tools: PgTools) -> list[str]:
+@dataclass(frozen=True)
+class DumpFacts:
+    """What pg_dump must be told, and how much it will write, from one query."""
+
+    extensions: list[str]
     """Extensions installed in the target's schema: a schema-only pg_dump would leave them out."""
+    companions: list[str]
+    """Schemas that travel with the target's (Prisma 8's ``prisma_contract``, contract_schema.py)."""
+    table_bytes: int
+    """On-disk size of the tables dumped (heap and TOAST): about the size of their SQL."""
+
+
+def dump_facts(target: DatabaseTarget, tools: PgTools) -> DumpFacts:
+    """The extensions, companion schemas and table bytes of what a backup of ``target`` dumps."""
+    schema = quote_literal(target.schema)
+    # The contract schema never travels with itself (contract_schema.has_contract_schema).
+    contract = quote_literal(CONTRACT_SCHEMA) if target.schema != CONTRACT_SCHEMA else "NULL"
     sql = (
-        "SELECT e.extname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n "
-        f"ON n.oid = e.extnamespace WHERE n.nspname = {quote_literal(target.schema)} ORDER BY 1"
+        "SELECT json_build_object("
+        "'extensions', coalesce((SELECT json_agg(e.extname ORDER BY e.extname) FROM pg_catalog.pg_extension e "
+        f"JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = {schema}), '[]'), "
+        f"'contract', EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = {contract}), "
+        "'bytes', (SELECT coalesce(sum(pg_catalog.pg_table_size(c.oid)), 0) FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE c.relkind = 'r' AND n.nspname IN ({schema}, {contract})))"
     )
     out = run_psql(tools, target, sql, what=f"list the extensions of schema {target.schema!r}")
-    return [line for line in out.splitlines() if line]
+    data = json.loads(out)
+    return DumpFacts(
+        extensions=[str(name) for name in data["extensions"]],
+        companions=[CONTRACT_SCHEMA] if data["contract"] else [],
+        table_bytes=int(data["bytes"]),
+    )
+
+
+def safety_level(free: int, table_bytes: int) -> int:
+    """The safety dump's gzip level: stored when ``free`` bytes hold it with room to spare."""
+    return SAFETY_LEVEL if free >= SAFETY_ROOM * table_bytes else SAFETY_FALLBACK_LEVEL
 
 
 def _pattern(name: str) -> str:

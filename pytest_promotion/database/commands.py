@@ -7,26 +7,29 @@ errors into one paragraph on stderr and an :class:`~pytest_promotion.database.ex
 from __future__ import annotations
 
 import argparse
+import contextlib
+import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.core.text import plural
-from pytest_promotion.database import status_contract
 from pytest_promotion.database.backup import (
     DEFAULT_LOCK_TIMEOUT,
-    SAFETY_LEVEL,
     SAFETY_PREFIX,
     BackupFile,
+    DumpFacts,
     PendingBackup,
     check_backups_dir,
     create_backup,
     describe_backup,
+    dump_facts,
     list_backups,
     start_backup,
 )
@@ -42,15 +45,6 @@ from pytest_promotion.database.errors import (
 )
 from pytest_promotion.database.exit_codes import ExitCode
 from pytest_promotion.database.exposure import unignored_work_tree
-from pytest_promotion.database.generations import (
-    PRISMA8,
-    AnyStatus,
-    SideBySide,
-    combine,
-    report_json,
-    report_lines,
-    status_folders,
-)
 from pytest_promotion.database.preflight import (
     LockHolder,
     ServerFacts,
@@ -63,20 +57,16 @@ from pytest_promotion.database.preflight import (
 )
 from pytest_promotion.database.progress import Phases, rate
 from pytest_promotion.database.restore import analyze, restore
-from pytest_promotion.database.status import (
-    StatusReport,
-    after_rollback,
-    compare,
-    local_migrations,
-    read_history,
-    table_lines,
-)
-from pytest_promotion.database.tools import INSTALL_HINT, PgTools, find_tools
+from pytest_promotion.database.tools import INSTALL_HINT, PgTools, client_version, find_tools
 from pytest_promotion.database.units import human_age, human_size
 from pytest_promotion.database.url import DatabaseTarget, parse_database_url
 from pytest_promotion.settings import PromotionSettings, load_settings, source_of
 
+if TYPE_CHECKING:  # the status modules (and the migration parser) load only when a report is made
+    from pytest_promotion.database.generations import AnyStatus
+
 Handler = Callable[[argparse.Namespace], int]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -217,6 +207,8 @@ def run_status(args: argparse.Namespace) -> int:
         return fail(exc, ExitCode.CONFIG)
     except DatabaseError as exc:
         return fail(exc, ExitCode.DATABASE)
+    from pytest_promotion.database.generations import report_json
+
     if args.json:
         sys.stdout.write(report_json(report, database=ctx.target.display(), schema=ctx.target.schema))
     else:
@@ -232,6 +224,8 @@ class Preflight:
     facts: ServerFacts
     holders: list[LockHolder]
     mismatches: list[str]
+    pending: PendingBackup | None = None
+    """The safety dump, started beside the server's checks (None: not wanted, or a dry run)."""
 
 
 def run_rollback(args: argparse.Namespace) -> int:
@@ -239,14 +233,18 @@ def run_rollback(args: argparse.Namespace) -> int:
 
     A dry run makes every check a real run makes, against the real database, and fails the same
     way. Exit 0 means restored; the migrate status that follows is information. The safety dump
-    starts as soon as the checks passed, so it runs while the plan is read and answered.
+    starts as soon as the backup's own checks passed, beside the checks of the server, and runs
+    while the plan is read and answered; it is cancelled (and removed) if a check fails.
     """
     phases = Phases(sys.stderr)
     started = time.perf_counter()
     ctx: Context | None = None
+    will_ask_nobody = not args.yes and not sys.stdin.isatty()  # refused below: start nothing
     try:
         ctx = load_context(args)
-        found = preflight(ctx, args)
+        found = preflight(
+            ctx, args, safety_dump=not args.dry_run and not args.no_safety_dump and not will_ask_nobody
+        )
     except BackupsDirError as exc:
         assert ctx is not None
         return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
@@ -262,22 +260,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     phases.done(
         "checks", time.perf_counter() - started, "whole backup" if checked.complete else "head of the backup"
     )
-    pending: PendingBackup | None = None
-    will_ask_nobody = not args.yes and not sys.stdin.isatty()  # refused below: start nothing
-    if not args.dry_run and not args.no_safety_dump and not will_ask_nobody:
-        try:
-            pending = start_backup(
-                ctx.target,
-                ctx.tools,
-                ctx.backups_dir,
-                prefix=SAFETY_PREFIX,
-                lock_timeout=args.lock_timeout,
-                level=SAFETY_LEVEL,
-            )
-        except BackupsDirError as exc:
-            return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
-        except DatabaseError as exc:
-            return fail(exc, ExitCode.DATABASE)
+    pending = found.pending
     try:
         return _confirm_and_restore(ctx, args, found, pending, phases)
     finally:
@@ -304,9 +287,8 @@ def _confirm_and_restore(
     safety: Path | None = None
     if pending is not None:
         try:
-            while pending.proc.poll() is None:
+            while not _ended(pending.proc, 0.05):  # returns the moment pg_dump ends
                 phases.dump_progress(pending.written, pending.started)
-                time.sleep(0.05)
             safety = pending.wait()
         except BackupsDirError as exc:
             return fail(backups_dir_error(ctx, exc), ExitCode.CONFIG)
@@ -314,7 +296,9 @@ def _confirm_and_restore(
             return fail(exc, ExitCode.DATABASE)
         seconds = time.perf_counter() - pending.started
         phases.done(
-            "safety dump", seconds, f"{human_size(pending.written)} of SQL, {rate(pending.written, seconds)}"
+            "safety dump",
+            seconds,
+            f"{human_size(pending.written)} of SQL, {rate(pending.written, seconds)}, gzip level {pending.level}",
         )
         print(
             f"Safety dump: {display_path(safety)} ({human_size(safety.stat().st_size)}). "
@@ -350,19 +334,21 @@ def _confirm_and_restore(
             f'"{ctx.target.schema}" before the restore: pid {", ".join(map(str, restored.terminated))}.'
         )
     print(f"Restored {checked.file.path.name} into {ctx.target.describe()} in {restored.seconds:.1f} s.")
-    started = time.perf_counter()
-    try:
-        analyze(ctx.target, ctx.tools)
-    except DatabaseError as exc:
-        print(f"Warning: the rollback is done, but {exc}", file=sys.stderr)
-    phases.done("analyze", time.perf_counter() - started)
-    started = time.perf_counter()
-    try:
-        report = status_report(ctx)
-    except (ConfigError, DatabaseError) as exc:
-        print(f"Note: the rollback is done; migrate status could not be read: {exc}", file=sys.stderr)
-        return ExitCode.OK
-    phases.done("status", time.perf_counter() - started)
+    # The migrate status reads only the ledger: it is read beside ANALYZE, not after it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(_timed, lambda: status_report(ctx))
+        started = time.perf_counter()
+        try:
+            analyze(ctx.target, ctx.tools)
+        except DatabaseError as exc:
+            print(f"Warning: the rollback is done, but {exc}", file=sys.stderr)
+        phases.done("analyze", time.perf_counter() - started)
+        try:
+            report, seconds = reading.result()
+        except (ConfigError, DatabaseError) as exc:
+            print(f"Note: the rollback is done; migrate status could not be read: {exc}", file=sys.stderr)
+            return ExitCode.OK
+    phases.done("status", seconds)
     print(
         f"Migrate status after the rollback (information; the rollback itself succeeded) of {ctx.target.describe()}:"
     )
@@ -371,8 +357,27 @@ def _confirm_and_restore(
     return ExitCode.OK
 
 
+def _ended(proc: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Whether ``proc`` ended within ``seconds``."""
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def _timed(work: Callable[[], _T]) -> tuple[_T, float]:
+    """``work()`` and the seconds it took."""
+    started = time.perf_counter()
+    return work(), time.perf_counter() - started
+
+
 def after_rollback_lines(report: AnyStatus) -> list[str]:
     """The status after a rollback, as information, per Prisma generation."""
+    from pytest_promotion.database import status_contract
+    from pytest_promotion.database.generations import SideBySide
+    from pytest_promotion.database.status import StatusReport, after_rollback, table_lines
+
     if isinstance(report, SideBySide):
         lines: list[str] = []
         for generation, part in report.reports:
@@ -395,8 +400,14 @@ def after_rollback_lines(report: AnyStatus) -> list[str]:
     return [*(f"  {line}" for line in table), report.verdict()]
 
 
-def preflight(ctx: Context, args: argparse.Namespace) -> Preflight:
-    """Every check before the plan, in the order a person would fix them: file, server, fit."""
+def preflight(ctx: Context, args: argparse.Namespace, *, safety_dump: bool = False) -> Preflight:
+    """Every check before the plan, reported in the order a person would fix them: file, server, fit.
+
+    The backup's own checks run first (local, quick); the server's then run side by side, each
+    in its own psql, and with ``safety_dump`` the safety dump starts beside them — once the
+    sessions holding locks were listed, so the plan never lists the dump itself. Any failed
+    check cancels the dump (and removes its partial file) before the error is raised.
+    """
     chosen = choose_backup(args.backup, ctx.backups_dir)
     # A dry run reads the whole backup now; a real run checks its head now and the rest in the
     # restore's single pass, which commits only if every check passed.
@@ -406,20 +417,56 @@ def preflight(ctx: Context, args: argparse.Namespace) -> Preflight:
             f"--terminate-blockers needs psql 13 or later (this is {ctx.tools.psql_version[0]}."
             f"{ctx.tools.psql_version[1]}). {INSTALL_HINT}"
         )
-    facts = inspect(ctx.target, ctx.tools)  # connects first: an unreachable server is named as such
-    require_schema(facts, ctx.target)
-    require_restore_privileges(facts, ctx.target)
-    refusal = restore_refusal(ctx.target, ctx.tools, chosen.path, checked.created_schemas)
-    if refusal is not None:  # Prisma 8: the restored ledger would not match the schema
-        raise BackupRefusedError(refusal)
-    if not args.no_safety_dump:
-        require_pg_dump_for(facts, ctx.tools)
-        check_backups_dir(ctx.backups_dir)
-    reasons = mismatches(checked, ctx.target)
-    if not args.allow_foreign_backup:
-        refuse_foreign(checked, ctx.target)
-    holders = lock_holders(ctx.target, ctx.tools)
-    return Preflight(checked, facts, holders, reasons)
+    foreign = None if args.allow_foreign_backup else foreign_refusal(checked, ctx.target)
+    start = safety_dump and foreign is None  # a backup refused anyway needs no safety dump
+
+    def holders_then_dump(told: Future[DumpFacts] | None) -> tuple[list[LockHolder], PendingBackup | None]:
+        holders = lock_holders(ctx.target, ctx.tools)
+        if told is None:
+            return holders, None
+        pending = start_backup(
+            ctx.target,
+            ctx.tools,
+            ctx.backups_dir,
+            prefix=SAFETY_PREFIX,
+            lock_timeout=args.lock_timeout,
+            level=None,  # stored when the folder has room (backup.safety_level)
+            facts=told.result(),
+        )
+        return holders, pending
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        # What pg_dump is told is read beside the lock listing (it takes no lock).
+        told = pool.submit(dump_facts, ctx.target, ctx.tools) if start else None
+        dumping = pool.submit(holders_then_dump, told)
+        server = pool.submit(inspect, ctx.target, ctx.tools)  # an unreachable server is named as such
+        contract = pool.submit(restore_refusal, ctx.target, ctx.tools, chosen.path, checked.created_schemas)
+        pg_dump = None if args.no_safety_dump else pool.submit(client_version, ctx.tools.pg_dump)
+        try:
+            facts = server.result()
+            require_schema(facts, ctx.target)
+            require_restore_privileges(facts, ctx.target)
+            refusal = contract.result()
+            if refusal is not None:  # Prisma 8: the restored ledger would not match the schema
+                raise BackupRefusedError(refusal)
+            if pg_dump is not None:
+                require_pg_dump_for(facts, ctx.tools, pg_dump.result())
+                check_backups_dir(ctx.backups_dir)
+            if foreign is not None:
+                raise foreign
+            holders, pending = dumping.result()
+        except BaseException:
+            _cancel_started(dumping)
+            raise
+    return Preflight(checked, facts, holders, mismatches(checked, ctx.target), pending)
+
+
+def _cancel_started(dumping: Future[tuple[list[LockHolder], PendingBackup | None]]) -> None:
+    """Cancel the safety dump a failed preflight may have started."""
+    with contextlib.suppress(BaseException):
+        pending = dumping.result()[1]
+        if pending is not None:
+            pending.cancel()
 
 
 def discard_safety_dump(safety: Path | None) -> None:
@@ -435,15 +482,23 @@ def discard_safety_dump(safety: Path | None) -> None:
 
 def refuse_foreign(checked: CheckedBackup, target: DatabaseTarget) -> None:
     """BackupRefusedError when the backup belongs to another schema or database."""
+    refusal = foreign_refusal(checked, target)
+    if refusal is not None:
+        raise refusal
+
+
+def foreign_refusal(checked: CheckedBackup, target: DatabaseTarget) -> BackupRefusedError | None:
+    """The refusal of a backup that belongs to another schema or database; None when it is the target's."""
     reasons = mismatches(checked, target)
-    if reasons:
-        raise BackupRefusedError(
-            f"{checked.file.path}: is not a backup of {target.describe()}: {'; '.join(reasons)}. "
-            f'Restoring it would drop schema "{target.schema}" and leave it empty while the '
-            "backup's objects are created elsewhere. Nothing was changed; name the right backup with "
-            "--backup FILE, point DATABASE_URL at the database and schema it was taken of, or pass "
-            "--allow-foreign-backup to restore it anyway."
-        )
+    if not reasons:
+        return None
+    return BackupRefusedError(
+        f"{checked.file.path}: is not a backup of {target.describe()}: {'; '.join(reasons)}. "
+        f'Restoring it would drop schema "{target.schema}" and leave it empty while the '
+        "backup's objects are created elsewhere. Nothing was changed; name the right backup with "
+        "--backup FILE, point DATABASE_URL at the database and schema it was taken of, or pass "
+        "--allow-foreign-backup to restore it anyway."
+    )
 
 
 def report_blocked(ctx: Context, exc: RestoreBlockedError) -> None:
@@ -499,7 +554,15 @@ def load_context(args: argparse.Namespace) -> Context:
 
 
 def status_report(ctx: Context) -> AnyStatus:
-    """Compare the target's history with the migrations folder (which must exist), per Prisma generation."""
+    """Compare the target's history with the migrations folder (which must exist), per Prisma generation.
+
+    The status modules are imported here, not at start-up: a rollback reads the status beside
+    its ANALYZE, so their import costs the incident nothing.
+    """
+    from pytest_promotion.database import status_contract
+    from pytest_promotion.database.generations import PRISMA8, combine, status_folders
+    from pytest_promotion.database.status import compare, local_migrations, read_history
+
     explicit = "migrations_dir" in ctx.options or "migrations_dir" in ctx.settings.model_fields_set
     folders = status_folders(ctx.migrations_dir, explicit=explicit, project=Path.cwd())
     if not folders:
@@ -617,6 +680,7 @@ def plan_lines(ctx: Context, found: Preflight, safety: str | None, args: argpars
         lines.append("  sessions holding locks in the schema now: none")
     lines += [
         f"  1. safety dump of the current schema to {display_path(ctx.backups_dir)}/{safety}"
+        + _dump_note(found.pending)
         if safety
         else "  1. NO safety dump (--no-safety-dump): the current state cannot be brought back",
         f"  2. in one transaction (lock_timeout {args.lock_timeout:g} s): "
@@ -630,6 +694,15 @@ def plan_lines(ctx: Context, found: Preflight, safety: str | None, args: argpars
         "  3. ANALYZE, then migrate status (information: the rollback's exit status says only whether it restored)",
     ]
     return lines
+
+
+def _dump_note(pending: PendingBackup | None) -> str:
+    """How the safety dump is being written, once it runs (it starts beside the checks)."""
+    if pending is None:
+        return ""
+    if pending.level == 0:
+        return " (running since the checks; stored uncompressed in gzip, about the size of its SQL)"
+    return f" (running since the checks; gzip level {pending.level}: too little room for a stored one)"
 
 
 def confirm(target: DatabaseTarget, stdin: TextIO, stdout: TextIO, *, terminating: int | None = None) -> bool:
@@ -660,6 +733,8 @@ def confirm(target: DatabaseTarget, stdin: TextIO, stdout: TextIO, *, terminatin
 
 def print_report(report: AnyStatus, target: DatabaseTarget) -> None:
     """The status table and verdict (for each Prisma generation when the project holds both)."""
+    from pytest_promotion.database.generations import report_lines
+
     print(f"Migrate status of {target.describe()}:")
     for line in report_lines(report, lambda generation: f"{generation.capitalize()}:"):
         print(line)

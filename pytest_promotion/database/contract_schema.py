@@ -38,11 +38,6 @@ def has_contract_schema(target: DatabaseTarget, tools: PgTools) -> bool:
     return out.strip() == "t"
 
 
-def companion_schemas(target: DatabaseTarget, tools: PgTools) -> list[str]:
-    """Schemas a backup of ``target`` must hold besides the target schema."""
-    return [CONTRACT_SCHEMA] if has_contract_schema(target, tools) else []
-
-
 def carries_contract(target: DatabaseTarget, created_schemas: Set[str]) -> bool:
     """The backup (whose ``CREATE SCHEMA`` names are given) re-creates ``prisma_contract``."""
     return target.schema != CONTRACT_SCHEMA and CONTRACT_SCHEMA in created_schemas

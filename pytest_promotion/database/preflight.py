@@ -99,9 +99,12 @@ def require_restore_privileges(facts: ServerFacts, target: DatabaseTarget) -> No
         )
 
 
-def require_pg_dump_for(facts: ServerFacts, tools: PgTools) -> None:
-    """pg_dump refuses a server newer than itself: say so before the safety dump would."""
-    major = client_version(tools.pg_dump)[0]
+def require_pg_dump_for(facts: ServerFacts, tools: PgTools, version: tuple[int, int] | None = None) -> None:
+    """pg_dump refuses a server newer than itself: say so before the safety dump would.
+
+    ``version`` is pg_dump's, when already read (a rollback reads it beside its other checks).
+    """
+    major = (version or client_version(tools.pg_dump))[0]
     if major < facts.server_version[0]:
         raise ConfigError(
             f"{tools.pg_dump} is version {major}, older than the server ({facts.server_version[0]}."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,23 @@ def test_the_restore_drill_fails_when_the_backup_ledger_does_not_match_the_folde
             f"  {PACKAGES[2]}: edited after applied (*ops.json edited by hand since)",
         ]
     )
+
+
+def test_a_check_failing_beside_the_started_safety_dump_cancels_and_removes_it(p8: Project) -> None:
+    # The safety dump starts once the backup's own checks pass, beside the server's checks;
+    # the contract check failing there must stop it and leave no file, partial or complete.
+    p8.db.sql("ALTER SCHEMA prisma_contract RENAME TO hidden_contract")
+    assert p8.cli("backup").code == ExitCode.OK
+    p8.db.sql("ALTER SCHEMA hidden_contract RENAME TO prisma_contract")
+    before = p8.db.dump()
+    result = p8.cli("rollback", "--yes")
+    assert result.code == ExitCode.CORRUPT_BACKUP
+    assert "holds no prisma_contract schema, but" in result.err
+    assert p8.db.dump() == before
+    assert [path.name for path in p8.backups.iterdir() if "pre-rollback" in path.name] == []
+    dumping = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = current_database()"
+    for _ in range(50):  # the killed pg_dump's backend leaves once it notices
+        if p8.db.sql(dumping) == "0":
+            break
+        time.sleep(0.1)
+    assert p8.db.sql(dumping) == "0"
