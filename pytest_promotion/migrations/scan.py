@@ -104,19 +104,43 @@ class _Prefilter:
 
     words: re.Pattern[str]
     refine: dict[str, tuple[re.Pattern[str], ...] | None]
+    rules: tuple[Rule, ...]
+    keywords: dict[str, frozenset[str]]
+    """Rule id -> the words of its pre-filter (for this dialect)."""
+    chosen: dict[frozenset[str], tuple[Rule, ...]] = field(default_factory=dict)
 
-    def marks(self, text: str, start: int, end: int, upper: str | None = None) -> list[int]:
-        """Offsets of keywords that pass their refinement, in order (``upper``: ``text`` upper-cased)."""
+    def marks(self, text: str, start: int, end: int, upper: str | None = None) -> tuple[list[int], list[str]]:
+        """Offsets of keywords that pass their refinement, in order, and the keyword at each.
+
+        ``upper`` is ``text`` upper-cased.
+        """
         upper = upper_same_length(text) if upper is None else upper
         found: list[int] = []
+        words: list[str] = []
         for m in self.words.finditer(upper, start, end):
             pos = m.start()
             if pos > 0 and (upper[pos - 1].isalnum() or upper[pos - 1] == "_"):
                 continue
-            narrow = self.refine[m.group()]
+            word = m.group()
+            narrow = self.refine[word]
             if narrow is None or any(p.match(upper, pos, end) for p in narrow):
                 found.append(pos)
-        return found
+                words.append(word)
+        return found, words
+
+    def rules_for(self, words: Sequence[str]) -> tuple[Rule, ...]:
+        """The rules whose pre-filter holds one of ``words``, in selection order.
+
+        A rule fires only on a statement that holds one of its own keywords (that is what lets a
+        selection of that rule alone skip the others), so the rest need not read it.
+        """
+        key = frozenset(words)
+        chosen = self.chosen.get(key)
+        if chosen is None:
+            chosen = self.chosen[key] = tuple(
+                r for r in self.rules if not key.isdisjoint(self.keywords[r.id])
+            )
+        return chosen
 
 
 def upper_same_length(text: str) -> str:
@@ -130,15 +154,18 @@ def upper_same_length(text: str) -> str:
 @cache
 def _prefilter(rules: tuple[Rule, ...], dialect: Dialect) -> _Prefilter:
     refine: dict[str, list[re.Pattern[str]] | None] = {}
+    per_rule: dict[str, frozenset[str]] = {}
     for rule in rules:
         keywords = {**rule.keywords, **rule.dialect_keywords.get(dialect.name, {})}
+        per_rule[rule.id] = frozenset(keywords)
         for word, pattern in keywords.items():
             if pattern is None:
                 refine[word] = None
             elif refine.setdefault(word, []) is not None:
                 refine[word].append(re.compile(pattern))  # type: ignore[union-attr]
     words = re.compile("(?:" + "|".join(sorted(refine, key=len, reverse=True)) + r")\b")
-    return _Prefilter(words, {w: None if p is None else tuple(p) for w, p in refine.items()})
+    refined = {w: None if p is None else tuple(p) for w, p in refine.items()}
+    return _Prefilter(words, refined, rules, per_rule)
 
 
 _BLOCK_WORDS = re.compile(r"(?<![\w$])(BEGIN|CASE|END)(?![\w$])(?:(?=\s+(\w+)))?|[()]", re.IGNORECASE)
@@ -150,6 +177,8 @@ def _block_depth(text: str, dialect: Dialect, start: int, end: int) -> int:
     Only the code between literals and comments is read, with one regex, so joining a routine of
     any number of statements costs one pass over it.
     """
+    if _BLOCK_WORDS.search(text, start, end) is None:
+        return 0  # most steps of a routine body: no block word or parenthesis even in literals
     depth = 0
     closing_case = False  # the CASE of "END CASE" closes, it does not open
     for lo, hi in code_stretches(text, dialect, start, end):
@@ -272,17 +301,15 @@ class _Scan:
     watched_count: int = 0
     uppers: dict[int, str] = field(default_factory=dict)
 
-    def hits(
-        self, text: str, start: int, end: int, marks: list[int] | None, procedural: bool
-    ) -> Iterator[tuple[int, Rule, str]]:
+    def hits(self, text: str, start: int, end: int, procedural: bool) -> Iterator[tuple[int, Rule, str]]:
         """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
         dialect, ctx = self.dialect, self.ctx
         # A body inside the file shares the file's upper-cased text, computed once.
         upper = self.uppers.get(id(text))
         if upper is None:
             upper = self.uppers[id(text)] = upper_same_length(text)
-        if marks is None:
-            marks = _prefilter(self.rules, dialect).marks(text, start, end, upper)
+        prefilter = _prefilter(self.rules, dialect)
+        marks, mark_words = prefilter.marks(text, start, end, upper)
         if not (
             _any_between(marks, start, end)
             or (self.calls is not None and self.calls.search(text, start, end))
@@ -308,9 +335,9 @@ class _Scan:
                 self._remember_routine(text, s, e)
                 continue
             candidate = _has_mark_in_code(text, dialect, s, e, marks)
-            called = (self.calls is not None and self.calls.search(text, s, e) is not None) or (
-                self.watched is not None and self.watched.search(text, s, e) is not None
-            )
+            calls = self.calls is not None and self.calls.search(text, s, e) is not None
+            watched = self.watched is not None and self.watched.search(text, s, e) is not None
+            called = calls or watched
             if candidate or called:
                 stmt = Statement(tokenize(text, dialect, s, e), procedural, dialect.name)
             elif context_marks and _any_between(context_marks, s, e):
@@ -318,19 +345,29 @@ class _Scan:
             else:
                 continue
             if candidate or called:
-                for rule in self.rules:
+                if watched:
+                    rules = self.rules  # alter-type reads uses of an added value, with no keyword
+                else:
+                    lo = bisect_left(marks, s)
+                    rules = prefilter.rules_for(mark_words[lo : bisect_left(marks, e, lo)])
+                for rule in rules:
                     for hit in rule.check(stmt, ctx):
                         if hit.form not in rule.off:
                             yield hit.offset, rule, hit.statement
-                yield from self._inner(text, stmt)
+                # A call is found by name in the text; a name that only case-folding makes one
+                # (non-ASCII) is looked for among the tokens anyway.
+                yield from self._inner(text, stmt, calls or not text[s:e].isascii())
                 if len(ctx.added_enum_values) != self.watched_count:
                     self.watched_count = len(ctx.added_enum_values)
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
             if self.context is not None:
                 ctx.observe(stmt)
 
-    def _inner(self, text: str, stmt: Statement) -> Iterator[tuple[int, Rule, str]]:
-        """SQL that the statement runs now: DO bodies, EXECUTE of literals, routines it calls."""
+    def _inner(self, text: str, stmt: Statement, calls: bool) -> Iterator[tuple[int, Rule, str]]:
+        """SQL that the statement runs now: DO bodies, EXECUTE of literals, routines it calls.
+
+        ``calls``: the statement's text may name a routine created earlier in the file.
+        """
         toks = stmt.tokens
         if stmt.is_definition:
             return
@@ -347,7 +384,7 @@ class _Scan:
                 literals = _literal_argument(toks, i + 1)
                 if literals is not None:
                     yield from self._run_literals(text, literals, False)
-        if self.calls is not None and not toks[0].is_word(*_NAMES_ROUTINES):
+        if calls and self.calls is not None and not toks[0].is_word(*_NAMES_ROUTINES):
             for k, tok in enumerate(toks):
                 if tok.kind not in (Kind.WORD, Kind.IDENT):
                     continue
@@ -366,17 +403,17 @@ class _Scan:
                     if routine.literal is not None:
                         yield from self._run_literals(text, [routine.literal], routine.procedural)
                     else:
-                        yield from self.hits(text, routine.start, routine.end, None, routine.procedural)
+                        yield from self.hits(text, routine.start, routine.end, routine.procedural)
 
     def _run_literals(
         self, text: str, literals: Sequence[Token], procedural: bool
     ) -> Iterator[tuple[int, Rule, str]]:
         if len(literals) == 1 and literals[0].kind is Kind.DOLLAR:
             body_start, body_end = _dollar_body(literals[0])
-            yield from self.hits(text, body_start, body_end, None, procedural)
+            yield from self.hits(text, body_start, body_end, procedural)
             return
         source = _literal_source(literals)
-        for offset, rule, statement in self.hits(source.text, 0, len(source.text), None, procedural):
+        for offset, rule, statement in self.hits(source.text, 0, len(source.text), procedural):
             yield source.file_offset(offset), rule, statement
 
     def _remember_routine(self, text: str, s: int, e: int) -> None:
@@ -497,7 +534,7 @@ def iter_hits(
     # One regex pass over the whole text: most migrations hold no risky keyword at all, and in
     # the others only statements holding one in code are tokenized.
     scan = _Scan(dialect, rules, FileContext(dialect), _context_trigger(rules))
-    yield from scan.hits(text, start, end, None, procedural=False)
+    yield from scan.hits(text, start, end, procedural=False)
 
 
 _VERSIONED_COMMENT = re.compile(r"/\*!\d*(.*?)\*/", re.DOTALL)

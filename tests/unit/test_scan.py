@@ -8,10 +8,11 @@ import pytest
 
 from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.migrations import Finding, MigrationFileError, scan
-from pytest_promotion.migrations.dialects import POSTGRESQL, dialect_for
+from pytest_promotion.migrations.dialects import DIALECTS, POSTGRESQL, dialect_for
 from pytest_promotion.migrations.lexer import statement_spans
 from pytest_promotion.migrations.rules import select_rules
 from pytest_promotion.migrations.scan import scan_text
+from tests.unit.test_lexer import SOURCES
 
 DEFAULT = select_rules(["default"])
 
@@ -113,3 +114,17 @@ def test_lock_file_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"migration_lock.toml: is not valid TOML"):
         dialect_for(tmp_path)
     assert dialect_for(tmp_path / "missing") is POSTGRESQL
+
+
+def test_each_rule_reports_the_same_alone_as_among_all_rules() -> None:
+    """A statement is read only by the rules whose keywords it holds: that must lose nothing."""
+    every = select_rules(["all"])
+    compared = 0
+    for name, text in SOURCES:
+        dialect = DIALECTS[name]
+        together = scan_text(text, dialect, every, "m")
+        for rule in every:
+            alone = scan_text(text, dialect, (rule,), "m")
+            assert [f for f in together if f.rule == rule.id] == alone, (rule.id, text[:200])
+            compared += bool(alone)
+    assert compared > 100
