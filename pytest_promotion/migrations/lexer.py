@@ -88,10 +88,23 @@ class _Patterns:
     """A whole literal or quoted identifier at a position (named groups ``s`` and ``i``)."""
     line_comment: re.Pattern[str]
     """``--`` where it starts a comment."""
+    statement: re.Pattern[str]
+    """:func:`_statement_lexer`: the next token of a statement, for :func:`tokenize`."""
+
+
+_PATTERNS: dict[int, tuple[Dialect, _Patterns]] = {}
+
+
+def _patterns(dialect: Dialect) -> _Patterns:
+    """The dialect's patterns, looked up by identity (hashing a dialect's fields costs more)."""
+    found = _PATTERNS.get(id(dialect))
+    if found is None or found[0] is not dialect:
+        found = _PATTERNS[id(dialect)] = (dialect, _compile_patterns(dialect))
+    return found[1]
 
 
 @cache
-def _patterns(dialect: Dialect) -> _Patterns:
+def _compile_patterns(dialect: Dialect) -> _Patterns:
     literals = [*dialect.strings, *dialect.identifiers]
     quote_starts = {p[0] if p[0] != "\\" else p[1] for p in literals}
     specials = {";", "-", "/", *quote_starts}
@@ -126,7 +139,13 @@ def _patterns(dialect: Dialect) -> _Patterns:
     if dialect.escape_strings:
         strings.insert(0, _ESCAPE_STRING)
     literal = re.compile("(?P<s>" + "|".join(strings) + ")|(?P<i>" + "|".join(dialect.identifiers) + ")")
-    return _Patterns(run=run, opaque=opaque, literal=literal, line_comment=re.compile(dash))
+    return _Patterns(
+        run=run,
+        opaque=opaque,
+        literal=literal,
+        line_comment=re.compile(dash),
+        statement=_statement_lexer(dialect),
+    )
 
 
 _DOLLAR_AT = re.compile(_DOLLAR_TAG)
@@ -328,7 +347,6 @@ def _is_keyword(word: str) -> bool:
     return flag
 
 
-@lru_cache(maxsize=4096)
 def _lookup(upper: str) -> tuple[int, bool]:
     """sqlparse's keyword lookup (in its lexer's table order) for one word."""
     for table in _KEYWORD_TABLES:
@@ -489,7 +507,6 @@ def _opaque_token(
     return after
 
 
-@cache
 def _statement_lexer(dialect: Dialect) -> re.Pattern[str]:
     """One regex for a whole statement: skip whitespace and comments, then take the next token.
 
@@ -514,6 +531,7 @@ def _statement_lexer(dialect: Dialect) -> re.Pattern[str]:
 
 _STRING_GROUP, _IDENT_GROUP, _NAME_GROUP, _KEY_GROUP, _SIGN_GROUP, _NUMBER_GROUP = range(1, 7)
 _SPECIAL = re.compile(_SPECIAL_RX, re.IGNORECASE | re.UNICODE)
+_SPECIAL_WORDS = frozenset(_SPECIAL_STARTS)
 _KEY = re.compile(_KEY_RX, re.IGNORECASE | re.UNICODE)
 _ELSEWHERE = 2
 """A word that ``_FAST`` does not take as a name (``END``, ``ORDER``), or ``E`` (maybe ``E'…``)."""
@@ -526,7 +544,7 @@ def _name_class(value: str) -> int:
         _NAMES.clear()
     if value in ("E", "e"):
         found = _ELSEWHERE
-    elif _SPECIAL.match(value):
+    elif value.upper() in _SPECIAL_WORDS if value.isascii() else _SPECIAL.match(value):
         found = 1 if _KEY.match(value) else _ELSEWHERE
     else:
         found = int(_is_keyword(value))
@@ -548,7 +566,7 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
         # The reference lexes code as a string of its own: nothing before ``start`` is seen.
         return tokenize_reference(text, dialect, start, end)
     patterns = _patterns(dialect)
-    lexer = _statement_lexer(dialect).finditer
+    lexer = patterns.statement.finditer
     opaque = patterns.opaque
     tokens: list[Token] = []
     append = tokens.append
@@ -605,6 +623,12 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
             return tokens
         pos += len(value)
     return tokens
+
+
+def first_opaque(text: str, dialect: Dialect, start: int, end: int) -> int:
+    """Offset of the first literal, identifier, comment or dollar quote in ``text[start:end]`` (or ``end``)."""
+    m = _patterns(dialect).opaque.search(text, start, end)
+    return end if m is None else m.start()
 
 
 def code_stretches(text: str, dialect: Dialect, start: int, end: int) -> Iterator[tuple[int, int]]:

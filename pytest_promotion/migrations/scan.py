@@ -24,9 +24,16 @@ from functools import cache
 from pathlib import Path
 
 from pytest_promotion.migrations.dialects import Dialect, dialect_for
-from pytest_promotion.migrations.lexer import Kind, Token, code_stretches, statement_spans, tokenize
+from pytest_promotion.migrations.lexer import (
+    Kind,
+    Token,
+    code_stretches,
+    first_opaque,
+    statement_spans,
+    tokenize,
+)
 from pytest_promotion.migrations.rules import RULES, Rule, select_rules
-from pytest_promotion.migrations.statement import FileContext, Routine, Statement, name_key
+from pytest_promotion.migrations.statement import FileContext, Routine, Statement, holds_one_command, name_key
 
 MIGRATION_FILE = "migration.sql"
 
@@ -103,7 +110,7 @@ class _Prefilter:
     """Where a rule could fire: rule keywords found in one fast pass over upper-cased text."""
 
     words: re.Pattern[str]
-    refine: dict[str, tuple[re.Pattern[str], ...] | None]
+    """Rule keywords, each where one of its refinements matches, in one regex."""
     rules: tuple[Rule, ...]
     keywords: dict[str, frozenset[str]]
     """Rule id -> the words of its pre-filter (for this dialect)."""
@@ -115,18 +122,8 @@ class _Prefilter:
         ``upper`` is ``text`` upper-cased.
         """
         upper = upper_same_length(text) if upper is None else upper
-        found: list[int] = []
-        words: list[str] = []
-        for m in self.words.finditer(upper, start, end):
-            pos = m.start()
-            if pos > 0 and (upper[pos - 1].isalnum() or upper[pos - 1] == "_"):
-                continue
-            word = m.group()
-            narrow = self.refine[word]
-            if narrow is None or any(p.match(upper, pos, end) for p in narrow):
-                found.append(pos)
-                words.append(word)
-        return found, words
+        found = list(self.words.finditer(upper, start, end))
+        return [m.start() for m in found], [m.group() for m in found]
 
     def rules_for(self, words: Sequence[str]) -> tuple[Rule, ...]:
         """The rules whose pre-filter holds one of ``words``, in selection order.
@@ -163,9 +160,13 @@ def _prefilter(rules: tuple[Rule, ...], dialect: Dialect) -> _Prefilter:
                 refine[word] = None
             elif refine.setdefault(word, []) is not None:
                 refine[word].append(re.compile(pattern))  # type: ignore[union-attr]
-    words = re.compile("(?:" + "|".join(sorted(refine, key=len, reverse=True)) + r")\b")
-    refined = {w: None if p is None else tuple(p) for w, p in refine.items()}
-    return _Prefilter(words, refined, rules, per_rule)
+    # Each keyword, not after a letter, digit or "_", where one of its refinements matches.
+    alternatives = [
+        word if patterns is None else "(?=" + "|".join(f"(?:{p.pattern})" for p in patterns) + f"){word}"
+        for word, patterns in sorted(refine.items(), key=lambda item: len(item[0]), reverse=True)
+    ]
+    words = re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")\b")
+    return _Prefilter(words, rules, per_rule)
 
 
 _BLOCK_WORDS = re.compile(r"(?<![\w$])(BEGIN|CASE|END)(?![\w$])(?:(?=\s+(\w+)))?|[()]", re.IGNORECASE)
@@ -339,7 +340,8 @@ class _Scan:
             watched = self.watched is not None and self.watched.search(text, s, e) is not None
             called = calls or watched
             if candidate or called:
-                stmt = Statement(tokenize(text, dialect, s, e), procedural, dialect.name)
+                one = holds_one_command(text, upper, s, e)
+                stmt = Statement(tokenize(text, dialect, s, e), procedural, dialect.name, one)
             elif context_marks and _any_between(context_marks, s, e):
                 stmt = Statement(_head_tokens(text, dialect, s, e), procedural, dialect.name)
             else:
@@ -356,7 +358,9 @@ class _Scan:
                             yield hit.offset, rule, hit.statement
                 # A call is found by name in the text; a name that only case-folding makes one
                 # (non-ASCII) is looked for among the tokens anyway.
-                yield from self._inner(text, stmt, calls or not text[s:e].isascii())
+                calls = calls or not text[s:e].isascii()
+                if _runs_inner(stmt, calls):
+                    yield from self._inner(text, stmt, calls)
                 if len(ctx.added_enum_values) != self.watched_count:
                     self.watched_count = len(ctx.added_enum_values)
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
@@ -459,6 +463,20 @@ class _Scan:
         )
 
 
+def _runs_inner(stmt: Statement, calls: bool) -> bool:
+    """Could :meth:`_Scan._inner` find SQL that ``stmt`` runs (a cheap test, to skip it)?"""
+    if stmt.is_definition:
+        return False
+    if calls:
+        return True
+    toks = stmt.tokens
+    for i in stmt.command_starts():
+        tok = toks[i]
+        if tok.kind is Kind.WORD and tok.text.upper() in ("DO", "EXECUTE"):
+            return True
+    return False
+
+
 def _routine_head(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
     """Tokens of a routine definition up to its body (a dollar quote, ``AS 'string'`` or BEGIN).
 
@@ -498,13 +516,13 @@ def _has_mark_in_code(text: str, dialect: Dialect, s: int, e: int, marks: list[i
     first = bisect_left(marks, s)
     if first == len(marks) or marks[first] >= e:
         return False
-    if _RUNS_QUOTED.search(text, s, e) is not None:
-        return True
+    if marks[first] < first_opaque(text, dialect, s, e):
+        return True  # the usual case: the keyword comes before any literal or comment
     for lo, hi in code_stretches(text, dialect, s, e):
         k = bisect_left(marks, lo)
         if k < len(marks) and marks[k] < hi:
             return True
-    return False
+    return _RUNS_QUOTED.search(text, s, e) is not None
 
 
 @cache
