@@ -17,8 +17,8 @@ from pytest_promotion.migrations.lexer import (
     tokenize,
     tokenize_reference,
 )
-from pytest_promotion.migrations.scan import migration_files
-from pytest_promotion.migrations.statement import Statement, normalize
+from pytest_promotion.migrations.scan import migration_files, upper_same_length
+from pytest_promotion.migrations.statement import Statement, holds_one_command, normalize
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -166,3 +166,23 @@ def test_one_pass_tokenize_makes_the_reference_tokens() -> None:
             )
             compared += 1
     assert compared > 15000
+
+
+def test_a_statement_marked_one_command_has_no_other_command_start() -> None:
+    """``holds_one_command`` is a safe shortcut: the full pass finds the same single start."""
+    marked = 0
+    texts = [*SOURCES, *(("postgresql", t) for t in [*EXTRA, *_fuzz(2000)])]
+    for name, text in texts:
+        dialect = DIALECTS[name]
+        upper = upper_same_length(text)
+        for s, e in statement_spans(text, dialect):
+            if not holds_one_command(text, upper, s, e):
+                continue
+            tokens = tokenize(text, dialect, s, e)
+            for procedural in (False, True):
+                full = Statement(tokens, procedural, name)
+                assert list(Statement(tokens, procedural, name, True).command_starts()) == list(
+                    full.command_starts()
+                ), text[s:e][:200]
+            marked += 1
+    assert marked > 1000
