@@ -7,8 +7,10 @@ Two passes keep the scan fast on large histories (most statements cannot be risk
    dollar quotes. It yields statement boundaries and nothing else.
 2. :func:`tokenize` runs only on statements whose text could hold a risky keyword. It cuts out
    comments, literals, quoted identifiers and dollar-quoted bodies itself (dialect-exact, nested
-   comments included), and hands the code between them to sqlparse's lexer, whose tokens the rules
-   read.
+   comments included) and makes sqlparse's tokens of the code between them, which the rules read.
+   One ``finditer`` per statement takes the common tokens (words, literals, punctuation, numbers)
+   in C; :func:`tokenize_reference`, which lexes each stretch of code apart, defines the result
+   and takes over at anything unusual.
 """
 
 from __future__ import annotations
@@ -540,15 +542,16 @@ _NAMES: dict[str, int] = {}
 
 
 def _name_class(value: str) -> int:
-    if len(_NAMES) > 200_000:  # a file of unique words must not grow it without end
-        _NAMES.clear()
     if value in ("E", "e"):
         found = _ELSEWHERE
     elif value.upper() in _SPECIAL_WORDS if value.isascii() else _SPECIAL.match(value):
         found = 1 if _KEY.match(value) else _ELSEWHERE
     else:
-        found = int(_is_keyword(value))
-    _NAMES[value] = found
+        found = int(_lookup(value.upper())[1])
+    # Bounded: a file of a million distinct names (generated columns) must not grow it without
+    # end; the common words are met first and stay.
+    if len(_NAMES) < 50_000:
+        _NAMES[value] = found
     return found
 
 
