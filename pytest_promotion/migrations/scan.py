@@ -111,43 +111,19 @@ class _Prefilter:
 
     words: re.Pattern[str]
     refine: dict[str, tuple[re.Pattern[str], ...] | None]
-    rules: tuple[Rule, ...]
-    keywords: dict[str, frozenset[str]]
-    """Rule id -> the words of its pre-filter (for this dialect)."""
-    chosen: dict[frozenset[str], tuple[Rule, ...]] = field(default_factory=dict)
 
-    def marks(self, text: str, start: int, end: int, upper: str | None = None) -> tuple[list[int], list[str]]:
-        """Offsets of keywords that pass their refinement, in order, and the keyword at each.
-
-        ``upper`` is ``text`` upper-cased.
-        """
+    def marks(self, text: str, start: int, end: int, upper: str | None = None) -> list[int]:
+        """Offsets of keywords that pass their refinement, in order (``upper``: ``text`` upper-cased)."""
         upper = upper_same_length(text) if upper is None else upper
         found: list[int] = []
-        words: list[str] = []
         for m in self.words.finditer(upper, start, end):
             pos = m.start()
             if pos > 0 and (upper[pos - 1].isalnum() or upper[pos - 1] == "_"):
                 continue
-            word = m.group()
-            narrow = self.refine[word]
+            narrow = self.refine[m.group()]
             if narrow is None or any(p.match(upper, pos, end) for p in narrow):
                 found.append(pos)
-                words.append(word)
-        return found, words
-
-    def rules_for(self, words: Sequence[str]) -> tuple[Rule, ...]:
-        """The rules whose pre-filter holds one of ``words``, in selection order.
-
-        A rule fires only on a statement that holds one of its own keywords (that is what lets a
-        selection of that rule alone skip the others), so the rest need not read it.
-        """
-        key = frozenset(words)
-        chosen = self.chosen.get(key)
-        if chosen is None:
-            chosen = self.chosen[key] = tuple(
-                r for r in self.rules if not key.isdisjoint(self.keywords[r.id])
-            )
-        return chosen
+        return found
 
 
 def upper_same_length(text: str) -> str:
@@ -161,19 +137,15 @@ def upper_same_length(text: str) -> str:
 @cache
 def _prefilter(rules: tuple[Rule, ...], dialect: Dialect) -> _Prefilter:
     refine: dict[str, list[re.Pattern[str]] | None] = {}
-    per_rule: dict[str, frozenset[str]] = {}
     for rule in rules:
         keywords = {**rule.keywords, **rule.dialect_keywords.get(dialect.name, {})}
-        per_rule[rule.id] = frozenset(keywords)
         for word, pattern in keywords.items():
             if pattern is None:
                 refine[word] = None
             elif refine.setdefault(word, []) is not None:
                 refine[word].append(re.compile(pattern))  # type: ignore[union-attr]
-    # A plain alternation of words: the regex engine skips to their first letters in C.
     words = re.compile("(?:" + "|".join(sorted(refine, key=len, reverse=True)) + r")\b")
-    refined = {w: None if p is None else tuple(p) for w, p in refine.items()}
-    return _Prefilter(words, refined, rules, per_rule)
+    return _Prefilter(words, {w: None if p is None else tuple(p) for w, p in refine.items()})
 
 
 _BLOCK_WORDS = re.compile(r"(?<![\w$])(BEGIN|CASE|END)(?![\w$])(?:(?=\s+(\w+)))?|[()]", re.IGNORECASE)
@@ -316,8 +288,7 @@ class _Scan:
         upper = self.uppers.get(id(text))
         if upper is None:
             upper = self.uppers[id(text)] = upper_same_length(text)
-        prefilter = _prefilter(self.rules, dialect)
-        marks, mark_words = prefilter.marks(text, start, end, upper)
+        marks = _prefilter(self.rules, dialect).marks(text, start, end, upper)
         if not (
             _any_between(marks, start, end)
             or (self.calls is not None and self.calls.search(text, start, end))
@@ -354,12 +325,9 @@ class _Scan:
             else:
                 continue
             if candidate or called:
-                if watched:
-                    rules = self.rules  # alter-type reads uses of an added value, with no keyword
-                else:
-                    lo = bisect_left(marks, s)
-                    rules = prefilter.rules_for(mark_words[lo : bisect_left(marks, e, lo)])
-                for rule in rules:
+                # Every selected rule reads a statement that any of them may fire on: a keyword
+                # another rule's pre-filter let through can still be one of this rule's commands.
+                for rule in self.rules:
                     for hit in rule.check(stmt, ctx):
                         if hit.form not in rule.off:
                             yield hit.offset, rule, hit.statement
