@@ -7,8 +7,10 @@ Two passes keep the scan fast on large histories (most statements cannot be risk
    dollar quotes. It yields statement boundaries and nothing else.
 2. :func:`tokenize` runs only on statements whose text could hold a risky keyword. It cuts out
    comments, literals, quoted identifiers and dollar-quoted bodies itself (dialect-exact, nested
-   comments included), and hands the code between them to sqlparse's lexer, whose tokens the rules
-   read.
+   comments included) and makes sqlparse's tokens of the code between them, which the rules read.
+   One ``finditer`` per statement takes the common tokens (words, literals, punctuation, numbers)
+   in C; :func:`tokenize_reference`, which lexes each stretch of code apart, defines the result
+   and takes over at anything unusual.
 """
 
 from __future__ import annotations
@@ -88,10 +90,23 @@ class _Patterns:
     """A whole literal or quoted identifier at a position (named groups ``s`` and ``i``)."""
     line_comment: re.Pattern[str]
     """``--`` where it starts a comment."""
+    statement: re.Pattern[str]
+    """:func:`_statement_lexer`: the next token of a statement, for :func:`tokenize`."""
+
+
+_PATTERNS: dict[int, tuple[Dialect, _Patterns]] = {}
+
+
+def _patterns(dialect: Dialect) -> _Patterns:
+    """The dialect's patterns, looked up by identity (hashing a dialect's fields costs more)."""
+    found = _PATTERNS.get(id(dialect))
+    if found is None or found[0] is not dialect:
+        found = _PATTERNS[id(dialect)] = (dialect, _compile_patterns(dialect))
+    return found[1]
 
 
 @cache
-def _patterns(dialect: Dialect) -> _Patterns:
+def _compile_patterns(dialect: Dialect) -> _Patterns:
     literals = [*dialect.strings, *dialect.identifiers]
     quote_starts = {p[0] if p[0] != "\\" else p[1] for p in literals}
     specials = {";", "-", "/", *quote_starts}
@@ -126,7 +141,13 @@ def _patterns(dialect: Dialect) -> _Patterns:
     if dialect.escape_strings:
         strings.insert(0, _ESCAPE_STRING)
     literal = re.compile("(?P<s>" + "|".join(strings) + ")|(?P<i>" + "|".join(dialect.identifiers) + ")")
-    return _Patterns(run=run, opaque=opaque, literal=literal, line_comment=re.compile(dash))
+    return _Patterns(
+        run=run,
+        opaque=opaque,
+        literal=literal,
+        line_comment=re.compile(dash),
+        statement=_statement_lexer(dialect),
+    )
 
 
 _DOLLAR_AT = re.compile(_DOLLAR_TAG)
@@ -288,15 +309,20 @@ def _trie(words: list[str]) -> str:
     return emit(tree)
 
 
+# The common tokens where no earlier sqlparse regex can match, so they come out exactly as
+# sqlparse makes them: a word, sqlparse's first keyword regex, punctuation and comparison
+# operators, and integers (a run of them as one token).
+_ANY_NAME_RX = r"(?<!\.)[A-ZÀ-Ü]\w*+(?![$#(])(?!\s*\.(?!\d))"
+_SPECIAL_RX = rf"{_trie(_SPECIAL_STARTS)}\b"
+_NAME_RX = f"(?!{_SPECIAL_RX}){_ANY_NAME_RX}"
+_KEY_RX = r"(?:CASE|IN|VALUES|USING|FROM|AS)\b"
+_SIGN_RX = r"[(),;]|[<>=~!]++(?!@)|\.(?!\d)"
+_NUMBER_RX = r"\d++(?:[ \t\r\n]*,[ \t\r\n]*\d++)*+(?![\w.])"
 _FAST = re.compile(
     # Leading whitespace, then the first of: the common tokens where no earlier sqlparse regex
     # can match (so they come out exactly as sqlparse makes them), or anything else, which is
     # matched again by the full alternation to learn which of sqlparse's regexes took it.
-    r"(\s*)(?:"
-    rf"(?<!\.)((?!{_trie(_SPECIAL_STARTS)}\b)[A-ZÀ-Ü]\w*+(?![$#(])(?!\s*\.(?!\d)))"  # a word
-    r"|((?:CASE|IN|VALUES|USING|FROM|AS)\b)"  # sqlparse's first keyword regex
-    r"|([(),;]|[<>=~!]++(?!@)|\.(?!\d))"  # punctuation and comparison operators
-    r"|(\d++(?:[ \t\r\n]*,[ \t\r\n]*\d++)*+)(?![\w.])"  # integers, a run of them as one token
+    rf"(\s*)(?:({_NAME_RX})|({_KEY_RX})|({_SIGN_RX})|({_NUMBER_RX})"
     rf"|({'|'.join(_uncaptured(rx) for rx, _ in SQL_REGEX)}|[\s\S])"
     r")",
     re.IGNORECASE | re.UNICODE,
@@ -393,9 +419,13 @@ def _lex_fresh(code: str, base: int) -> list[Token]:
     return out
 
 
-def _lex_rest(code: str, at: int, pos: int, out: list[Token]) -> None:
-    """The token sqlparse makes at ``code[at]`` (file offset ``pos``), by its own regex order."""
-    m = _SQLPARSE.match(code, at)
+def _lex_rest(code: str, at: int, pos: int, out: list[Token], stop: int | None = None) -> str:
+    """The token sqlparse makes at ``code[at]`` (file offset ``pos``), by its own regex order.
+
+    ``stop`` ends the stretch of code it may read (default: the end of ``code``). Returns the
+    text the token took.
+    """
+    m = _SQLPARSE.match(code, at, len(code) if stop is None else stop)
     # The alternation ends in "any character": it always matches.
     assert m is not None
     assert m.lastgroup is not None
@@ -404,12 +434,13 @@ def _lex_rest(code: str, at: int, pos: int, out: list[Token]) -> None:
     if role == _LOOKUP:
         role, keyword = _lookup(value.upper())
     if role == _SKIP or not value.strip():
-        return
+        return value
     if role == _WORDISH and _WORDS.fullmatch(value):
         # sqlparse joins some phrases ("NOT NULL", "IF EXISTS"); the rules read single words.
         out.extend(Token(Kind.WORD, w.group(), pos + w.start(), keyword) for w in _WORD.finditer(value))
     else:
         out.append(Token(Kind.PUNCT if role == _PUNCT else Kind.OTHER, value, pos, False))
+    return value
 
 
 def _lex_with_sqlparse(code: str, base: int) -> list[Token]:
@@ -434,8 +465,12 @@ def _lex_with_sqlparse(code: str, base: int) -> list[Token]:
     return out
 
 
-def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
-    """Return the significant tokens of ``text[start:end]``: no whitespace, no comments."""
+def tokenize_reference(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
+    """:func:`tokenize` the long way: each code stretch between literals and comments lexed apart.
+
+    The definition of the tokens; :func:`tokenize` produces the same list in one regex pass
+    and hands over to this one at anything unusual.
+    """
     patterns = _patterns(dialect)
     tokens: list[Token] = []
     pos = start
@@ -446,22 +481,157 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
             tokens += _lex_code(text[pos:stop], pos)
         if m is None:
             break
-        pos = stop
-        if patterns.line_comment.match(text, pos, end) or (dialect.hash_comments and text[pos] == "#"):
-            pos = _skip_line_comment(text, pos, end)
-        elif text.startswith("/*", pos):
-            pos = _skip_block_comment(text, pos, end, dialect.nested_comments)
-        elif text[pos] == "$":
-            after = _skip_dollar(text, pos, end, m.group())
-            tokens.append(Token(Kind.DOLLAR, text[pos:after], pos))
-            pos = after
-        else:
-            lit = patterns.literal.match(text, pos, end)
-            after = end if lit is None else lit.end()
-            kind = Kind.IDENT if lit is not None and lit.group("i") is not None else Kind.STRING
-            tokens.append(Token(kind, text[pos:after], pos))
-            pos = after
+        pos = _opaque_token(text, dialect, patterns, stop, end, tokens)
     return tokens
+
+
+def _opaque_token(
+    text: str, dialect: Dialect, patterns: _Patterns, pos: int, end: int, tokens: list[Token]
+) -> int:
+    """Read the comment, literal, identifier or dollar quote at ``pos``; return the offset after it.
+
+    A literal, identifier or dollar quote is appended to ``tokens``; unterminated, it runs to ``end``.
+    """
+    if patterns.line_comment.match(text, pos, end) or (dialect.hash_comments and text[pos] == "#"):
+        return _skip_line_comment(text, pos, end)
+    if text.startswith("/*", pos):
+        return _skip_block_comment(text, pos, end, dialect.nested_comments)
+    if text[pos] == "$":
+        tag = _DOLLAR_AT.match(text, pos, end)
+        assert tag is not None  # the opaque pattern found a dollar tag here
+        after = _skip_dollar(text, pos, end, tag.group())
+        tokens.append(Token(Kind.DOLLAR, text[pos:after], pos))
+        return after
+    lit = patterns.literal.match(text, pos, end)
+    after = end if lit is None else lit.end()
+    kind = Kind.IDENT if lit is not None and lit.group("i") is not None else Kind.STRING
+    tokens.append(Token(kind, text[pos:after], pos))
+    return after
+
+
+def _statement_lexer(dialect: Dialect) -> re.Pattern[str]:
+    """One regex for a whole statement: skip whitespace and comments, then take the next token.
+
+    Its groups, in order: a string literal, a quoted identifier (as :func:`tokenize_reference`
+    reads them at the same place), then the common code tokens of ``_FAST``. When none
+    matches, nothing is captured and :func:`tokenize` looks at the place itself.
+    """
+    dash = _DASH_COMMENT if dialect.spaced_dash_comments else "--"
+    block = r"/\*(?:[^*/]|\*(?!/)|/(?!\*))*+\*/" if dialect.nested_comments else r"/\*(?:[^*]|\*(?!/))*+\*/"
+    skips = [r"\s++", dash + r"[^\n]*+\n?", block]
+    if dialect.hash_comments:
+        skips.append(r"#[^\n]*+\n?")
+    strings = [_ESCAPE_STRING, *dialect.strings] if dialect.escape_strings else list(dialect.strings)
+    # Where "#" starts a comment it ends the code before it: a word there is followed by nothing.
+    name = _ANY_NAME_RX.replace("(?![$#(])", "(?![$(])") if dialect.hash_comments else _ANY_NAME_RX
+    groups = ["|".join(strings), "|".join(dialect.identifiers), name, _KEY_RX, _SIGN_RX, _NUMBER_RX]
+    return re.compile(
+        "(?:" + "|".join(skips) + ")*+(?:" + "".join(f"({_uncaptured(g)})|" for g in groups) + ")",
+        re.IGNORECASE | re.UNICODE,
+    )
+
+
+_STRING_GROUP, _IDENT_GROUP, _NAME_GROUP, _KEY_GROUP, _SIGN_GROUP, _NUMBER_GROUP = range(1, 7)
+_SPECIAL = re.compile(_SPECIAL_RX, re.IGNORECASE | re.UNICODE)
+_SPECIAL_WORDS = frozenset(_SPECIAL_STARTS)
+_KEY = re.compile(_KEY_RX, re.IGNORECASE | re.UNICODE)
+_ELSEWHERE = 2
+"""A word that ``_FAST`` does not take as a name (``END``, ``ORDER``), or ``E`` (maybe ``E'…``)."""
+_NAMES: dict[str, int] = {}
+"""Per word as written: its keyword flag (0 or 1) as a name, or ``_ELSEWHERE``."""
+
+
+def _name_class(value: str) -> int:
+    if value in ("E", "e"):
+        found = _ELSEWHERE
+    elif value.upper() in _SPECIAL_WORDS if value.isascii() else _SPECIAL.match(value):
+        found = 1 if _KEY.match(value) else _ELSEWHERE
+    else:
+        found = int(_lookup(value.upper())[1])
+    # Bounded: a file of a million distinct names (generated columns) must not grow it without
+    # end; the common words are met first and stay.
+    if len(_NAMES) < 50_000:
+        _NAMES[value] = found
+    return found
+
+
+def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
+    """Return the significant tokens of ``text[start:end]``: no whitespace, no comments.
+
+    One ``finditer`` of :func:`_statement_lexer` takes literals, identifiers and the common
+    code tokens in C, with the tokens :func:`tokenize_reference` makes. Other code (a word
+    before ``(``, an operator like ``::``) is one sqlparse token read in its stretch of code;
+    an unterminated literal, a nested comment or a dollar quote is cut out as the reference
+    does; anything with a ``$`` in code hands the rest of the statement to the reference, from
+    the end of the last literal or comment (a place where it would start a stretch too).
+    """
+    if start > 0 and not (text[start - 1].isspace() or text[start - 1] in ";,("):
+        # The reference lexes code as a string of its own: nothing before ``start`` is seen.
+        return tokenize_reference(text, dialect, start, end)
+    patterns = _patterns(dialect)
+    lexer = patterns.statement.finditer
+    opaque = patterns.opaque
+    tokens: list[Token] = []
+    append = tokens.append
+    new = tuple.__new__
+    word, punct, other, string, ident = Kind.WORD, Kind.PUNCT, Kind.OTHER, Kind.STRING, Kind.IDENT
+    names = _NAMES
+    safe_pos, safe_len = start, 0  # where the reference could take over, and the tokens before it
+    stretch_end = -1  # the next literal or comment from here on (once looked up)
+    pos = start
+    while pos < end:
+        for m in lexer(text, pos, end):
+            k = m.lastindex
+            if k is None:
+                pos = m.end()
+                break
+            value = m.group(k)
+            after = m.end()
+            at = after - len(value)
+            if k == _NAME_GROUP:
+                flag = names.get(value)
+                if flag is None:
+                    flag = _name_class(value)
+                if flag == _ELSEWHERE:
+                    if value not in ("E", "e") or opaque.match(text, at, end):
+                        pos = at  # a word of sqlparse's own regexes, or an E'…' literal
+                        break
+                    flag = int(_is_keyword(value))
+                append(new(Token, (word, value, at, flag == 1)))
+            elif k == _SIGN_GROUP:
+                append(new(Token, (punct, value, at, False)))
+            elif k == _NUMBER_GROUP:
+                number = value if value.isdigit() else ", ".join(_INTEGER.findall(value))
+                append(new(Token, (other, number, at, False)))
+            elif k == _KEY_GROUP:
+                append(new(Token, (word, value, at, True)))
+            else:
+                append(new(Token, (string if k == _STRING_GROUP else ident, value, at, False)))
+                safe_pos, safe_len = after, len(tokens)
+        else:  # an empty match at the end always comes: the loop breaks out above
+            break
+        if pos >= end:
+            break
+        if opaque.match(text, pos, end) is not None:
+            pos = _opaque_token(text, dialect, patterns, pos, end, tokens)
+            safe_pos, safe_len = pos, len(tokens)
+            continue
+        if pos >= stretch_end:
+            found = opaque.search(text, pos, end)
+            stretch_end = end if found is None else found.start()
+        value = _lex_rest(text, pos, pos, tokens, stretch_end)
+        if "$" in value:
+            # A "$" in code may make the whole stretch one of sqlparse's dollar literals.
+            tokens[safe_len:] = tokenize_reference(text, dialect, safe_pos, end)
+            return tokens
+        pos += len(value)
+    return tokens
+
+
+def first_opaque(text: str, dialect: Dialect, start: int, end: int) -> int:
+    """Offset of the first literal, identifier, comment or dollar quote in ``text[start:end]`` (or ``end``)."""
+    m = _patterns(dialect).opaque.search(text, start, end)
+    return end if m is None else m.start()
 
 
 def code_stretches(text: str, dialect: Dialect, start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -24,9 +24,16 @@ from functools import cache
 from pathlib import Path
 
 from pytest_promotion.migrations.dialects import Dialect, dialect_for
-from pytest_promotion.migrations.lexer import Kind, Token, code_stretches, statement_spans, tokenize
+from pytest_promotion.migrations.lexer import (
+    Kind,
+    Token,
+    code_stretches,
+    first_opaque,
+    statement_spans,
+    tokenize,
+)
 from pytest_promotion.migrations.rules import RULES, Rule, select_rules
-from pytest_promotion.migrations.statement import FileContext, Routine, Statement, name_key
+from pytest_promotion.migrations.statement import FileContext, Routine, Statement, holds_one_command, name_key
 
 MIGRATION_FILE = "migration.sql"
 
@@ -150,6 +157,8 @@ def _block_depth(text: str, dialect: Dialect, start: int, end: int) -> int:
     Only the code between literals and comments is read, with one regex, so joining a routine of
     any number of statements costs one pass over it.
     """
+    if _BLOCK_WORDS.search(text, start, end) is None:
+        return 0  # most steps of a routine body: no block word or parenthesis even in literals
     depth = 0
     closing_case = False  # the CASE of "END CASE" closes, it does not open
     for lo, hi in code_stretches(text, dialect, start, end):
@@ -272,17 +281,14 @@ class _Scan:
     watched_count: int = 0
     uppers: dict[int, str] = field(default_factory=dict)
 
-    def hits(
-        self, text: str, start: int, end: int, marks: list[int] | None, procedural: bool
-    ) -> Iterator[tuple[int, Rule, str]]:
+    def hits(self, text: str, start: int, end: int, procedural: bool) -> Iterator[tuple[int, Rule, str]]:
         """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
         dialect, ctx = self.dialect, self.ctx
         # A body inside the file shares the file's upper-cased text, computed once.
         upper = self.uppers.get(id(text))
         if upper is None:
             upper = self.uppers[id(text)] = upper_same_length(text)
-        if marks is None:
-            marks = _prefilter(self.rules, dialect).marks(text, start, end, upper)
+        marks = _prefilter(self.rules, dialect).marks(text, start, end, upper)
         if not (
             _any_between(marks, start, end)
             or (self.calls is not None and self.calls.search(text, start, end))
@@ -308,29 +314,39 @@ class _Scan:
                 self._remember_routine(text, s, e)
                 continue
             candidate = _has_mark_in_code(text, dialect, s, e, marks)
-            called = (self.calls is not None and self.calls.search(text, s, e) is not None) or (
-                self.watched is not None and self.watched.search(text, s, e) is not None
-            )
+            calls = self.calls is not None and self.calls.search(text, s, e) is not None
+            watched = self.watched is not None and self.watched.search(text, s, e) is not None
+            called = calls or watched
             if candidate or called:
-                stmt = Statement(tokenize(text, dialect, s, e), procedural, dialect.name)
+                one = holds_one_command(text, upper, s, e)
+                stmt = Statement(tokenize(text, dialect, s, e), procedural, dialect.name, one)
             elif context_marks and _any_between(context_marks, s, e):
                 stmt = Statement(_head_tokens(text, dialect, s, e), procedural, dialect.name)
             else:
                 continue
             if candidate or called:
+                # Every selected rule reads a statement that any of them may fire on: a keyword
+                # another rule's pre-filter let through can still be one of this rule's commands.
                 for rule in self.rules:
                     for hit in rule.check(stmt, ctx):
                         if hit.form not in rule.off:
                             yield hit.offset, rule, hit.statement
-                yield from self._inner(text, stmt)
+                # A call is found by name in the text; a name that only case-folding makes one
+                # (non-ASCII) is looked for among the tokens anyway.
+                calls = calls or not text[s:e].isascii()
+                if _runs_inner(stmt, calls):
+                    yield from self._inner(text, stmt, calls)
                 if len(ctx.added_enum_values) != self.watched_count:
                     self.watched_count = len(ctx.added_enum_values)
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
             if self.context is not None:
                 ctx.observe(stmt)
 
-    def _inner(self, text: str, stmt: Statement) -> Iterator[tuple[int, Rule, str]]:
-        """SQL that the statement runs now: DO bodies, EXECUTE of literals, routines it calls."""
+    def _inner(self, text: str, stmt: Statement, calls: bool) -> Iterator[tuple[int, Rule, str]]:
+        """SQL that the statement runs now: DO bodies, EXECUTE of literals, routines it calls.
+
+        ``calls``: the statement's text may name a routine created earlier in the file.
+        """
         toks = stmt.tokens
         if stmt.is_definition:
             return
@@ -347,7 +363,7 @@ class _Scan:
                 literals = _literal_argument(toks, i + 1)
                 if literals is not None:
                     yield from self._run_literals(text, literals, False)
-        if self.calls is not None and not toks[0].is_word(*_NAMES_ROUTINES):
+        if calls and self.calls is not None and not toks[0].is_word(*_NAMES_ROUTINES):
             for k, tok in enumerate(toks):
                 if tok.kind not in (Kind.WORD, Kind.IDENT):
                     continue
@@ -366,17 +382,17 @@ class _Scan:
                     if routine.literal is not None:
                         yield from self._run_literals(text, [routine.literal], routine.procedural)
                     else:
-                        yield from self.hits(text, routine.start, routine.end, None, routine.procedural)
+                        yield from self.hits(text, routine.start, routine.end, routine.procedural)
 
     def _run_literals(
         self, text: str, literals: Sequence[Token], procedural: bool
     ) -> Iterator[tuple[int, Rule, str]]:
         if len(literals) == 1 and literals[0].kind is Kind.DOLLAR:
             body_start, body_end = _dollar_body(literals[0])
-            yield from self.hits(text, body_start, body_end, None, procedural)
+            yield from self.hits(text, body_start, body_end, procedural)
             return
         source = _literal_source(literals)
-        for offset, rule, statement in self.hits(source.text, 0, len(source.text), None, procedural):
+        for offset, rule, statement in self.hits(source.text, 0, len(source.text), procedural):
             yield source.file_offset(offset), rule, statement
 
     def _remember_routine(self, text: str, s: int, e: int) -> None:
@@ -422,6 +438,20 @@ class _Scan:
         )
 
 
+def _runs_inner(stmt: Statement, calls: bool) -> bool:
+    """Could :meth:`_Scan._inner` find SQL that ``stmt`` runs (a cheap test, to skip it)?"""
+    if stmt.is_definition:
+        return False
+    if calls:
+        return True
+    toks = stmt.tokens
+    for i in stmt.command_starts():
+        tok = toks[i]
+        if tok.kind is Kind.WORD and tok.text.upper() in ("DO", "EXECUTE"):
+            return True
+    return False
+
+
 def _routine_head(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
     """Tokens of a routine definition up to its body (a dollar quote, ``AS 'string'`` or BEGIN).
 
@@ -461,13 +491,13 @@ def _has_mark_in_code(text: str, dialect: Dialect, s: int, e: int, marks: list[i
     first = bisect_left(marks, s)
     if first == len(marks) or marks[first] >= e:
         return False
-    if _RUNS_QUOTED.search(text, s, e) is not None:
-        return True
+    if marks[first] < first_opaque(text, dialect, s, e):
+        return True  # the usual case: the keyword comes before any literal or comment
     for lo, hi in code_stretches(text, dialect, s, e):
         k = bisect_left(marks, lo)
         if k < len(marks) and marks[k] < hi:
             return True
-    return False
+    return _RUNS_QUOTED.search(text, s, e) is not None
 
 
 @cache
@@ -497,7 +527,7 @@ def iter_hits(
     # One regex pass over the whole text: most migrations hold no risky keyword at all, and in
     # the others only statements holding one in code are tokenized.
     scan = _Scan(dialect, rules, FileContext(dialect), _context_trigger(rules))
-    yield from scan.hits(text, start, end, None, procedural=False)
+    yield from scan.hits(text, start, end, procedural=False)
 
 
 _VERSIONED_COMMENT = re.compile(r"/\*!\d*(.*?)\*/", re.DOTALL)

@@ -7,9 +7,10 @@ a command too, and a comma splits ALTER TABLE actions only outside parentheses.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
 
 from pytest_promotion.migrations.dialects import Dialect
 from pytest_promotion.migrations.lexer import Kind, Token
@@ -46,21 +47,19 @@ def normalize(tokens: Sequence[Token]) -> str:
 def _normalized_pieces(tokens: Sequence[Token]) -> list[str]:
     """Each token's normalised text with the space before it: a suffix joins to its own identity."""
     out: list[str] = []
+    append = out.append
+    no_before, no_after, clause_words = _NO_SPACE_BEFORE, _NO_SPACE_AFTER, _CLAUSE_WORDS
+    ident, word = Kind.IDENT, Kind.WORD
     prev = ""
     call = False  # the previous token names a function, type or table: NOW(), VARCHAR(191), "User"("id")
-    for tok in tokens:
-        text = tok.text.upper() if tok.keyword else tok.text.replace("\r\n", "\n")
-        if (
-            out
-            and text not in _NO_SPACE_BEFORE
-            and prev not in _NO_SPACE_AFTER
-            and not (call and text == "(")
-        ):
-            out.append(" " + text)
+    for kind, raw, _, keyword in tokens:
+        text = raw.upper() if keyword else raw.replace("\r\n", "\n") if "\r" in raw else raw
+        if out and text not in no_before and prev not in no_after and not (call and text == "("):
+            append(" " + text)
         else:
-            out.append(text)
+            append(text)
         prev = text
-        call = tok.kind is Kind.IDENT or (tok.kind is Kind.WORD and text not in _CLAUSE_WORDS)
+        call = kind is ident or (kind is word and text not in clause_words)
     return out
 
 
@@ -143,7 +142,7 @@ class FileContext:
     def observe(self, statement: Statement) -> None:
         """Remember tables this statement creates or drops, and checks it adds or validates."""
         toks = statement.tokens
-        if len(toks) < 3:
+        if len(toks) < 3 or not toks[0].is_word("CREATE", "DROP", "SELECT", "ALTER"):
             return
         i = 1
         temp = False
@@ -195,10 +194,55 @@ class FileContext:
                     self.checked_not_null.add((table, pending))
 
 
+# Text with none of these (in ASCII) holds one command: no "(" for a subquery or CTE body, no word
+# that leads a step, opens a CASE, or starts an inner query (WITH, EXPLAIN, MERGE, FOR, OPEN, RETURN).
+_INNER_HINT = re.compile(
+    r"\(|\b(?:THEN|ELSE|LOOP|BEGIN|ATOMIC|CASE|END|WITH|EXPLAIN|MERGE|FOR|OPEN|RETURN)\b"
+)
+
+
+def holds_one_command(text: str, upper: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` cannot hold a command beyond its first (a cheap, safe test).
+
+    ``upper`` is ``text`` upper-cased, offset for offset.
+    """
+    return _INNER_HINT.search(upper, start, end) is None and text[start:end].isascii()
+
+
 # Words that begin a query (a CTE body, a subquery, the target of EXPLAIN ANALYZE or FOR … IN).
 _QUERY_WORDS = frozenset({"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE"})
 # After one of these a word starts a step of a procedural block (PL/pgSQL in DO bodies, T-SQL).
 _STEP_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN", "ATOMIC"})
+
+
+_T = TypeVar("_T")
+
+
+class _Once(Generic[_T]):
+    """A property computed on first use and then kept in the instance's ``__dict__``.
+
+    ``functools.cached_property`` does the same but takes a lock on each first use (Python
+    3.11), which costs more than the value for the small statements a scan makes by the
+    hundred thousand.
+    """
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _Once[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+    def __get__(self, obj: object, owner: type | None = None) -> _T | _Once[_T]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
 
 
 @dataclass(frozen=True)
@@ -210,8 +254,11 @@ class Statement:
     """A step of a procedural body (a DO block, a called routine): THEN, ELSE, LOOP and BEGIN
     start commands, and EXECUTE runs SQL."""
     dialect: str = "postgresql"
+    one_command: bool = False
+    """Set by the scanner when the statement's text holds no parenthesis and none of the words
+    that start inner commands (:data:`_INNER_HINT`): its only command starts at its first token."""
 
-    @property
+    @_Once
     def is_definition(self) -> bool:
         """CREATE statements define things; bodies inside them do not run at migration time."""
         return bool(self.tokens) and self.tokens[0].is_word("CREATE")
@@ -229,15 +276,15 @@ class Statement:
         """
         return iter(self._starts[0])
 
-    @cached_property
+    @_Once
     def _starts(self) -> tuple[list[int], dict[int, int]]:
         return _command_starts(self)
 
-    @cached_property
+    @_Once
     def _pieces(self) -> list[str]:
         return _normalized_pieces(self.tokens)
 
-    @cached_property
+    @_Once
     def text(self) -> str:
         """Normalised text of the whole statement (computed once, however many commands it holds)."""
         return "".join(self._pieces)
@@ -411,7 +458,7 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
     n = len(toks)
     if n == 0:
         return [], {}
-    if stmt.is_definition:
+    if stmt.is_definition or stmt.one_command:
         return [0], {}
     close = _matching_parens(toks)
     postgres = stmt.dialect in ("postgresql", "cockroachdb")

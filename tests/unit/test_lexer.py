@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,10 @@ from pytest_promotion.migrations.lexer import (
     code_stretches,
     statement_spans,
     tokenize,
+    tokenize_reference,
 )
-from pytest_promotion.migrations.scan import migration_files
-from pytest_promotion.migrations.statement import Statement, normalize
+from pytest_promotion.migrations.scan import migration_files, upper_same_length
+from pytest_promotion.migrations.statement import Statement, holds_one_command, normalize
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -107,3 +109,80 @@ def test_words_after_parentheses_or_then_need_their_command_shape() -> None:
 def test_plain_explain_starts_nothing() -> None:
     assert _starts("EXPLAIN (COSTS OFF) WITH d AS (DELETE FROM t) SELECT 1") == ["EXPLAIN"]
     assert _starts("EXPLAIN (ANALYZE) DELETE FROM t") == ["EXPLAIN", "DELETE"]
+
+
+# Pieces that sit at the edges of the one-pass tokenizer: literals of every dialect (terminated
+# or not), comments (nested, unterminated, MySQL's "--" rules, "#"), dollar quotes and "$" in
+# code, sqlparse's phrases and special words, words before "(" or ".", unicode.
+PIECES = [
+    *"SELECT DELETE FROM WITH AS ASC END CASE IN VALUES x E e _x ÀB \u017f \u212a a.b . .. 1 1.5 1e3 .5 0x1F".split(),
+    *"'s' 'it''s' E'a\\'b' E' ' \" \"id\" \"q\"\"q\" `b` [br] $$ $$body$$ $t$x$t$ $1 $ x$y a$$b".split(),
+    *":: := :n ? %s @v # ##t #t -- --x /* */ /* /**/ /*/ ( ) , ; = <> != <@ ->> || * + - / \\copy".split(),
+    *"12abc a.1 1. x#y N'x' now() \u00b4n\u00b4 \u00a0 \t \r\n \n".split(" "),
+    "END IF",
+    "NOT NULL",
+    "IF EXISTS",
+    "1, 2 ,3",
+    "# c\n",
+    "-- c\n",
+    "/* c */",
+    "/* a /* b */ c */",
+    "f (",
+    "AT TIME ZONE 'UTC'",
+    "ORDER BY",
+    "GROUP BY",
+    "LEFT OUTER JOIN",
+    "DOUBLE PRECISION",
+    "CREATE OR REPLACE",
+    "NULLS FIRST",
+    "UNION ALL",
+]
+
+
+def _fuzz(count: int) -> list[str]:
+    rng = random.Random(13)
+    return [
+        "".join(rng.choice(PIECES) + rng.choice(["", " ", " ", "\n"]) for _ in range(rng.randint(1, 14)))
+        for _ in range(count)
+    ]
+
+
+def test_one_pass_tokenize_makes_the_reference_tokens() -> None:
+    """The fast path and its hand-overs agree with the stretch-by-stretch reference everywhere."""
+    compared = 0
+    for name, text in [*SOURCES, *(("postgresql", t) for t in EXTRA), *(("mysql", t) for t in EXTRA)]:
+        dialect = DIALECTS[name]
+        for s, e in statement_spans(text, dialect):
+            assert tokenize(text, dialect, s, e) == tokenize_reference(text, dialect, s, e), text[s:e][:200]
+            compared += 1
+    rng = random.Random(31)
+    for text in _fuzz(3000):
+        for dialect in DIALECTS.values():
+            lo = rng.choice([0, rng.randint(0, len(text))])
+            hi = rng.choice([len(text), rng.randint(lo, len(text))])
+            assert tokenize(text, dialect, lo, hi) == tokenize_reference(text, dialect, lo, hi), (
+                dialect.name,
+                text[lo:hi],
+            )
+            compared += 1
+    assert compared > 15000
+
+
+def test_a_statement_marked_one_command_has_no_other_command_start() -> None:
+    """``holds_one_command`` is a safe shortcut: the full pass finds the same single start."""
+    marked = 0
+    texts = [*SOURCES, *(("postgresql", t) for t in [*EXTRA, *_fuzz(2000)])]
+    for name, text in texts:
+        dialect = DIALECTS[name]
+        upper = upper_same_length(text)
+        for s, e in statement_spans(text, dialect):
+            if not holds_one_command(text, upper, s, e):
+                continue
+            tokens = tokenize(text, dialect, s, e)
+            for procedural in (False, True):
+                full = Statement(tokens, procedural, name)
+                assert list(Statement(tokens, procedural, name, True).command_starts()) == list(
+                    full.command_starts()
+                ), text[s:e][:200]
+            marked += 1
+    assert marked > 1000

@@ -113,3 +113,12 @@ def test_lock_file_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"migration_lock.toml: is not valid TOML"):
         dialect_for(tmp_path)
     assert dialect_for(tmp_path / "missing") is POSTGRESQL
+
+
+def test_every_selected_rule_reads_a_statement_another_rules_keyword_let_through() -> None:
+    """``DROP view`` passes no drop-column pre-filter, but RENAME lets the statement through."""
+    sql = "ALTER TABLE t RENAME COLUMN a TO b, DROP view;"
+    assert findings(sql, ("all",)) == [
+        (1, "rename-column", "ALTER TABLE t RENAME COLUMN a TO b"),
+        (1, "drop-column", "ALTER TABLE t DROP VIEW"),
+    ]
