@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.overrides import (
@@ -146,3 +147,22 @@ def test_the_resolved_report_is_not_mistaken_for_ofrep(
         result = run(project, url, "-m", "flags")
     result.assert_outcomes(failed=2)  # GET-only endpoint: a POST is refused
     result.stdout.fnmatch_lines(["POST /api/dashboard/feature-flags/resolved answered 405*"])
+
+
+def test_the_sample_speaks_ofrep_for_one_flag_and_refuses_a_bad_context(override_service: Service) -> None:
+    with override_service(REALISTIC) as url:
+        acme = {"context": {"targetingKey": "org_acme"}}
+        one = httpx.post(f"{url}/ofrep/v1/evaluate/flags/ai_summaries", json=acme)
+        missing = httpx.post(f"{url}/ofrep/v1/evaluate/flags/no_such_flag", json=acme)
+        bad = httpx.post(f"{url}/ofrep/v1/evaluate/flags", json={"context": ["org_acme"]})
+        anyone = httpx.post(f"{url}/ofrep/v1/evaluate/flags/export_limit", json={"context": {}})
+    assert one.json() == {
+        "key": "ai_summaries",
+        "value": True,
+        "reason": "TARGETING_MATCH",
+        "variant": "organization-override",
+        "metadata": {},
+    }
+    assert (missing.status_code, missing.json()["errorCode"]) == (404, "FLAG_NOT_FOUND")
+    assert (bad.status_code, bad.json()["errorCode"]) == (400, "INVALID_CONTEXT")
+    assert (anyone.json()["value"], anyone.json()["reason"]) == (5000, "STATIC")
