@@ -18,7 +18,7 @@ import os
 import re
 import stat
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -280,6 +280,15 @@ class _Scan:
     """Enum values added so far, for finding the statements that use them."""
     watched_count: int = 0
     uppers: dict[int, str] = field(default_factory=dict)
+    readers: dict[tuple[frozenset[str] | str, tuple[bool, ...]], tuple[Rule, ...]] = field(
+        default_factory=dict
+    )
+    """The rules to read a statement, by its command-start words and which ``reads_all_when`` hold."""
+    conditional: tuple[Callable[[FileContext], bool], ...] = field(init=False)
+    """The ``reads_all_when`` conditions of the selected rules that have one."""
+
+    def __post_init__(self) -> None:
+        self.conditional = tuple(r.reads_all_when for r in self.rules if r.reads_all_when is not None)
 
     def hits(self, text: str, start: int, end: int, procedural: bool) -> Iterator[tuple[int, Rule, str]]:
         """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
@@ -325,9 +334,10 @@ class _Scan:
             else:
                 continue
             if candidate or called:
-                # Every selected rule reads a statement that any of them may fire on: a keyword
-                # another rule's pre-filter let through can still be one of this rule's commands.
-                for rule in self.rules:
+                # Every selected rule reads a statement that any of them may fire on (a keyword
+                # another rule's pre-filter let through can still be one of this rule's commands),
+                # unless its command starts hold none of the words the rule's commands start with.
+                for rule in self._readers(stmt):
                     for hit in rule.check(stmt, ctx):
                         if hit.form not in rule.off:
                             yield hit.offset, rule, hit.statement
@@ -341,6 +351,24 @@ class _Scan:
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
             if self.context is not None:
                 ctx.observe(stmt)
+
+    def _readers(self, stmt: Statement) -> tuple[Rule, ...]:
+        """The selected rules that must read ``stmt``, in selection order (see :attr:`Rule.starts`)."""
+        toks = stmt.tokens
+        starts = list(stmt.command_starts())
+        words: frozenset[str] | str
+        if len(starts) == 1:
+            tok = toks[starts[0]]
+            words = tok.text.upper() if tok.kind is Kind.WORD else ""
+        else:
+            words = frozenset(toks[i].text.upper() for i in starts if toks[i].kind is Kind.WORD)
+        key = (words, tuple(holds(self.ctx) for holds in self.conditional))
+        readers = self.readers.get(key)
+        if readers is None:
+            readers = tuple(rule for rule in self.rules if rule.reads(words, self.ctx))
+            if len(self.readers) < 4096:  # bounded: procedural steps may start with any word
+                self.readers[key] = readers
+        return readers
 
     def _inner(self, text: str, stmt: Statement, calls: bool) -> Iterator[tuple[int, Rule, str]]:
         """SQL that the statement runs now: DO bodies, EXECUTE of literals, routines it calls.

@@ -122,3 +122,22 @@ def test_every_selected_rule_reads_a_statement_another_rules_keyword_let_through
         (1, "rename-column", "ALTER TABLE t RENAME COLUMN a TO b"),
         (1, "drop-column", "ALTER TABLE t DROP VIEW"),
     ]
+
+
+def test_rules_skipped_by_their_command_start_words_find_what_reading_every_statement_finds() -> None:
+    """A rule's ``starts`` only lets the scanner skip statements it could not fire on or note."""
+    from dataclasses import replace
+
+    from pytest_promotion.migrations.dialects import DIALECTS
+
+    fixtures = Path(__file__).parent.parent / "rules" / "fixtures"
+    cases = [p.read_text(encoding="utf-8") for p in sorted(fixtures.glob("*/*.sql"))]
+    cases.append(
+        "ALTER TYPE s ADD VALUE 'X'; INSERT INTO t VALUES ('X'); DO $$ BEGIN UPDATE t SET a = 'X'; END $$;"
+    )
+    skipping = select_rules(["all"])
+    reading = tuple(replace(rule, starts=None, reads_all_when=None) for rule in skipping)
+    assert any(rule.starts for rule in skipping)
+    for sql in cases:
+        for dialect in DIALECTS.values():
+            assert scan_text(sql, dialect, skipping, "m") == scan_text(sql, dialect, reading, "m")

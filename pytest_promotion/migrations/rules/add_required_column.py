@@ -49,5 +49,6 @@ RULE = Rule(
     instead="Add it nullable or with a DEFAULT, backfill, then set NOT NULL in a later migration.",
     keywords={"NOT": None},
     check=check,
+    starts=frozenset({"ALTER"}),
     uses_context=True,
 )

@@ -51,5 +51,6 @@ RULE = Rule(
     keywords={"ALTER": None},
     dialect_keywords={"mysql": {"MODIFY": None, "CHANGE": None}},
     check=check,
+    starts=frozenset({"ALTER"}),
     uses_context=True,
 )

@@ -134,6 +134,8 @@ RULE = Rule(
     keywords={"ALTER": r"ALTER(?:\s+TYPE\b|\s*(?:/\*|--|#))"},
     dialect_keywords={"mysql": {"MODIFY": None, "CHANGE": None}},
     check=check,
+    starts=frozenset({"ALTER"}),
+    reads_all_when=lambda ctx: bool(ctx.added_enum_values),
     forms={
         "add-value": "ALTER TYPE … ADD VALUE",
         "rename-value": "ALTER TYPE … RENAME VALUE",

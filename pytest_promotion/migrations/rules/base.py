@@ -48,10 +48,24 @@ class Rule:
     """Forms switched off in this selection."""
     explain: Callable[[str], tuple[str, str]] | None = None
     """Why and instead for one finding's statement, when they depend on its form."""
+    starts: frozenset[str] | None = None
+    """Exact, unlike ``keywords``: every hit the check yields, and everything it notes in the file
+    context, comes from a command start (:meth:`Statement.command_starts`) whose token is one of
+    these unquoted words (upper case). The scanner then skips the check on statements whose
+    command starts hold none of them. None: the check reads every statement."""
+    reads_all_when: Callable[[FileContext], bool] | None = None
+    """While this holds, the check reads every statement despite ``starts`` (alter-type, once the
+    file has added an enum value: any statement may use it)."""
 
     def advice(self, statement: str) -> tuple[str, str]:
         """The why/instead pair that fits ``statement``."""
         return self.explain(statement) if self.explain is not None else (self.reason, self.instead)
+
+    def reads(self, words: frozenset[str] | str, ctx: FileContext) -> bool:
+        """Must the check read a statement whose command starts are ``words`` (one word: a str)?"""
+        if self.starts is None or (self.reads_all_when is not None and self.reads_all_when(ctx)):
+            return True
+        return words in self.starts if isinstance(words, str) else not self.starts.isdisjoint(words)
 
     @property
     def key(self) -> str:

@@ -39,5 +39,6 @@ RULE = Rule(
     instead="Use CREATE INDEX CONCURRENTLY, in a migration of its own (it cannot run in a transaction).",
     keywords={"INDEX": None},
     check=check,
+    starts=frozenset({"CREATE"}),
     uses_context=True,
 )

@@ -31,4 +31,5 @@ RULE = Rule(
     instead="Move the clean-up to a reviewed, idempotent data job with a dry run and a row-count check.",
     keywords={"DELETE": r"DELETE(?!\s+(?:CASCADE|RESTRICT|SET|NO)\b)"},
     check=check,
+    starts=frozenset({"DELETE"}),
 )

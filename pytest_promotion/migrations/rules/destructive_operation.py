@@ -38,4 +38,5 @@ RULE = Rule(
     # A pre-filter word that never passes its refinement: the statement scanner has nothing to do.
     keywords={"DROP": r"(?!)"},
     check=check,
+    starts=frozenset(()),
 )

@@ -38,4 +38,5 @@ RULE = Rule(
     instead="Drop or convert the columns that use it first, then drop it without CASCADE.",
     keywords={"DROP": r"DROP(?:\s+(?:TYPE|DOMAIN|EXTENSION)\b|\s*(?:/\*|--))"},
     check=check,
+    starts=frozenset({"DROP"}),
 )

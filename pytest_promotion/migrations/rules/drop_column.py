@@ -58,4 +58,5 @@ RULE = Rule(
     # T-SQL continues a DROP list across kinds: DROP CONSTRAINT c, COLUMN x.
     dialect_keywords={"sqlserver": {"DROP": None}},
     check=check,
+    starts=frozenset({"ALTER"}),
 )

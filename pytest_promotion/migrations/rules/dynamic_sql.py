@@ -47,4 +47,5 @@ RULE = Rule(
     instead="Write the statements out, one per object, so they can be reviewed and scanned.",
     keywords={"EXECUTE": None},
     check=check,
+    starts=frozenset({"EXECUTE"}),
 )

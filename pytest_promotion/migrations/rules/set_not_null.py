@@ -51,5 +51,6 @@ RULE = Rule(
     keywords={"NOT": None},
     # Its own advice — CHECK … NOT VALID, VALIDATE, SET NOT NULL — must not be reported.
     check=check,
+    starts=frozenset({"ALTER"}),
     uses_context=True,
 )

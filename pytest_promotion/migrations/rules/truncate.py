@@ -47,4 +47,5 @@ RULE = Rule(
     keywords={"TRUNCATE": None},
     dialect_keywords={"mysql": {"DROP": r"DROP\s+PARTITION\b"}},
     check=check,
+    starts=frozenset({"TRUNCATE", "ALTER"}),
 )
