@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,8 @@ from pytest_promotion.service.run import ServiceRun
 SPEC = "See https://github.com/open-feature/protocol (service/openapi.yaml) for the bulk evaluation contract."
 DETAILS_LIMIT = 200
 """Characters of a service's ``errorDetails`` shown, after scrubbing."""
+VALUE_LIMIT = 200
+"""Characters of an evaluated value shown, after scrubbing."""
 
 FITTING_REASONS: Mapping[str, frozenset[str]] = {
     "org": frozenset({"TARGETING_MATCH"}),
@@ -54,6 +56,8 @@ class Evaluation:
     has_value: bool = False
     """False for an error, or when the service defers to the code's default (no ``value``)."""
     value: Any = None
+    value_text: str = ""
+    """The value as JSON, scrubbed and cut: what a failure shows."""
     reason: str | None = None
     variant: str | None = None
     error_code: str | None = None
@@ -64,7 +68,7 @@ class Evaluation:
         if self.error_code:
             details = f": {self.error_details}" if self.error_details else ""
             return f"error {self.error_code}{details}"
-        told = shown(self.value) if self.has_value else "no value (the code's default)"
+        told = self.value_text if self.has_value else "no value (the code's default)"
         extras = [
             f"reason {self.reason}" if self.reason else "no reason",
             *([f"variant {self.variant}"] if self.variant else []),
@@ -72,29 +76,29 @@ class Evaluation:
         return f"{told} ({', '.join(extras)})"
 
 
-def parse_bulk(document: object, cut: Any) -> dict[str, Evaluation]:
+def parse_bulk(document: object, cut: Callable[[str, int], str]) -> dict[str, Evaluation]:
     """The ``flags`` array of a bulk answer by key; ValueError names what breaks the protocol.
 
-    ``cut`` scrubs and shortens text the service wrote (``errorDetails``), since it is repeated
-    in failure messages.
+    ``cut`` scrubs and shortens what the service wrote before it is kept for failure messages
+    (the value's text, reason, variant and error): a hostile or broken service may echo anything.
     """
     flags = document.get("flags") if isinstance(document, dict) else None
     if not isinstance(flags, list):
         raise ValueError("answered without a 'flags' array")
     evaluations: dict[str, Evaluation] = {}
     for index, entry in enumerate(flags):
-        key = entry.get("key") if isinstance(entry, dict) else None
-        if not isinstance(key, str) or not key:
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or not entry["key"]:
             raise ValueError(f"answered a 'flags' entry without a key (entry {index})")
+        key: str = entry["key"]
         if key in evaluations:
-            raise ValueError(f"answered flag {key!r} twice")
-        assert isinstance(entry, dict)
+            raise ValueError(f"answered flag {cut(key, 80)!r} twice")
         reason, variant = entry.get("reason"), entry.get("variant")
         code, details = entry.get("errorCode"), entry.get("errorDetails")
         evaluations[key] = Evaluation(
             key=key,
             has_value="value" in entry and not code,
             value=entry.get("value"),
+            value_text=cut(shown(entry.get("value")), VALUE_LIMIT),
             reason=cut(reason, 40) if isinstance(reason, str) and reason else None,
             variant=cut(variant, 60) if isinstance(variant, str) and variant else None,
             error_code=cut(str(code), 40) if code else None,
@@ -250,7 +254,7 @@ class OfrepDriftItem(ReportItem):
         """
         evaluations: Mapping[str, Evaluation] = self.fetched()
         stale = [
-            f"  {key} = {evaluation.described()}"
+            f"  {self.run.redactor.cut(key, 80)} = {evaluation.described()}"
             for key, evaluation in sorted(evaluations.items())
             if (evaluation.reason or "").upper() == "TARGETING_MATCH" and key not in self.expected
         ]

@@ -23,7 +23,9 @@ def test_a_bulk_answer_is_read_by_key_with_value_reason_and_variant() -> None:
         },
         cut,
     )
-    assert flags["a"] == Evaluation("a", has_value=True, value=True, reason="STATIC", variant="on")
+    assert flags["a"] == Evaluation(
+        "a", has_value=True, value=True, value_text="true", reason="STATIC", variant="on"
+    )
     assert flags["a"].described() == "true (reason STATIC, variant on)"
     assert not flags["b"].has_value
     assert flags["b"].described() == "no value (the code's default) (reason DEFAULT, variant control)"
@@ -47,6 +49,17 @@ def test_a_bulk_answer_is_read_by_key_with_value_reason_and_variant() -> None:
 def test_an_answer_that_breaks_the_protocol_says_how(document: object, problem: str) -> None:
     with pytest.raises(ValueError, match=problem.replace("(", r"\(").replace(")", r"\)")):
         parse_bulk(document, cut)
+
+
+def test_a_long_or_secret_value_is_shown_scrubbed_and_cut() -> None:
+    flags = parse_bulk(
+        {"flags": [{"key": "a", "value": {"note": SECRET + "x" * 500}, "reason": "STATIC"}]}, cut
+    )
+    assert flags["a"].value == {"note": SECRET + "x" * 500}  # compared whole
+    shown = flags["a"].described()
+    assert SECRET not in shown
+    assert shown.startswith('{"note": "***xxx')
+    assert len(shown) < 260
 
 
 def test_an_error_entry_with_a_value_is_an_error_not_a_value() -> None:
