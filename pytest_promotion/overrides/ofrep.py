@@ -133,7 +133,8 @@ class OfrepReport:
 
     run: ServiceRun
     path: str
-    _flags: dict[str, Evaluation] | None = None
+    _outcome: dict[str, Evaluation] | CheckFailed | None = None
+    """The evaluations, or why there are none: asked once, so a failing service is not asked per item."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def call(self) -> Call:
@@ -154,9 +155,14 @@ class OfrepReport:
     def document(self) -> dict[str, Evaluation]:
         """The evaluations by flag key, or a CheckFailed that says why the service gave none."""
         with self._lock:
-            if self._flags is None:
-                self._flags = self._evaluations(self.run.transport.call(self.call()))
-        return self._flags
+            if self._outcome is None:
+                try:
+                    self._outcome = self._evaluations(self.run.transport.call(self.call()))
+                except CheckFailed as failed:
+                    self._outcome = failed
+        if isinstance(self._outcome, CheckFailed):  # a fresh exception per item: tracebacks stay short
+            raise CheckFailed(self._outcome.summary, self._outcome.text)
+        return self._outcome
 
     def _evaluations(self, exchange: Exchange) -> dict[str, Evaluation]:
         what = f"POST {self.path}"

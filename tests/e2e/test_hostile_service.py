@@ -156,7 +156,7 @@ def test_no_token_reaches_any_channel(
 def test_no_token_an_ofrep_flag_service_echoes_reaches_any_channel(
     pytester: pytest.Pytester, hostile: tuple[str, Seen], monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
-    url, _ = hostile
+    url, seen = hostile
     monkeypatch.setenv("LAUNCH_ADMIN_BEARER_TOKEN", ADMIN)
     monkeypatch.setenv("FEATURE_FLAG_ENV_OVERRIDES_JSON", '{"new_editor": true, "old": 1}')
     pytester.makefile(
@@ -165,6 +165,7 @@ def test_no_token_an_ofrep_flag_service_echoes_reaches_any_channel(
     )
     result = pytester.runpytest(f"--base-url={url}", "-m", "flags", *REPORTS, *HTML)
     result.assert_outcomes(failed=3)  # new_editor, old and drift (beta is targeted) — or all three refused
+    assert [seen_path for seen_path, _ in seen.cookies].count(path) == 1  # asked once, not per item
     texts = channels(pytester, result)
     assert leaks(texts, [ADMIN]) == []
     assert "Traceback" not in texts["stdout"] + texts["junit.xml"]
