@@ -120,14 +120,21 @@ def test_a_flag_the_service_does_not_evaluate_fails_its_item(
     )
 
 
+def flags_at(
+    path: str, project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, service: Service
+) -> pytest.RunResult:
+    """The flag checks of one env override, with the OFREP source pointed at ``path``."""
+    configure(monkeypatch, {"flags_env": {"new_editor": True}})
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + f'flags_path = "{path}"\n')
+    with service({}) as url:
+        return run(project, url, "-m", "flags")
+
+
 def test_a_path_that_does_not_speak_ofrep_fails_every_item_saying_where_to_look(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, override_service: Service
 ) -> None:
-    configure(monkeypatch, {"flags_env": {"new_editor": True}})
-    pyproject = project.path / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text() + 'flags_path = "/ofrep/v2/nothing"\n')
-    with override_service({}) as url:
-        result = run(project, url, "-m", "flags")
+    result = flags_at("/ofrep/v2/nothing", project, monkeypatch, override_service)
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
         [
@@ -140,11 +147,7 @@ def test_a_path_that_does_not_speak_ofrep_fails_every_item_saying_where_to_look(
 def test_the_resolved_report_is_not_mistaken_for_ofrep(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, override_service: Service
 ) -> None:
-    configure(monkeypatch, {"flags_env": {"new_editor": True}})
-    pyproject = project.path / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text() + 'flags_path = "/api/dashboard/feature-flags/resolved"\n')
-    with override_service({}) as url:
-        result = run(project, url, "-m", "flags")
+    result = flags_at("/api/dashboard/feature-flags/resolved", project, monkeypatch, override_service)
     result.assert_outcomes(failed=2)  # GET-only endpoint: a POST is refused
     result.stdout.fnmatch_lines(["POST /api/dashboard/feature-flags/resolved answered 405*"])
 
