@@ -76,6 +76,8 @@ class Run:
     """``pyproject.toml``'s children, in order."""
     plan: Plan
     launch_gate: bool
+    collect_only: bool = False
+    """``--collect-only``: no check runs, which the verdict names."""
     drill: DrillConfig | None
     step_summary: Path | None
     tally: Tally = field(default_factory=Tally)
@@ -85,7 +87,7 @@ class Run:
         problems = {}
         if self.gate is not None:
             problems["migrations"] = strict_problems(self.gate, self.tally.migration_outcome)
-        return verdict(self.plan, self.tally.results, problems)
+        return verdict(self.plan, self.tally.results, problems, collect_only=self.collect_only)
 
 
 def build_run(config: pytest.Config) -> Run:
@@ -174,6 +176,7 @@ def build_run(config: pytest.Config) -> Run:
         groups=tuple(groups),
         plan=the_plan,
         launch_gate=launch_gate,
+        collect_only=bool(config.option.collectonly),
         drill=drill,
         step_summary=summary,
     )

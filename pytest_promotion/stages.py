@@ -30,6 +30,7 @@ PASSED, FAILED, ERROR, SKIPPED, XFAILED, XPASSED = (
     "xpassed",
 )
 _RANK = {PASSED: 0, SKIPPED: 1, XFAILED: 2, XPASSED: 2, ERROR: 3, FAILED: 4}
+COLLECT_ONLY = "--collect-only runs no check, so none can pass: run without it for a verdict"
 NOTHING_REQUIRED = (
     "no stage is required: there is no migrations folder, and neither LAUNCH_POST_DEPLOY_SMOKE nor "
     "LAUNCH_VALIDATE_ADMIN_CONTROLS is true, so the gate would check nothing"
@@ -179,13 +180,21 @@ def stage_verdict(stage: str, plan: Plan, results: Results, problems: Iterable[s
     return StageVerdict(stage, True, True, f"passed ({plural(len(checks), 'check')})")
 
 
-def verdict(plan: Plan, results: Results, problems: Mapping[str, list[str]] | None = None) -> Verdict:
-    """THE verdict of a launch-gate run."""
+def verdict(
+    plan: Plan,
+    results: Results,
+    problems: Mapping[str, list[str]] | None = None,
+    *,
+    collect_only: bool = False,
+) -> Verdict:
+    """THE verdict of a launch-gate run (``collect_only``: nothing ran, and the block says why)."""
     problems = problems or {}
     stages = tuple(stage_verdict(stage, plan, results, problems.get(stage, ())) for stage in STAGES)
     problem = None
     if not any(plan.required.get(stage, False) for stage in STAGES):
         problem = NOTHING_REQUIRED
+    elif collect_only:
+        problem = COLLECT_ONLY
     elif results.collection_errors:
         problem = f"{plural(results.collection_errors, 'collection error')}: fix them and run again"
     return Verdict(stages, all(stage.passed for stage in stages) and problem is None, problem)

@@ -74,6 +74,18 @@ def test_without_flags_only_migrations_run_and_the_rest_is_not_required(gate: py
     assert result.ret == 0
 
 
+def test_collect_only_fails_the_gate_saying_nothing_ran(gate: pytest.Pytester) -> None:
+    result = gate.runpytest("--launch-gate", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        [
+            "  migration safety   FAILED: 1 of 1 expected checks did not run*",
+            "  --collect-only runs no check, so none can pass: run without it for a verdict",
+            "LAUNCH GATE FAILED",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.mark.parametrize(
     ("smoke", "admin"),
     [("true", "false"), ("false", "YES"), ("1", "1")],
