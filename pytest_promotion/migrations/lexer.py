@@ -339,12 +339,16 @@ _KEYWORD_TABLES = (
     KEYWORDS,
 )
 _KEYWORD_FLAG: dict[str, bool] = {}
-"""sqlparse's keyword flag per word as written, filled as words are met."""
+"""sqlparse's keyword flag per word as written, filled as words are met (at most
+:data:`KEYWORD_CACHE_LIMIT` words: a long session over generated names must not grow without end)."""
+KEYWORD_CACHE_LIMIT = 50_000
 
 
 def _is_keyword(word: str) -> bool:
     flag = _KEYWORD_FLAG.get(word)
     if flag is None:
+        if len(_KEYWORD_FLAG) >= KEYWORD_CACHE_LIMIT:
+            _KEYWORD_FLAG.clear()  # in place: the tokenizer's loop holds the same dict
         flag = _KEYWORD_FLAG[word] = _lookup(word.upper())[1]
     return flag
 

@@ -186,3 +186,13 @@ def test_a_statement_marked_one_command_has_no_other_command_start() -> None:
                 ), text[s:e][:200]
             marked += 1
     assert marked > 1000
+
+
+def test_the_keyword_cache_stays_bounded_over_endless_distinct_names() -> None:
+    from pytest_promotion.migrations import lexer
+
+    names = " ".join(f"col_{n}" for n in range(lexer.KEYWORD_CACHE_LIMIT + 10_000))
+    text = f"SELECT {names} FROM t"
+    tokens = lexer.tokenize(text, POSTGRESQL, 0, len(text))
+    assert len(lexer._KEYWORD_FLAG) <= lexer.KEYWORD_CACHE_LIMIT
+    assert [t.keyword for t in tokens if t.text in ("SELECT", "FROM", "col_1")] == [True, False, True]
