@@ -53,8 +53,11 @@ def same(configured: object, reported: object) -> bool:
     return configured == reported
 
 
-def report_headers(run: ServiceRun, protocol: Mapping[str, str]) -> dict[str, str]:
-    """The admin's credentials, the protocol's headers, then ``flags_headers`` (which win, by name)."""
+def flag_report_headers(run: ServiceRun, protocol: Mapping[str, str]) -> dict[str, str]:
+    """The admin's credentials, the protocol's headers, then ``flags_headers`` (which win, by name).
+
+    Only the flag report is asked with ``flags_headers``: a flag service's key goes nowhere else.
+    """
     configured = sent_headers(run.target.config.flags_headers)
     named = {name.lower() for name in configured}
     chosen = {**run.target.admin.headers(), **protocol}
@@ -79,7 +82,9 @@ class ServiceReport:
             method="GET",
             path=self.path,
             params={"organization_id": organization} if organization else {},
-            headers=report_headers(self.run, {}),
+            headers=flag_report_headers(self.run, {})
+            if self.key == "flags"
+            else self.run.target.admin.headers(),
             keep_json=True,
         )
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from pytest_promotion.core.checks import CheckFailed
 from pytest_promotion.overrides.flags import ResolvedFlag
-from pytest_promotion.overrides.items import FLAG_VARIABLES, ReportItem, report_headers, shown
+from pytest_promotion.overrides.items import FLAG_VARIABLES, ReportItem, flag_report_headers, shown
 from pytest_promotion.overrides.items import same as same_json
 from pytest_promotion.service.client import Call, Exchange
 from pytest_promotion.service.run import ServiceRun
@@ -144,7 +144,7 @@ class OfrepReport:
         return Call(
             method="POST",
             path=self.path,
-            headers=report_headers(
+            headers=flag_report_headers(
                 self.run, {"Content-Type": "application/json", "Accept": "application/json"}
             ),
             content=json.dumps({"context": context}).encode(),

@@ -99,3 +99,31 @@ def test_the_flag_source_picks_its_usual_path_unless_one_is_given() -> None:
     assert SmokeConfig().flag_report_path == "/api/dashboard/feature-flags/resolved"
     assert SmokeConfig(flag_source="ofrep").flag_report_path == "/ofrep/v1/evaluate/flags"
     assert SmokeConfig(flag_source="ofrep", flags_path="/flags/bulk").flag_report_path == "/flags/bulk"
+
+
+def test_flags_headers_go_with_the_flag_report_only() -> None:
+    from pydantic import SecretStr
+
+    from pytest_promotion.overrides.items import ServiceReport
+    from pytest_promotion.overrides.ofrep import OfrepReport
+    from pytest_promotion.service.client import Credentials
+    from pytest_promotion.service.run import ServiceRun, Target
+    from pytest_promotion.service.store import ExchangeStore
+
+    target = Target(
+        base_url="http://127.0.0.1:9",
+        base_url_source="--base-url",
+        organization_id="org_acme",
+        admin=Credentials(bearer=SecretStr(SECRET)),
+        config=SmokeConfig(flag_source="ofrep", flags_headers={"X-Flag-Client": "release-gate"}),
+    )
+    run = ServiceRun(target=target, store=ExchangeStore.create(), redactor=Redactor.of([SECRET]))
+    ofrep = OfrepReport(run, "/ofrep/v1/evaluate/flags").call()
+    flags = ServiceReport(run, "/flags", "flags").call()
+    entitlements = ServiceReport(run, "/billing", "entitlements").call()
+    assert ofrep.headers["X-Flag-Client"] == flags.headers["X-Flag-Client"] == "release-gate"
+    assert ofrep.headers["Authorization"] == f"Bearer {SECRET}"
+    assert ofrep.headers["Content-Type"] == "application/json"
+    assert ofrep.content == b'{"context": {"targetingKey": "org_acme"}}'
+    assert "X-Flag-Client" not in entitlements.headers
+    assert entitlements.headers["Authorization"] == f"Bearer {SECRET}"
