@@ -64,6 +64,13 @@ def flag_report_headers(run: ServiceRun, protocol: Mapping[str, str]) -> dict[st
     return {**{k: v for k, v in chosen.items() if k.lower() not in named}, **configured}
 
 
+def require_answer(what: str, exchange: Exchange, whom: str) -> None:
+    """A CheckFailed when no answer came (refused, timed out, cut), naming ``whom`` to check."""
+    if exchange.status is None or exchange.error:
+        reason = exchange.error or "no answer"
+        raise CheckFailed(f"{what}: {reason}", f"{what}: {reason}\nCheck that {whom} is up and reachable.")
+
+
 @dataclass
 class ServiceReport:
     """One report endpoint of the deployed service, fetched once per process."""
@@ -95,11 +102,7 @@ class ServiceReport:
                 self._exchange = self.run.transport.call(self.call())
         exchange = self._exchange
         what = f"GET {self.path}"
-        if exchange.status is None or exchange.error:
-            reason = exchange.error or "no answer"
-            raise CheckFailed(
-                f"{what}: {reason}", f"{what}: {reason}\nCheck that the service is up and reachable."
-            )
+        require_answer(what, exchange, "the service")
         if exchange.status != 200:
             summary = f"{what} answered {exchange.status}, expected 200"
             body = f"\nbody: {exchange.body}" if exchange.body else ""

@@ -22,7 +22,13 @@ from typing import Any
 
 from pytest_promotion.core.checks import CheckFailed
 from pytest_promotion.overrides.flags import ResolvedFlag
-from pytest_promotion.overrides.items import FLAG_VARIABLES, ReportItem, flag_report_headers, shown
+from pytest_promotion.overrides.items import (
+    FLAG_VARIABLES,
+    ReportItem,
+    flag_report_headers,
+    require_answer,
+    shown,
+)
 from pytest_promotion.overrides.items import same as same_json
 from pytest_promotion.service.client import Call, Exchange
 from pytest_promotion.service.run import ServiceRun
@@ -166,11 +172,7 @@ class OfrepReport:
 
     def _evaluations(self, exchange: Exchange) -> dict[str, Evaluation]:
         what = f"POST {self.path}"
-        if exchange.status is None or exchange.error:
-            reason = exchange.error or "no answer"
-            raise CheckFailed(
-                f"{what}: {reason}", f"{what}: {reason}\nCheck that the flag service is up and reachable."
-            )
+        require_answer(what, exchange, "the flag service")
         if exchange.status != 200:
             raise CheckFailed(*self._refusal(what, exchange))
         try:
