@@ -44,7 +44,15 @@ from pytest_promotion.service.needs import Available
 from pytest_promotion.service.run import ServiceRun
 from pytest_promotion.settings import PromotionSettings, load_settings
 from pytest_promotion.smoke.items import budget_checks, budget_group, smoke_checks, smoke_group
-from pytest_promotion.stages import Plan, Results, Verdict, verdict
+from pytest_promotion.stages import (
+    Plan,
+    Results,
+    StageVerdict,
+    Verdict,
+    asks_for_stage,
+    stage_run_verdict,
+    verdict,
+)
 
 
 @dataclass
@@ -56,6 +64,8 @@ class Tally:
     migration_outcome: Outcome | None = None
     verdict: Verdict | None = None
     """The launch gate's verdict, computed once at the end of the session."""
+    migration_stage: StageVerdict | None = None
+    """The verdict of a run of the migration stage (``pytest -m migrations``), computed at the end."""
     baseline_error: str | None = None
     """Why ``--update-baseline`` could not write the baseline (its lock timed out, …)."""
 
@@ -78,6 +88,9 @@ class Run:
     launch_gate: bool
     collect_only: bool = False
     """``--collect-only``: no check runs, which the verdict names."""
+    migration_stage_run: bool = False
+    """``-m`` asks for the migration stage (``pytest -m migrations``), outside the launch gate and
+    ``--update-baseline``: then, like the gate, it passes only when every migration was checked."""
     drill: DrillConfig | None
     step_summary: Path | None
     tally: Tally = field(default_factory=Tally)
@@ -88,6 +101,13 @@ class Run:
         if self.gate is not None:
             problems["migrations"] = strict_problems(self.gate, self.tally.migration_outcome)
         return verdict(self.plan, self.tally.results, problems, collect_only=self.collect_only)
+
+    def migration_stage(self) -> StageVerdict:
+        """The verdict of a run of the migration stage: every migration checked, and passed."""
+        problems = strict_problems(self.gate, self.tally.migration_outcome) if self.gate is not None else []
+        return stage_run_verdict(
+            "migrations", self.plan, self.tally.results, problems, collect_only=self.collect_only
+        )
 
 
 def build_run(config: pytest.Config) -> Run:
@@ -177,6 +197,10 @@ def build_run(config: pytest.Config) -> Run:
         plan=the_plan,
         launch_gate=launch_gate,
         collect_only=bool(config.option.collectonly),
+        migration_stage_run=gate is not None
+        and not launch_gate
+        and not config.getoption("update_baseline")
+        and asks_for_stage(config.option.markexpr or "", "migrations"),
         drill=drill,
         step_summary=summary,
     )

@@ -157,6 +157,13 @@ class RunHooks:
                 session.exitstatus = pytest.ExitCode.USAGE_ERROR
             if migrations.strict_problems(run.gate, run.tally.migration_outcome):
                 session.exitstatus = max(session.exitstatus, pytest.ExitCode.TESTS_FAILED)
+        if run.migration_stage_run:
+            stage = run.tally.migration_stage = run.migration_stage()
+            if not stage.passed and session.exitstatus in (
+                pytest.ExitCode.OK,
+                pytest.ExitCode.NO_TESTS_COLLECTED,
+            ):
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if run.launch_gate:
             verdict = run.tally.verdict = run.verdict()
             if not verdict.passed and session.exitstatus in (
@@ -187,9 +194,14 @@ class RunHooks:
         if run.tally.baseline_error is not None:
             terminalreporter.section("migration safety")
             terminalreporter.write_line(f"baseline not written: {run.tally.baseline_error}")
-        if run.gate is not None and run.tally.migration_outcome is not None:
+        stage = run.tally.migration_stage
+        if (run.gate is not None and run.tally.migration_outcome is not None) or (stage and stage.left_out):
             terminalreporter.section("migration safety")
+        if run.gate is not None and run.tally.migration_outcome is not None:
             for line in migrations.summary(run.gate, run.tally.migration_outcome):
+                terminalreporter.write_line(line)
+        if stage is not None:
+            for line in stage.run_lines():
                 terminalreporter.write_line(line)
         latency = latency_lines(run.tally.latencies)
         if latency:

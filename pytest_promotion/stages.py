@@ -12,13 +12,14 @@ reads :func:`verdict`, so the printed verdict and the exit status cannot disagre
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
 from pytest_promotion.core.checks import STAGES, Check, check_id_of
+from pytest_promotion.core.pytest_private import Expression
 from pytest_promotion.core.text import listed, plural
 
 PASSED, FAILED, ERROR, SKIPPED, XFAILED, XPASSED = (
@@ -107,6 +108,8 @@ class StageVerdict:
     required: bool
     passed: bool
     detail: str
+    left_out: bool = False
+    """Some expected check did not run (deselected, skipped, never collected, ``--collect-only``)."""
 
     @property
     def title(self) -> str:
@@ -117,6 +120,16 @@ class StageVerdict:
     def line(self) -> str:
         """``  admin controls     FAILED: 3 of 12 expected checks did not run (…)``."""
         return f"  {self.title:<18} {self.detail}"
+
+    def run_lines(self) -> list[str]:
+        """What a run of this stage alone (``pytest -m migrations``) adds when checks were left out."""
+        if not self.left_out:
+            return []  # its failed items and the stage's own section already say what failed
+        return [
+            f"{self.title} {self.detail}",
+            f"`-m {self.stage}` runs the {self.title} stage: it passes only when every one of its "
+            "expected checks ran and passed. To look at some of them alone, leave -m out (pytest -k NAME).",
+        ]
 
 
 @dataclass(frozen=True)
@@ -176,7 +189,7 @@ def stage_verdict(stage: str, plan: Plan, results: Results, problems: Iterable[s
         parts.append(f"{count} of {len(checks)} expected checks did not run ({shown})")
     parts += list(problems)
     if parts:
-        return StageVerdict(stage, True, False, "FAILED: " + "; ".join(parts))
+        return StageVerdict(stage, True, False, "FAILED: " + "; ".join(parts), left_out=bool(why))
     return StageVerdict(stage, True, True, f"passed ({plural(len(checks), 'check')})")
 
 
@@ -198,3 +211,31 @@ def verdict(
     elif results.collection_errors:
         problem = f"{plural(results.collection_errors, 'collection error')}: fix them and run again"
     return Verdict(stages, all(stage.passed for stage in stages) and problem is None, problem)
+
+
+def asks_for_stage(markexpr: str, marker: str) -> bool:
+    """Whether ``-m markexpr`` selects the stage's items and not unmarked tests: a run *of* that stage.
+
+    ``-m migrations`` and ``-m "migrations or smoke"`` ask for the migration stage; no ``-m``,
+    ``-m "not migrations"`` and ``-m "not slow"`` (which keep unmarked tests too) do not.
+    """
+    if not markexpr.strip():
+        return False
+    try:
+        expression = Expression.compile(markexpr)
+    except SyntaxError:  # pytest reports the bad expression itself
+        return False
+
+    def only(name: str | None) -> Callable[..., bool]:
+        return lambda found, /, **kwargs: found == name and not kwargs
+
+    return expression.evaluate(only(marker)) and not expression.evaluate(only(None))
+
+
+def stage_run_verdict(
+    stage: str, plan: Plan, results: Results, problems: Iterable[str] = (), *, collect_only: bool = False
+) -> StageVerdict:
+    """The verdict of a run of one stage (``pytest -m migrations``): the launch gate's, for that stage alone."""
+    if collect_only:
+        return StageVerdict(stage, True, False, f"FAILED: {COLLECT_ONLY}", left_out=True)
+    return stage_verdict(stage, replace(plan, required={stage: True}), results, problems)

@@ -1,9 +1,7 @@
 """How every generated item reports a failure: a few plain lines, never a Python traceback.
 
-This is the one module that touches pytest's private API (``_pytest``): the terminal repr and
-file-location types a report's ``longrepr`` needs, the terminal writer type, and the report JSON
-round trip xdist uses. ``tests/unit/test_pytest_api.py`` pins every name used here and fails when
-another module imports ``_pytest``.
+The private types a report's ``longrepr`` needs come from core/pytest_private.py; the report JSON
+round trip xdist uses (``TestReport._to_json``) is pinned with them in tests/unit/test_architecture.py.
 
 A first run over a real project fails hundreds of items at once; each must read as what failed,
 where, and what to do next. ``reprcrash`` carries a one-line summary so that pytest's short test
@@ -15,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from _pytest._code.code import ReprFileLocation, TerminalRepr
-from _pytest._io import TerminalWriter
+
+from pytest_promotion.core.pytest_private import ReprFileLocation, TerminalRepr, TerminalWriter
 
 __all__ = ["FailureRepr", "TerminalRepr", "TerminalWriter", "from_serializable", "to_serializable"]
 

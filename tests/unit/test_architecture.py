@@ -96,18 +96,22 @@ def test_private_pytest_api_is_confined_to_one_module() -> None:
             module = node.module if isinstance(node, ast.ImportFrom) else None
             if any(n.startswith("_pytest") for n in names) or (module or "").startswith("_pytest"):
                 users.append(module_name(path))
-    assert set(users) == {"pytest_promotion.core.failures"}
+    assert set(users) == {"pytest_promotion.core.pytest_private"}
 
 
 def test_the_private_names_we_use_exist_in_this_pytest() -> None:
     from _pytest._code.code import ReprFileLocation, TerminalRepr
     from _pytest._io import TerminalWriter
+    from _pytest.mark.expression import Expression
 
     assert failures.TerminalRepr is TerminalRepr
     assert failures.TerminalWriter is TerminalWriter
     assert ReprFileLocation("p", 1, "m").message == "m"
     assert callable(pytest.TestReport._to_json)
     assert callable(pytest.TestReport._from_json)
+    only_smoke = Expression.compile("smoke and not slow")
+    assert only_smoke.evaluate(lambda name, /, **kwargs: name == "smoke")  # the matcher stages.py passes
+    assert not only_smoke.evaluate(lambda name, /, **kwargs: False)
 
 
 def test_importing_the_plugin_imports_nothing_heavy() -> None:
