@@ -17,7 +17,7 @@ from typing import Any
 
 from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database.errors import DatabaseError
-from pytest_promotion.database.tools import PgTools, client_version, run_psql
+from pytest_promotion.database.tools import CHECK_SESSION, PgTools, client_version, run_psql
 from pytest_promotion.database.units import human_age
 from pytest_promotion.database.url import DatabaseTarget, quote_literal
 
@@ -115,14 +115,15 @@ def require_pg_dump_for(facts: ServerFacts, tools: PgTools, version: tuple[int, 
 
 
 def holders_sql(schema: str) -> str:
-    """``WITH holders (pid)``: client sessions holding a lock in ``schema``, never this one."""
+    """``WITH holders (pid)``: client sessions holding a lock in ``schema``, never this one nor our checks."""
     name = quote_literal(schema)
     return (
         "WITH target AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = "
         f"{name}),\nholders AS (SELECT DISTINCT l.pid FROM pg_catalog.pg_locks l, target\n"
         "  WHERE l.granted AND l.pid IS NOT NULL AND l.pid <> pg_catalog.pg_backend_pid()\n"
         "    AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())\n"
-        "    AND l.pid IN (SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend')\n"
+        "    AND l.pid IN (SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend'\n"
+        f"      AND application_name IS DISTINCT FROM {quote_literal(CHECK_SESSION)})\n"
         "    AND ((l.locktype = 'relation' AND l.relation IN\n"
         "          (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = target.oid))\n"
         "      OR (l.locktype = 'object' AND l.classid = 'pg_catalog.pg_namespace'::regclass\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -90,6 +91,12 @@ def restrict_release(major: int) -> str:
     return f"{major}.{RESTRICT_SINCE[major]}" if major in RESTRICT_SINCE else "18"
 
 
+CHECK_SESSION = f"pytest-promotion check {secrets.token_hex(6)}"
+"""The ``application_name`` of this process's own query sessions (:func:`run_psql`), unguessable
+by others. The lock-holder listing leaves them out: a check running beside it (``pg_table_size``,
+the ledger read) holds read locks in the schema for a moment, and is no session to wait for."""
+
+
 def child_environment(target: DatabaseTarget) -> dict[str, str]:
     """The environment for pg_dump/psql: ours, without stray connection variables, plus the target's.
 
@@ -110,15 +117,21 @@ def psql_command(tools: PgTools, *extra: str) -> list[str]:
 
 def run_psql(tools: PgTools, target: DatabaseTarget, sql: str, *, what: str) -> str:
     """Run one query unaligned and tuples-only; its output, or DatabaseError saying ``what`` failed."""
-    return run_tool(psql_command(tools, "-q", "-A", "-t", "-c", sql), target, what=what)
+    return run_tool(
+        psql_command(tools, "-q", "-A", "-t", "-c", sql), target, what=what, session=CHECK_SESSION
+    )
 
 
-def run_tool(args: Sequence[str], target: DatabaseTarget, *, what: str) -> str:
-    """Run a client tool against ``target``; stdout, or a DatabaseError with its scrubbed stderr."""
+def run_tool(args: Sequence[str], target: DatabaseTarget, *, what: str, session: str | None = None) -> str:
+    """Run a client tool against ``target``; stdout, or a DatabaseError with its scrubbed stderr.
+
+    ``session`` names the connection (``application_name``) in place of the URL's.
+    """
+    env = child_environment(target)
+    if session is not None:
+        env["PGAPPNAME"] = session
     try:
-        done = subprocess.run(
-            list(args), capture_output=True, text=True, env=child_environment(target), check=False
-        )
+        done = subprocess.run(list(args), capture_output=True, text=True, env=env, check=False)
     except OSError as exc:
         raise DatabaseError(f"Could not {what}: {exc}. {INSTALL_HINT}") from None
     if done.returncode != 0:

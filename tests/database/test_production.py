@@ -17,8 +17,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
 from pytest_promotion.database.exit_codes import ExitCode
+from pytest_promotion.database.preflight import lock_holders
+from pytest_promotion.database.tools import CHECK_SESSION, find_tools
+from pytest_promotion.database.url import parse_database_url
 from tests.database.conftest import (
     ADMIN,
     HOST,
@@ -38,8 +42,8 @@ MARGIN = 2.0
 class Blocker:
     """A session of ours that reads "User" in a transaction and then stays idle in it."""
 
-    def __init__(self, db: Database) -> None:
-        self.name = f"pp-blocker-{uuid.uuid4().hex[:8]}"
+    def __init__(self, db: Database, name: str | None = None) -> None:
+        self.name = name or f"pp-blocker-{uuid.uuid4().hex[:8]}"
         self.db = db
         self.proc = subprocess.Popen(
             ["psql", "-X", "-q", "-h", HOST, "-p", str(PORT), "-U", ADMIN, "-d", db.name],
@@ -201,6 +205,18 @@ def test_terminate_blockers_restores_with_a_blocker_present(project: Project, bl
         == "0"
     )
     assert project.db.dump() == restored
+
+
+def test_the_plan_never_lists_the_rollbacks_own_check_sessions(project: Project, blocker: Blocker) -> None:
+    # A check beside the listing (pg_table_size, the ledger read) holds read locks in the schema
+    # for a moment: on a busy machine the plan said "2 listed above" with one blocking session.
+    own = Blocker(project.db, name=CHECK_SESSION)
+    try:
+        holders = lock_holders(parse_database_url(SecretStr(project.db.url)), find_tools())
+    finally:
+        own.close()
+
+    assert [holder.pid for holder in holders] == [blocker.pid()]
 
 
 def test_unconfirmed_terminate_asks_about_the_sessions(
