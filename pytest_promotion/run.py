@@ -64,8 +64,8 @@ class Tally:
     migration_outcome: Outcome | None = None
     verdict: Verdict | None = None
     """The launch gate's verdict, computed once at the end of the session."""
-    migration_stage: StageVerdict | None = None
-    """The verdict of a run of the migration stage (``pytest -m migrations``), computed at the end."""
+    stage_runs: tuple[StageVerdict, ...] = ()
+    """The verdicts of the stages this run is a run of (``pytest -m migrations``), computed at the end."""
     baseline_error: str | None = None
     """Why ``--update-baseline`` could not write the baseline (its lock timed out, …)."""
 
@@ -88,9 +88,9 @@ class Run:
     launch_gate: bool
     collect_only: bool = False
     """``--collect-only``: no check runs, which the verdict names."""
-    migration_stage_run: bool = False
-    """``-m`` asks for the migration stage (``pytest -m migrations``), outside the launch gate and
-    ``--update-baseline``: then, like the gate, it passes only when every migration was checked."""
+    stage_runs: tuple[str, ...] = ()
+    """The configured stages ``-m`` asks for (``pytest -m migrations``, ``-m smoke``), outside the
+    launch gate and ``--update-baseline``: like the gate, each passes only when all its checks did."""
     drill: DrillConfig | None
     step_summary: Path | None
     tally: Tally = field(default_factory=Tally)
@@ -102,11 +102,16 @@ class Run:
             problems["migrations"] = strict_problems(self.gate, self.tally.migration_outcome)
         return verdict(self.plan, self.tally.results, problems, collect_only=self.collect_only)
 
-    def migration_stage(self) -> StageVerdict:
-        """The verdict of a run of the migration stage: every migration checked, and passed."""
-        problems = strict_problems(self.gate, self.tally.migration_outcome) if self.gate is not None else []
-        return stage_run_verdict(
-            "migrations", self.plan, self.tally.results, problems, collect_only=self.collect_only
+    def stage_run_verdicts(self) -> tuple[StageVerdict, ...]:
+        """The verdict of each stage this run is a run of: every expected check ran, and passed."""
+        problems = (
+            {"migrations": strict_problems(self.gate, self.tally.migration_outcome)} if self.gate else {}
+        )
+        return tuple(
+            stage_run_verdict(
+                stage, self.plan, self.tally.results, problems.get(stage, ()), collect_only=self.collect_only
+            )
+            for stage in self.stage_runs
         )
 
 
@@ -160,17 +165,18 @@ def build_run(config: pytest.Config) -> Run:
         else Available(base_url=base_url[0] is not None, admin=False, member=False, organization=False)
     )
     launch_gate = bool(config.getoption("launch_gate"))
+    declared = {
+        "perf_budget": bool(checks.get("perf_budget")),
+        "flags": not overrides.is_empty_flags,
+        "entitlements": not overrides.is_empty_entitlements,
+    }
     the_plan = plan(
         checks,
         available=available,
         has_migrations=gate is not None,
         post_deploy_smoke=settings.launch_post_deploy_smoke,
         admin_controls=settings.launch_validate_admin_controls,
-        declared={
-            "perf_budget": bool(checks.get("perf_budget")),
-            "flags": not overrides.is_empty_flags,
-            "entitlements": not overrides.is_empty_entitlements,
-        },
+        declared=declared,
     )
     if launch_gate:
         groups.append(prerequisites_group(the_plan))
@@ -197,10 +203,13 @@ def build_run(config: pytest.Config) -> Run:
         plan=the_plan,
         launch_gate=launch_gate,
         collect_only=bool(config.option.collectonly),
-        migration_stage_run=gate is not None
-        and not launch_gate
-        and not config.getoption("update_baseline")
-        and asks_for_stage(config.option.markexpr or "", "migrations"),
+        stage_runs=()
+        if launch_gate or config.getoption("update_baseline")
+        else tuple(
+            stage
+            for stage, expected in checks.items()
+            if expected and declared.get(stage, True) and asks_for_stage(config.option.markexpr or "", stage)
+        ),
         drill=drill,
         step_summary=summary,
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from pytest_promotion.core.checks import STAGES
 from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.core.failures import from_serializable, to_serializable
 from pytest_promotion.core.xdist import is_worker, worker_output
@@ -157,12 +158,10 @@ class RunHooks:
                 session.exitstatus = pytest.ExitCode.USAGE_ERROR
             if migrations.strict_problems(run.gate, run.tally.migration_outcome):
                 session.exitstatus = max(session.exitstatus, pytest.ExitCode.TESTS_FAILED)
-        if run.migration_stage_run:
-            stage = run.tally.migration_stage = run.migration_stage()
-            if not stage.passed and session.exitstatus in (
-                pytest.ExitCode.OK,
-                pytest.ExitCode.NO_TESTS_COLLECTED,
-            ):
+        if run.stage_runs:
+            run.tally.stage_runs = run.stage_run_verdicts()
+            passed = all(stage.passed for stage in run.tally.stage_runs)
+            if not passed and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if run.launch_gate:
             verdict = run.tally.verdict = run.verdict()
@@ -182,6 +181,7 @@ class RunHooks:
                 results=run.tally.results,
                 launch=run.tally.verdict,
                 gate=gate,
+                stage_runs=run.tally.stage_runs,
                 latencies=run.tally.latencies,
                 redactor=run.redactor,
             )
@@ -194,14 +194,17 @@ class RunHooks:
         if run.tally.baseline_error is not None:
             terminalreporter.section("migration safety")
             terminalreporter.write_line(f"baseline not written: {run.tally.baseline_error}")
-        stage = run.tally.migration_stage
-        if (run.gate is not None and run.tally.migration_outcome is not None) or (stage and stage.left_out):
+        left_out = {stage.stage: stage.run_lines() for stage in run.tally.stage_runs if stage.left_out}
+        if (run.gate is not None and run.tally.migration_outcome is not None) or "migrations" in left_out:
             terminalreporter.section("migration safety")
         if run.gate is not None and run.tally.migration_outcome is not None:
             for line in migrations.summary(run.gate, run.tally.migration_outcome):
                 terminalreporter.write_line(line)
-        if stage is not None:
-            for line in stage.run_lines():
+        for line in left_out.pop("migrations", []):
+            terminalreporter.write_line(line)
+        for stage, lines in left_out.items():
+            terminalreporter.section(STAGES[stage])
+            for line in lines:
                 terminalreporter.write_line(line)
         latency = latency_lines(run.tally.latencies)
         if latency:

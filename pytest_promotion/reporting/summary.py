@@ -26,7 +26,7 @@ from pytest_promotion.core.text import plural, shorten
 from pytest_promotion.migrations.gate import GateConfig, Outcome
 from pytest_promotion.migrations.report import summary_lines
 from pytest_promotion.service.latency import SHOWN, Latency, any_retried
-from pytest_promotion.stages import FAILED, PASSED, Results, Verdict
+from pytest_promotion.stages import FAILED, PASSED, Results, StageVerdict, Verdict
 
 RISKY_SHOWN = 50
 _VERDICTS = {"passed": "✅ passed", "failed": "❌ failed", "skipped": "⏭️ skipped"}
@@ -53,8 +53,14 @@ def code(text: str) -> str:
     return f"{fence}{pad}{flat}{pad}{fence}"
 
 
-def stage_lines(results: Results, launch: Verdict | None) -> Iterator[str]:
-    """The stage table, then the launch gate's verdict in bold (the same verdict the terminal shows)."""
+def stage_lines(
+    results: Results, launch: Verdict | None, stage_runs: Iterable[StageVerdict] = ()
+) -> Iterator[str]:
+    """The stage table, then the launch gate's verdict in bold (the same verdict the terminal shows).
+
+    Outside the gate, a stage this run is a run of (``stage_runs``, ``pytest -m migrations``) shows its
+    verdict, as the terminal does; any other stage that ran shows what its items did.
+    """
     if launch is not None:
         yield "| stage | verdict |"
         yield "|---|---|"
@@ -67,14 +73,20 @@ def stage_lines(results: Results, launch: Verdict | None) -> Iterator[str]:
         yield ""
         yield f"**{launch.headline}**"
         return
-    ran = [stage for stage in STAGES if sum(results.counts(stage).values())]
+    verdicts = {verdict.stage: verdict for verdict in stage_runs}
+    ran = [stage for stage in STAGES if stage in verdicts or results.counts(stage).total()]
     if ran:
         yield "| stage | verdict | counts |"
         yield "|---|---|---|"
         for stage in ran:
             counts = results.counts(stage)
-            shown = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()) if n)
-            yield f"| {cell(STAGES[stage])} (`{stage}`) | {_VERDICTS[counts_verdict(results, stage)]} | {shown} |"
+            shown = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()) if n) or "none ran"
+            if stage in verdicts:
+                mark = "✅ " if verdicts[stage].passed else "❌ "
+                verdict = cell(mark + verdicts[stage].detail)
+            else:
+                verdict = _VERDICTS[counts_verdict(results, stage)]
+            yield f"| {cell(STAGES[stage])} (`{stage}`) | {verdict} | {shown} |"
 
 
 def risky_lines(outcome: Outcome, gate: GateConfig, redactor: Redactor) -> Iterator[str]:
@@ -131,11 +143,12 @@ def render_summary(
     results: Results,
     launch: Verdict | None,
     gate: tuple[Outcome, GateConfig] | None,
+    stage_runs: Iterable[StageVerdict] = (),
     latencies: list[Latency],
     redactor: Redactor,
 ) -> str:
     """The Markdown block of one run, scrubbed; empty when the run has nothing to summarise."""
-    stages = list(stage_lines(results, launch))
+    stages = list(stage_lines(results, launch, stage_runs))
     if not stages and gate is None and not latencies:
         return ""
     lines = ["", "## Promotion gate", "", code(redactor.scrub(shlex.join(["pytest", *command]))), ""]

@@ -131,7 +131,8 @@ def test_credentials_never_go_to_a_non_loopback_http_url(smoke_project: SmokePro
         "--base-url=http://staging.example.com",
         "--promotion-allow-insecure-http",
     )
-    assert collected.ret == pytest.ExitCode.OK
+    assert collected.ret == pytest.ExitCode.TESTS_FAILED  # configured, no usage error; but no check ran
+    collected.stdout.fnmatch_lines(["admin controls FAILED: --collect-only runs no check*"])
 
 
 def test_role_fixtures_for_users_own_policy_tests(

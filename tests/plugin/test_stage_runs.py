@@ -1,4 +1,4 @@
-"""``pytest -m migrations`` is the CI stage that gates migrations: it passes only when every one was checked.
+"""A run of a stage (``pytest -m migrations``, ``-m smoke``) passes only when every check it expects did.
 
 Before, the stage job of the documented workflow (``pytest -m migrations --junitxml=…``) went
 green with most migrations never looked at: ``-k``, ``--deselect``, ``--ignore`` (beside a user
@@ -7,12 +7,19 @@ test marked ``migrations``), a skipping ``conftest.py`` or ``--collect-only``, e
 ``-m`` expression selects the migration items is that stage, so it now fails, naming what was
 not checked, like the launch gate. Runs that do not ask for the stage (no ``-m``, ``-m "not
 migrations"``, ``-m "not slow"``) and ``--update-baseline`` (which accepts, never gates) are as before.
+The same holds for the remote stages: ``pytest -m smoke`` without a base URL skipped every item
+and passed; a ``-k`` narrowed the smoke list unnoticed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from pytest_promotion.sample.app import create_app
+from pytest_promotion.sample.server import serving
+from pytest_promotion.settings import load_settings
 from tests.conftest import DROP_BIO, add_migration
 
 WORKERS = pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["plain", "xdist"])
@@ -137,3 +144,70 @@ def test_a_partial_update_of_the_baseline_still_works(risky: pytest.Pytester) ->
 
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["baseline: 1 added*"])
+
+
+SMOKE_PROJECT = """[tool.pytest.ini_options]
+testpaths = ["checks"]
+
+[tool.promotion.smoke]
+endpoints = ["/api/health", {{ path = "/api/analytics", budget_ms = 5000 }}]
+"""
+
+
+@pytest.fixture
+def smoke(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[pytest.Pytester, str]]:
+    """A project with two smoke entries (one with a budget), and the sample service to check."""
+    for name in ("SMOKE_BASE_URL", "PYTEST_BASE_URL", "SMOKE_ORGANIZATION_ID", "SMOKE_EXPECTED_REVISION"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makefile(".toml", pyproject=SMOKE_PROJECT.format())
+    (pytester.path / "checks").mkdir()
+    (pytester.path / "checks" / "test_marked.py").write_text(USER_TEST.replace("migrations", "smoke"))
+    app = create_app(
+        load_settings(pyproject=None, options={}), tmp_path_factory.mktemp("sample") / "s.sqlite3"
+    )
+    with serving(app) as url:
+        yield pytester, url
+
+
+def test_a_smoke_run_without_a_base_url_fails_instead_of_skipping_to_green(
+    smoke: tuple[pytest.Pytester, str],
+) -> None:
+    pytester, _ = smoke
+
+    result = pytester.runpytest("-m", "smoke")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    line = next(line for line in result.stdout.lines if line.startswith("post-deploy smoke FAILED"))
+    assert "2 of 2 expected checks did not run (skipped (needs a base URL" in line
+
+
+@WORKERS
+def test_deselecting_a_smoke_entry_fails_the_smoke_run(
+    smoke: tuple[pytest.Pytester, str], workers: list[str]
+) -> None:
+    pytester, url = smoke
+
+    whole = pytester.runpytest("-m", "smoke or perf_budget", f"--base-url={url}", *workers)
+    narrowed = pytester.runpytest("-m", "smoke", f"--base-url={url}", "-k", "health", *workers)
+
+    assert whole.ret == pytest.ExitCode.OK, whole.stdout.str()
+    assert narrowed.ret == pytest.ExitCode.TESTS_FAILED
+    assert (
+        "post-deploy smoke FAILED: 1 of 2 expected checks did not run (deselected: GET /api/analytics)"
+        in (narrowed.stdout.lines)
+    )
+
+
+def test_the_job_summary_says_what_the_exit_status_says(
+    risky: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = risky.path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+
+    result = risky.runpytest("-m", "migrations", "-k", "not drop_bio")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    row = next(line for line in summary.read_text().splitlines() if "(`migrations`)" in line)
+    assert "❌ FAILED: 1 of 2 expected checks did not run (deselected: 20240201000000_drop_bio)" in row
