@@ -176,6 +176,7 @@ def test_migration_safety_runs_the_gate_with_junit(workflow: dict[str, Any]) -> 
     (invocation,) = [i for i in invocations(workflow) if i.where.startswith("migration_safety ")]
     args = list(invocation.args)
     assert args[args.index("-m") + 1] == "migrations"
+    assert "--launch-gate" in args  # an unknown option, so a failure, when addopts switches the plugin off
     assert any(arg.startswith("--junitxml=") for arg in args)
 
 
