@@ -202,14 +202,14 @@ class RunHooks:
                 terminalreporter.write_line(line)
         for line in left_out.pop("migrations", []):
             terminalreporter.write_line(line)
-        for stage, lines in left_out.items():
-            terminalreporter.section(STAGES[stage])
-            for line in lines:
-                terminalreporter.write_line(line)
         latency = latency_lines(run.tally.latencies)
         if latency:
             terminalreporter.section("endpoint latency")
             for line in latency:
+                terminalreporter.write_line(line)
+        for stage, lines in left_out.items():  # a run of a remote stage: its verdict last
+            terminalreporter.section(STAGES[stage])
+            for line in lines:
                 terminalreporter.write_line(line)
         if run.tally.verdict is not None:
             terminalreporter.section("launch gate")
