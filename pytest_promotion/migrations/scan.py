@@ -376,8 +376,8 @@ class _Scan:
         ``calls``: the statement's text may name a routine created earlier in the file.
         """
         toks = stmt.tokens
-        if stmt.is_definition:
-            return
+        if stmt.is_definition or not toks:
+            return  # a statement of nothing but comments names no routine it could call
         postgres = self.dialect.dollar_quotes
         for i in stmt.command_starts():
             tok = toks[i]

@@ -90,6 +90,13 @@ def test_function_body_is_not_scanned() -> None:
     assert findings(sql) == []
 
 
+def test_a_comment_naming_a_routine_is_no_call_and_no_crash() -> None:
+    """A statement of nothing but a comment has no tokens: looking for calls in it must not fail."""
+    sql = "CREATE FUNCTION f() RETURNS int AS $$ DELETE FROM t $$ LANGUAGE sql;\n/* f() */;\nDROP TABLE u;"
+    assert findings(sql) == [(3, "drop-table", "DROP TABLE u")]
+    assert findings(sql.replace("/* f() */;\nDROP TABLE u;", "-- f(), then DROP TABLE u\n")) == []
+
+
 def test_trigger_body_with_semicolons_stays_one_statement() -> None:
     sql = "CREATE TRIGGER tr AFTER INSERT ON a BEGIN\n DELETE FROM b;\n DELETE FROM c;\nEND;\nDROP TABLE d;"
     spans = list(statement_spans(sql, POSTGRESQL))
