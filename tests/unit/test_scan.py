@@ -97,6 +97,17 @@ def test_a_comment_naming_a_routine_is_no_call_and_no_crash() -> None:
     assert findings(sql.replace("/* f() */;\nDROP TABLE u;", "-- f(), then DROP TABLE u\n")) == []
 
 
+def test_a_routine_called_from_a_do_block_given_as_a_string_is_scanned() -> None:
+    """The call is read in the string's SQL; the body is read in the file, where it was created."""
+    create = "CREATE FUNCTION f() RETURNS void AS $$ DELETE FROM t $$ LANGUAGE sql;\n"
+    assert findings(create + "DO 'BEGIN PERFORM f(); END';") == [(1, "delete-from", "DELETE FROM t")]
+    assert findings(create + "DO $$ BEGIN PERFORM f(); END $$;") == [(1, "delete-from", "DELETE FROM t")]
+    made_in_a_string = (
+        "DO 'BEGIN EXECUTE ''CREATE FUNCTION g() RETURNS void AS ''''DROP TABLE u'''' LANGUAGE sql''; END';"
+    )
+    assert findings(made_in_a_string + "\nSELECT g();") == [(1, "drop-table", "DROP TABLE u")]
+
+
 def test_trigger_body_with_semicolons_stays_one_statement() -> None:
     sql = "CREATE TRIGGER tr AFTER INSERT ON a BEGIN\n DELETE FROM b;\n DELETE FROM c;\nEND;\nDROP TABLE d;"
     spans = list(statement_spans(sql, POSTGRESQL))
