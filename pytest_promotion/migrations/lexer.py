@@ -16,7 +16,7 @@ Two passes keep the scan fast on large histories (most statements cannot be risk
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache, lru_cache
@@ -636,6 +636,11 @@ def first_opaque(text: str, dialect: Dialect, start: int, end: int) -> int:
     """Offset of the first literal, identifier, comment or dollar quote in ``text[start:end]`` (or ``end``)."""
     m = _patterns(dialect).opaque.search(text, start, end)
     return end if m is None else m.start()
+
+
+def opaque_search(dialect: Dialect) -> Callable[[str, int, int], re.Match[str] | None]:
+    """The search :func:`first_opaque` makes, bound once: a scan asks it of every statement."""
+    return _patterns(dialect).opaque.search
 
 
 def code_stretches(text: str, dialect: Dialect, start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -18,6 +18,7 @@ import os
 import re
 import stat
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,6 +30,7 @@ from pytest_promotion.migrations.lexer import (
     Token,
     code_stretches,
     first_opaque,
+    opaque_search,
     statement_spans,
     tokenize,
 )
@@ -334,6 +336,8 @@ class _Scan:
     """Statements worth remembering for later ones (None: no selected rule reads the context)."""
     calls: re.Pattern[str] | None = None
     """Names of routines created so far, for finding the statements that call them."""
+    calls_upper: re.Pattern[str] | None = None
+    """The same names upper-cased, without the look-behind (None: a name is not ASCII)."""
     watched: re.Pattern[str] | None = None
     """Enum values added so far, for finding the statements that use them."""
     watched_count: int = 0
@@ -347,10 +351,13 @@ class _Scan:
     """The ``reads_all_when`` conditions of the selected rules that have one."""
 
     prefilter: _Prefilter = field(init=False)
+    opaque: Callable[[str, int, int], re.Match[str] | None] = field(init=False)
+    """Finds the next literal, identifier, comment or dollar quote in a span (see ``lexer``)."""
 
     def __post_init__(self) -> None:
         self.conditional = tuple(r.reads_all_when for r in self.rules if r.reads_all_when is not None)
         self.prefilter = _prefilter(self.rules, self.dialect)
+        self.opaque = opaque_search(self.dialect)
 
     def hits(
         self, text: str, upper: str, start: int, end: int, procedural: bool, out: list[_Hit], origin: _Origin
@@ -373,25 +380,39 @@ class _Scan:
         context_marks = [] if context is None else [m.start() for m in context.finditer(upper, start, end)]
         name = dialect.name
         append = out.append
-        spans = statement_spans(text, dialect, start, end)
-        for s, e in spans:
+        # Split first (one tight pass), and let go of each span once read: a body called from
+        # the file's last statement is scanned while the file's own spans are already gone.
+        spans = deque(statement_spans(text, dialect, start, end))
+        next_span = spans.popleft
+        opaque = self.opaque
+        calls_re, watched_re = self.calls, self.watched
+        while spans:
+            s, e = next_span()
             if _ROUTINE_HEAD.match(text, s, e):
                 # A body of BEGIN … END holds ';' of its own: keep the definition whole. It runs
                 # only if this file calls it, so it is remembered, not scanned.
                 depth = _block_depth(text, dialect, s, e)
-                while depth > 0:
-                    following = next(spans, None)
-                    if following is None:
-                        break
-                    depth += _block_depth(text, dialect, e, following[1])
-                    e = following[1]
+                while depth > 0 and spans:
+                    following = next_span()[1]
+                    depth += _block_depth(text, dialect, e, following)
+                    e = following
                 self._remember_routine(text, upper, s, e, origin)
+                calls_re = self.calls
                 continue
-            candidate = _has_mark_in_code(text, dialect, s, e, marks)
-            calls = self.calls is not None and self.calls.search(text, s, e) is not None
-            called = calls or (self.watched is not None and self.watched.search(text, s, e) is not None)
+            # The usual case inline: the first keyword comes before any literal or comment.
+            first = marks.first_from(s)
+            if first >= e:
+                candidate = False
+            else:
+                quoted = opaque(text, s, e)
+                candidate = (quoted is None or first < quoted.start()) or _has_mark_in_code(
+                    text, dialect, s, e, marks
+                )
+            ascii = text[s:e].isascii()
+            calls = calls_re is not None and self._names_routine(text, upper, s, e, ascii)
+            called = calls or (watched_re is not None and watched_re.search(text, s, e) is not None)
             if candidate or called:
-                one = holds_one_command(text, upper, s, e)
+                one = holds_one_command(text, upper, s, e, ascii)
                 stmt = Statement(tokenize(text, dialect, s, e), procedural, name, one)
             elif context_marks and _any_between(context_marks, s, e):
                 stmt = Statement(_head_tokens(text, dialect, s, e), procedural, name)
@@ -411,26 +432,62 @@ class _Scan:
                             append((offset, rule, hit.statement))
                 # A call is found by name in the text; a name that only case-folding makes one
                 # (non-ASCII) is looked for among the tokens anyway.
-                calls = calls or not text[s:e].isascii()
-                if _runs_inner(stmt, calls):
+                calls = calls or not ascii
+                toks = stmt.tokens
+                if (
+                    _runs_inner(stmt, calls)
+                    if calls or not one
+                    # One command: only its first word can be DO or EXECUTE (then it is no CREATE).
+                    else toks and toks[0].kind is Kind.WORD and toks[0].text.upper() in _RUNS_INNER
+                ):
                     self._inner(text, upper, stmt, calls, out, origin)
+                    calls_re = self.calls  # the inner SQL may have created routines
                 if len(ctx.added_enum_values) != self.watched_count:
                     self.watched_count = len(ctx.added_enum_values)
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
+                watched_re = self.watched
             if context is not None:
                 ctx.observe(stmt)
+
+    def _names_routine(self, text: str, upper: str, s: int, e: int, ascii: bool) -> bool:
+        """Does ``text[s:e]`` name a routine created so far (as :attr:`calls` finds it)?
+
+        On ASCII text with ASCII names, a case-sensitive search of the upper-cased text finds
+        the same, and one that starts with the name's letters runs a fast literal scan in C
+        (a look-behind first would be tried at every character): the character before (``\\w``
+        is ``isalnum`` or ``_``) is checked here, and the search moves on by one character when
+        it fails.
+        """
+        quick = self.calls_upper
+        if quick is None or not ascii:
+            return self.calls is not None and self.calls.search(text, s, e) is not None
+        pos = s
+        while (m := quick.search(upper, pos, e)) is not None:
+            at = m.start()
+            before = text[at - 1] if at else ""  # as written: it may lie before the ASCII span
+            if not (before.isalnum() or before in ("_", "$")):
+                return True
+            pos = at + 1
+        return False
 
     def _readers(self, stmt: Statement) -> tuple[Rule, ...]:
         """The selected rules that must read ``stmt``, in selection order (see :attr:`Rule.starts`)."""
         toks = stmt.tokens
-        starts = list(stmt.command_starts())
         words: frozenset[str] | str
+        # One command (the usual case): it starts at the first token, and the starts need no pass.
+        starts = (0,) if stmt.one_command and toks else tuple(stmt.command_starts())
         if len(starts) == 1:
             tok = toks[starts[0]]
             words = tok.text.upper() if tok.kind is Kind.WORD else ""
         else:
             words = frozenset(toks[i].text.upper() for i in starts if toks[i].kind is Kind.WORD)
-        key = (words, tuple(holds(self.ctx) for holds in self.conditional))
+        ctx, conditional = self.ctx, self.conditional
+        if not conditional:
+            key: tuple[frozenset[str] | str, tuple[bool, ...]] = (words, ())
+        elif len(conditional) == 1:
+            key = (words, (conditional[0](ctx),))
+        else:
+            key = (words, tuple(holds(ctx) for holds in conditional))
         readers = self.readers.get(key)
         if readers is None:
             readers = tuple(rule for rule in self.rules if rule.reads(words, self.ctx))
@@ -554,6 +611,15 @@ class _Scan:
         self.calls = re.compile(
             r"(?<![\w$])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w$])", re.IGNORECASE
         )
+        ascii_names = all(n.isascii() for n in names)
+        self.calls_upper = (
+            re.compile("(?:" + "|".join(re.escape(n.upper()) for n in names) + r")(?![\w$])")
+            if ascii_names
+            else None
+        )
+
+
+_RUNS_INNER = frozenset({"DO", "EXECUTE"})
 
 
 def _runs_inner(stmt: Statement, calls: bool) -> bool:
@@ -565,7 +631,7 @@ def _runs_inner(stmt: Statement, calls: bool) -> bool:
     toks = stmt.tokens
     for i in stmt.command_starts():
         tok = toks[i]
-        if tok.kind is Kind.WORD and tok.text.upper() in ("DO", "EXECUTE"):
+        if tok.kind is Kind.WORD and tok.text.upper() in _RUNS_INNER:
             return True
     return False
 
@@ -670,24 +736,28 @@ def scan_text(text: str, dialect: Dialect, rules: tuple[Rule, ...], migration: s
     collecting = gc.isenabled()
     gc.disable()
     try:
-        hits = sorted(iter_hits(text, dialect, rules), key=lambda h: (h[0], order[h[1].id]))
+        hits = list(iter_hits(text, dialect, rules))
+        # Mostly in file order already (a routine's body can come after its call): then, with
+        # no two hits at one offset, sorting would keep the order as it is.
+        if any(hits[k][0] >= hits[k + 1][0] for k in range(len(hits) - 1)):
+            hits.sort(key=lambda h: (h[0], order[h[1].id]))
+        findings: list[Finding] = []
+        line, counted = 1, 0
+        # Every CTE of one statement shares its identity text: hash each text once, not per finding.
+        prints: dict[tuple[str, str], str] = {}
+        for offset, rule, statement in hits:
+            line += text.count("\n", counted, offset)
+            counted = offset
+            key = (rule.id, statement)
+            print_ = prints.get(key)
+            if print_ is None:
+                print_ = prints[key] = fingerprint(rule.id, statement)
+            findings.append(
+                Finding(migration=migration, line=line, rule=rule.id, statement=statement, fingerprint=print_)
+            )
     finally:
         if collecting:
             gc.enable()
-    findings: list[Finding] = []
-    line, counted = 1, 0
-    # Every CTE of one statement shares its identity text: hash each text once, not per finding.
-    prints: dict[tuple[str, str], str] = {}
-    for offset, rule, statement in hits:
-        line += text.count("\n", counted, offset)
-        counted = offset
-        key = (rule.id, statement)
-        print_ = prints.get(key)
-        if print_ is None:
-            print_ = prints[key] = fingerprint(rule.id, statement)
-        findings.append(
-            Finding(migration=migration, line=line, rule=rule.id, statement=statement, fingerprint=print_)
-        )
     return findings
 
 

@@ -201,12 +201,15 @@ _INNER_HINT = re.compile(
 )
 
 
-def holds_one_command(text: str, upper: str, start: int, end: int) -> bool:
+def holds_one_command(text: str, upper: str, start: int, end: int, ascii: bool | None = None) -> bool:
     """True when ``text[start:end]`` cannot hold a command beyond its first (a cheap, safe test).
 
-    ``upper`` is ``text`` upper-cased, offset for offset.
+    ``upper`` is ``text`` upper-cased, offset for offset; ``ascii``, when the caller knows it,
+    whether ``text[start:end]`` is ASCII.
     """
-    return _INNER_HINT.search(upper, start, end) is None and text[start:end].isascii()
+    if ascii is None:
+        ascii = text[start:end].isascii()
+    return ascii and _INNER_HINT.search(upper, start, end) is None
 
 
 # Words that begin a query (a CTE body, a subquery, the target of EXPLAIN ANALYZE or FOR … IN).
@@ -287,7 +290,8 @@ class Statement:
     @_Once
     def text(self) -> str:
         """Normalised text of the whole statement (computed once, however many commands it holds)."""
-        return "".join(self._pieces)
+        pieces = self.__dict__.get("_pieces")  # kept only when a command's text needs a suffix
+        return "".join(_normalized_pieces(self.tokens) if pieces is None else pieces)
 
     def command_text(self, i: int) -> str:
         """Identity text of the command at ``i``.
@@ -458,7 +462,7 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
     n = len(toks)
     if n == 0:
         return [], {}
-    if stmt.is_definition or stmt.one_command:
+    if stmt.one_command or stmt.is_definition:
         return [0], {}
     close = _matching_parens(toks)
     postgres = stmt.dialect in ("postgresql", "cockroachdb")
