@@ -632,6 +632,76 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
     return tokens
 
 
+class Tokenizer:
+    """:func:`tokenize` for the statements of one range, in order, from one regex pass.
+
+    A DO block or a called routine is thousands of short statements; a ``finditer`` started
+    afresh for each costs as much as lexing the statement. Here one pass runs on from one
+    statement into the next: a statement that the pass reads as nothing but the common
+    tokens, up to a ``;`` token exactly at its end, gets those tokens — each match started where
+    :func:`tokenize` would start it, and none of them reads differently when the text goes on
+    past the ``;`` (their look-aheads accept a ``;`` as they accept the end). Anything else
+    (a literal the split saw otherwise, a word or sign the loop of :func:`tokenize` treats
+    apart, a skipped statement) is handed to :func:`tokenize` itself, and the pass restarts at
+    the next statement.
+    """
+
+    __slots__ = ("_at", "_dialect", "_end", "_finditer", "_matches", "_text")
+
+    def __init__(self, text: str, dialect: Dialect, end: int) -> None:
+        self._text, self._dialect, self._end = text, dialect, end
+        self._finditer = _patterns(dialect).statement.finditer
+        self._matches: Iterator[re.Match[str]] | None = None
+        self._at = -1  # where the pass stands: just after the last statement's ";"
+
+    def tokens(self, start: int, end: int) -> list[Token]:
+        """The tokens of ``text[start:end]``, exactly as :func:`tokenize` makes them."""
+        text = self._text
+        matches = self._matches
+        if matches is None or start != self._at:
+            if start == 0 or text[start - 1] != ";" or end >= self._end:
+                self._matches = None
+                return tokenize(text, self._dialect, start, end)
+            matches = self._matches = self._finditer(text, start, self._end)
+        tokens: list[Token] = []
+        append = tokens.append
+        new = tuple.__new__
+        word, punct, other, string, ident = Kind.WORD, Kind.PUNCT, Kind.OTHER, Kind.STRING, Kind.IDENT
+        names = _NAMES
+        for m in matches:
+            k = m.lastindex
+            if k is None:
+                break
+            value = m.group(k)
+            after = m.end()
+            at = after - len(value)
+            if k == _NAME_GROUP:
+                flag = names.get(value)
+                if flag is None:
+                    flag = _name_class(value)
+                if flag == _ELSEWHERE:
+                    break
+                append(new(Token, (word, value, at, flag == 1)))
+            elif k == _SIGN_GROUP:
+                if value == ";":
+                    if at != end:
+                        break
+                    self._at = after
+                    return tokens
+                append(new(Token, (punct, value, at, False)))
+            elif k == _NUMBER_GROUP:
+                number = value if value.isdigit() else ", ".join(_INTEGER.findall(value))
+                append(new(Token, (other, number, at, False)))
+            elif k == _KEY_GROUP:
+                append(new(Token, (word, value, at, True)))
+            else:
+                append(new(Token, (string if k == _STRING_GROUP else ident, value, at, False)))
+            if after > end:
+                break
+        self._matches = None
+        return tokenize(text, self._dialect, start, end)
+
+
 def first_opaque(text: str, dialect: Dialect, start: int, end: int) -> int:
     """Offset of the first literal, identifier, comment or dollar quote in ``text[start:end]`` (or ``end``)."""
     m = _patterns(dialect).opaque.search(text, start, end)

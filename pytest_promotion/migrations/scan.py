@@ -28,6 +28,7 @@ from pytest_promotion.migrations.dialects import Dialect, dialect_for
 from pytest_promotion.migrations.lexer import (
     Kind,
     Token,
+    Tokenizer,
     code_stretches,
     first_opaque,
     opaque_search,
@@ -385,6 +386,7 @@ class _Scan:
         spans = deque(statement_spans(text, dialect, start, end))
         next_span = spans.popleft
         opaque = self.opaque
+        tokens = Tokenizer(text, dialect, end).tokens
         calls_re, watched_re = self.calls, self.watched
         while spans:
             s, e = next_span()
@@ -413,7 +415,7 @@ class _Scan:
             called = calls or (watched_re is not None and watched_re.search(text, s, e) is not None)
             if candidate or called:
                 one = holds_one_command(text, upper, s, e, ascii)
-                stmt = Statement(tokenize(text, dialect, s, e), procedural, name, one)
+                stmt = Statement(tokens(s, e), procedural, name, one)
             elif context_marks and _any_between(context_marks, s, e):
                 stmt = Statement(_head_tokens(text, dialect, s, e), procedural, name)
             else:

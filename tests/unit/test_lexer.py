@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promotion.migrations import lexer
 from pytest_promotion.migrations.dialects import DIALECTS, MYSQL, POSTGRESQL, dialect_for
 from pytest_promotion.migrations.lexer import (
     Kind,
+    Tokenizer,
     _lex_code,
     _lex_with_sqlparse,
     code_stretches,
@@ -166,6 +168,39 @@ def test_one_pass_tokenize_makes_the_reference_tokens() -> None:
             )
             compared += 1
     assert compared > 15000
+
+
+def test_one_pass_over_many_statements_makes_the_tokens_of_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Tokenizer`` runs one regex pass across statements; each statement's tokens are tokenize's."""
+    handed_over = []
+    monkeypatch.setattr(lexer, "tokenize", lambda *args: handed_over.append(args) or tokenize(*args))
+    rng = random.Random(37)
+    fuzzed = [";".join(_fuzz(rng.randint(1, 9))) for _ in range(1500)]
+    shapes = [
+        "DO $$ BEGIN\n" + "".join(f'  DELETE FROM "T" WHERE "id" = {k};\n' for k in range(50)) + "END $$;"
+    ]
+    compared = 0
+    cases = [
+        *SOURCES,
+        *(("postgresql", t) for t in [*EXTRA, *fuzzed, *shapes]),
+        *(("mysql", t) for t in fuzzed),
+    ]
+    for name, text in cases:
+        dialect = DIALECTS[name]
+        for skip in (0.0, 0.3):  # the scan tokenizes only some statements of a range
+            for lo in (0, rng.randint(0, len(text))):
+                one_pass = Tokenizer(text, dialect, len(text))
+                for s, e in statement_spans(text, dialect, lo):
+                    if rng.random() < skip:
+                        continue
+                    assert one_pass.tokens(s, e) == tokenize(text, dialect, s, e), (name, text[s:e][:200])
+                    compared += 1
+    assert compared > 20000
+    handed_over.clear()
+    one_pass = Tokenizer(shapes[0], POSTGRESQL, len(shapes[0]))
+    for s, e in list(statement_spans(shapes[0], POSTGRESQL, shapes[0].index("BEGIN")))[:-1]:
+        one_pass.tokens(s, e)
+    assert len(handed_over) == 1  # the first: the pass starts only after a ";"
 
 
 def test_a_statement_marked_one_command_has_no_other_command_start() -> None:
