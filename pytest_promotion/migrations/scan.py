@@ -26,7 +26,10 @@ from pathlib import Path
 
 from pytest_promotion.migrations.dialects import Dialect, dialect_for
 from pytest_promotion.migrations.lexer import (
-    Kind,
+    DOLLAR,
+    IDENT,
+    STRING,
+    WORD,
     Token,
     Tokenizer,
     code_stretches,
@@ -268,7 +271,7 @@ def _literal_source(literals: Sequence[Token]) -> _Source:
     marks: list[tuple[int, int]] = []
     size = 0
     for tok in literals:
-        if tok.kind is Kind.DOLLAR:
+        if tok.kind is DOLLAR:
             body_start, body_end = _dollar_body(tok)
             marks.append((size, body_start))
             parts.append(tok.text[body_start - tok.start : body_end - tok.start])
@@ -301,7 +304,7 @@ def _literal_argument(toks: Sequence[Token], k: int) -> list[Token] | None:
     """The literals of ``'a' || 'b'`` starting at ``k``, or None when the argument is computed."""
     literals: list[Token] = []
     j = k
-    while j < len(toks) and toks[j].kind in (Kind.STRING, Kind.DOLLAR):
+    while j < len(toks) and toks[j].kind in (STRING, DOLLAR):
         literals.append(toks[j])
         j += 1
         if j < len(toks) and toks[j].text == "||":
@@ -440,7 +443,7 @@ class _Scan:
                     _runs_inner(stmt, calls)
                     if calls or not one
                     # One command: only its first word can be DO or EXECUTE (then it is no CREATE).
-                    else toks and toks[0].kind is Kind.WORD and toks[0].text.upper() in _RUNS_INNER
+                    else toks and toks[0].kind is WORD and toks[0].text.upper() in _RUNS_INNER
                 ):
                     self._inner(text, upper, stmt, calls, out, origin)
                     calls_re = self.calls  # the inner SQL may have created routines
@@ -480,9 +483,9 @@ class _Scan:
         starts = (0,) if stmt.one_command and toks else tuple(stmt.command_starts())
         if len(starts) == 1:
             tok = toks[starts[0]]
-            words = tok.text.upper() if tok.kind is Kind.WORD else ""
+            words = tok.text.upper() if tok.kind is WORD else ""
         else:
-            words = frozenset(toks[i].text.upper() for i in starts if toks[i].kind is Kind.WORD)
+            words = frozenset(toks[i].text.upper() for i in starts if toks[i].kind is WORD)
         ctx, conditional = self.ctx, self.conditional
         if not conditional:
             key: tuple[frozenset[str] | str, tuple[bool, ...]] = (words, ())
@@ -511,8 +514,8 @@ class _Scan:
         for i in stmt.command_starts():
             tok = toks[i]
             if tok.is_word("DO") and postgres:
-                body = next((t for t in toks[i + 1 :] if t.kind in (Kind.DOLLAR, Kind.STRING)), None)
-                language = [t.upper for t in toks[i + 1 :] if t.kind is Kind.WORD]
+                body = next((t for t in toks[i + 1 :] if t.kind in (DOLLAR, STRING)), None)
+                language = [t.upper for t in toks[i + 1 :] if t.kind is WORD]
                 procedural = "LANGUAGE" not in language or "PLPGSQL" in language
                 if body is not None:
                     self._run_literals(text, upper, [body], procedural, out, origin)
@@ -522,7 +525,7 @@ class _Scan:
                     self._run_literals(text, upper, literals, False, out, origin)
         if calls and self.calls is not None and not toks[0].is_word(*_NAMES_ROUTINES):
             for k, tok in enumerate(toks):
-                if tok.kind not in (Kind.WORD, Kind.IDENT):
+                if tok.kind not in (WORD, IDENT):
                     continue
                 name = name_key(tok)
                 routine = self.ctx.routines.get(name)
@@ -563,7 +566,7 @@ class _Scan:
         out: list[_Hit],
         origin: _Origin,
     ) -> None:
-        if len(literals) == 1 and literals[0].kind is Kind.DOLLAR:
+        if len(literals) == 1 and literals[0].kind is DOLLAR:
             body_start, body_end = _dollar_body(literals[0])
             self.hits(text, upper, body_start, body_end, procedural, out, origin)
             return
@@ -583,25 +586,23 @@ class _Scan:
         while k + 2 < len(toks) and toks[k + 1].text == ".":
             k += 2
         name = name_key(toks[k])
-        words = [t.upper for t in toks if t.kind is Kind.WORD]
+        words = [t.upper for t in toks if t.kind is WORD]
         language = words[words.index("LANGUAGE") + 1 :][:1] if "LANGUAGE" in words else []
         procedural = language != ["SQL"]
         body = next(
             (
                 t
                 for j, t in enumerate(toks)
-                if t.kind is Kind.DOLLAR
-                or t.is_word("BEGIN")
-                or (t.kind is Kind.STRING and toks[j - 1].is_word("AS"))
+                if t.kind is DOLLAR or t.is_word("BEGIN") or (t.kind is STRING and toks[j - 1].is_word("AS"))
             ),
             None,
         )
         literal: Token | None = None
         if body is None:
             return
-        if body.kind is Kind.DOLLAR:
+        if body.kind is DOLLAR:
             start, end = _dollar_body(body)
-        elif body.kind is Kind.STRING:
+        elif body.kind is STRING:
             literal = body
             start, end = body.start, body.start + len(body.text)
         else:  # BEGIN [ATOMIC] … END: the body runs to the end of the definition
@@ -633,7 +634,7 @@ def _runs_inner(stmt: Statement, calls: bool) -> bool:
     toks = stmt.tokens
     for i in stmt.command_starts():
         tok = toks[i]
-        if tok.kind is Kind.WORD and tok.text.upper() in _RUNS_INNER:
+        if tok.kind is WORD and tok.text.upper() in _RUNS_INNER:
             return True
     return False
 
@@ -650,8 +651,8 @@ def _routine_head(text: str, dialect: Dialect, start: int, end: int) -> list[Tok
         window = min(end, limit)
         tokens = tokenize(text, dialect, start, window)
         for k, tok in enumerate(tokens):
-            quoted = tok.kind is Kind.DOLLAR or (
-                tok.kind is Kind.STRING and k > 0 and tokens[k - 1].is_word("AS") and dialect.dollar_quotes
+            quoted = tok.kind is DOLLAR or (
+                tok.kind is STRING and k > 0 and tokens[k - 1].is_word("AS") and dialect.dollar_quotes
             )
             if quoted:
                 # Re-read from the quote: the window may have cut it short.
