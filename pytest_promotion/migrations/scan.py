@@ -399,7 +399,8 @@ class _Scan:
                 depth = _block_depth(text, dialect, s, e)
                 while depth > 0 and spans:
                     following = next_span()[1]
-                    depth += _block_depth(text, dialect, e, following)
+                    if _BLOCK_WORDS.search(text, e, following) is not None:  # else it opens none
+                        depth += _block_depth(text, dialect, e, following)
                     e = following
                 self._remember_routine(text, upper, s, e, origin)
                 calls_re = self.calls
@@ -726,6 +727,33 @@ def _unwrap_versioned_comments(text: str) -> str:
     return _VERSIONED_COMMENT.sub(lambda m: " " * (m.start(1) - m.start()) + m.group(1) + "  ", text)
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _finding(migration: str, line: int, rule: str, statement: str, print_: str) -> Finding:
+    """``Finding(migration, line, rule, statement, print_)``, for the scan's hundreds of thousands.
+
+    A frozen dataclass sets each of its seven fields through ``object.__setattr__``; setting
+    its ``__dict__`` at once makes the same object (equal, same hash) in a third of the time.
+    """
+    finding: Finding = _new(Finding)
+    _set(
+        finding,
+        "__dict__",
+        {
+            "migration": migration,
+            "line": line,
+            "rule": rule,
+            "statement": statement,
+            "fingerprint": print_,
+            "file": MIGRATION_FILE,
+            "where": "",
+        },
+    )
+    return finding
+
+
 def scan_text(text: str, dialect: Dialect, rules: tuple[Rule, ...], migration: str) -> list[Finding]:
     """Findings of one migration's text, ordered by position, then by rule.
 
@@ -755,9 +783,7 @@ def scan_text(text: str, dialect: Dialect, rules: tuple[Rule, ...], migration: s
             print_ = prints.get(key)
             if print_ is None:
                 print_ = prints[key] = fingerprint(rule.id, statement)
-            findings.append(
-                Finding(migration=migration, line=line, rule=rule.id, statement=statement, fingerprint=print_)
-            )
+            findings.append(_finding(migration, line, rule.id, statement, print_))
     finally:
         if collecting:
             gc.enable()

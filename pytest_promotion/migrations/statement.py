@@ -219,6 +219,7 @@ _STEP_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN", "ATOMIC"})
 
 
 _T = TypeVar("_T")
+_FIRST = (0,)
 
 
 class _Once(Generic[_T]):
@@ -277,6 +278,8 @@ class Statement:
         follows makes it one: ``INSERT INTO t (delete, b)`` and ``CASE WHEN a THEN truncate``
         hold none.
         """
+        if self.one_command:  # no pass needed: the only command starts at the first token
+            return iter(_FIRST if self.tokens else ())
         return iter(self._starts[0])
 
     @_Once
@@ -299,7 +302,7 @@ class Statement:
         The whole statement for a command reached through parentheses or a CTE list (as it
         always was for CTE bodies), else the text from the step that holds it.
         """
-        start = self._starts[1].get(i, i)
+        start = i if self.one_command else self._starts[1].get(i, i)
         if start == 0:
             return self.text
         return "".join(self._pieces[start:]).removeprefix(" ")

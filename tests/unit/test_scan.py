@@ -159,3 +159,17 @@ def test_rules_skipped_by_their_command_start_words_find_what_reading_every_stat
     for sql in cases:
         for dialect in DIALECTS.values():
             assert scan_text(sql, dialect, skipping, "m") == scan_text(sql, dialect, reading, "m")
+
+
+def test_the_scans_quick_finding_is_the_dataclass_finding() -> None:
+    """``_finding`` sets the fields at once; it must make exactly what ``Finding(...)`` makes."""
+    from dataclasses import fields
+
+    from pytest_promotion.migrations.scan import _finding
+
+    quick = _finding("m", 3, "delete-from", "DELETE FROM t", "0123456789abcdef")
+    made = Finding("m", 3, "delete-from", "DELETE FROM t", "0123456789abcdef")
+    assert quick == made
+    assert hash(quick) == hash(made)
+    assert vars(quick) == vars(made)
+    assert set(vars(quick)) == {f.name for f in fields(Finding)}
