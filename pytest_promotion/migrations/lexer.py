@@ -142,9 +142,11 @@ def _compile_patterns(dialect: Dialect) -> _Patterns:
     dash = _DASH_COMMENT if dialect.spaced_dash_comments else "--"
     starts = [dash, r"/\*", *(re.escape(c) for c in sorted(quote_starts))]
     if dialect.escape_strings:
-        starts.insert(0, r"(?<![\w$])[Ee]'")
+        # The look-behind after the first character, not before it: every branch then starts
+        # with a character, and the search scans for those in C (same matches).
+        starts.insert(0, r"[Ee](?<![\w$][Ee])'")
     if dialect.dollar_quotes:
-        starts.append(r"(?<![\w$])" + _DOLLAR_TAG)
+        starts.append(r"\$(?<![\w$]\$)" + _DOLLAR_TAG.removeprefix(r"\$"))
     if dialect.hash_comments:
         starts.append("#")
     opaque = re.compile("|".join(starts))

@@ -196,9 +196,11 @@ class FileContext:
 
 # Text with none of these (in ASCII) holds one command: no "(" for a subquery or CTE body, no word
 # that leads a step, opens a CASE, or starts an inner query (WITH, EXPLAIN, MERGE, FOR, OPEN, RETURN).
-_INNER_HINT = re.compile(
-    r"\(|\b(?:THEN|ELSE|LOOP|BEGIN|ATOMIC|CASE|END|WITH|EXPLAIN|MERGE|FOR|OPEN|RETURN)\b"
-)
+_INNER_WORDS = "THEN ELSE LOOP BEGIN ATOMIC CASE END WITH EXPLAIN MERGE FOR OPEN RETURN".split()
+# ``\bWORD\b`` written as ``WORD(?<!\wWORD)\b``: a pattern whose every branch starts with a
+# letter or "(" is searched by a fast scan for those first characters; a leading ``\b`` is
+# tried at every position instead.
+_INNER_HINT = re.compile(r"\(|" + "|".join(rf"{w}(?<!\w{w})\b" for w in _INNER_WORDS))
 
 
 def holds_one_command(text: str, upper: str, start: int, end: int, ascii: bool | None = None) -> bool:

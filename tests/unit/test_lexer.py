@@ -231,3 +231,42 @@ def test_the_keyword_cache_stays_bounded_over_endless_distinct_names() -> None:
     tokens = lexer.tokenize(text, POSTGRESQL, 0, len(text))
     assert len(lexer._KEYWORD_FLAG) <= lexer.KEYWORD_CACHE_LIMIT
     assert [t.keyword for t in tokens if t.text in ("SELECT", "FROM", "col_1")] == [True, False, True]
+
+
+def test_searches_written_letter_first_find_what_their_plain_forms_find() -> None:
+    """``WORD(?<!\\wWORD)`` is ``\\bWORD``, ``E(?<![\\w$]E)'`` is ``(?<![\\w$])E'``: at every offset."""
+    import re
+
+    from pytest_promotion.migrations.lexer import _patterns
+    from pytest_promotion.migrations.statement import _INNER_HINT, _INNER_WORDS
+
+    plain_hint = re.compile(r"\(|\b(?:" + "|".join(_INNER_WORDS) + r")\b")
+    opaque = _patterns(POSTGRESQL).opaque
+    plain_opaque = re.compile(r"(?<![\w$])[Ee]'|--|/\*|\"|'|(?<![\w$])\$(?:[^\W\d]\w*)?\$")
+    rng = random.Random(41)
+    pieces = [
+        "THEN",
+        "xTHEN",
+        "THEN_",
+        "(",
+        " ",
+        "END",
+        "_END",
+        "ÄEND",
+        "9FOR",
+        "$FOR",
+        "E'",
+        "xE'",
+        "$E'",
+        "e'",
+    ]
+    pieces += ["$$", "a$$", "$$a", "$t$", "é$t$", "1$t$", "--", "/*", '"', "'", "ATOMIC", "é", "Ω"]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 7)))
+        for at in range(len(text) + 1):
+            hint, plain = _INNER_HINT.search(text, at), plain_hint.search(text, at)
+            assert (hint and hint.span()) == (plain and plain.span()), text
+            found, expected = opaque.search(text, at), plain_opaque.search(text, at)
+            assert (found and (found.span(), found.group())) == (
+                expected and (expected.span(), expected.group())
+            )
