@@ -85,3 +85,16 @@ def test_a_body_mixing_statements_the_one_pass_hands_over_keeps_every_finding() 
         (8, "delete-from", "DELETE FROM t WHERE c = $q$;$q$"),
         (9, "drop-table", "DROP TABLE w"),
     ]
+
+
+def test_marks_after_a_long_skipped_body_are_found_where_the_search_restarts() -> None:
+    """Past a routine body longer than the restart gap, the keyword search starts again at the query."""
+    body = "".join(DELETE.format(k=k) for k in range(200))  # about 7 KB: more than the gap
+    sql = HEAD + body + "END;\nDROP TABLE x;DELETE FROM y;\nSELECT f();\n"
+    tail = 3 + 200 + 1
+    assert findings(sql) == [
+        *((3 + k, "delete-from", f'DELETE FROM "T" WHERE "id" = {k}') for k in range(200)),
+        (tail, "drop-table", "DROP TABLE x"),
+        (tail, "delete-from", "DELETE FROM y"),
+    ]
+    assert findings(HEAD + body + "END;\nDROP TABLE x;\n") == [(tail, "drop-table", "DROP TABLE x")]
