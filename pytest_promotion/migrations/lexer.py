@@ -16,7 +16,7 @@ Two passes keep the scan fast on large histories (most statements cannot be risk
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache, lru_cache
@@ -51,6 +51,18 @@ class Kind(Enum):
     OTHER = "other"  # numbers, placeholders
 
 
+# The members as plain names: on Python 3.11 reading ``Kind.WORD`` through the enum class costs
+# about 80 ns, five times a local or global name, and the rules' loops read it per token.
+WORD, IDENT, STRING, DOLLAR, PUNCT, OTHER = (
+    Kind.WORD,
+    Kind.IDENT,
+    Kind.STRING,
+    Kind.DOLLAR,
+    Kind.PUNCT,
+    Kind.OTHER,
+)
+
+
 class Token(NamedTuple):
     """One significant token of a statement; ``start`` is an offset into the whole file.
 
@@ -67,11 +79,11 @@ class Token(NamedTuple):
     @property
     def upper(self) -> str:
         """Keyword comparisons are case-insensitive; quoted text keeps its case."""
-        return self.text.upper() if self.kind is Kind.WORD else self.text
+        return self.text.upper() if self.kind is WORD else self.text
 
     def is_word(self, *words: str) -> bool:
         """True when this is an unquoted word equal (ignoring case) to one of ``words``."""
-        return self.kind is Kind.WORD and self.text.upper() in words
+        return self.kind is WORD and self.text.upper() in words
 
 
 _DASH_COMMENT = r"--(?=[\x00-\x20]|$)"
@@ -130,9 +142,11 @@ def _compile_patterns(dialect: Dialect) -> _Patterns:
     dash = _DASH_COMMENT if dialect.spaced_dash_comments else "--"
     starts = [dash, r"/\*", *(re.escape(c) for c in sorted(quote_starts))]
     if dialect.escape_strings:
-        starts.insert(0, r"(?<![\w$])[Ee]'")
+        # The look-behind after the first character, not before it: every branch then starts
+        # with a character, and the search scans for those in C (same matches).
+        starts.insert(0, r"[Ee](?<![\w$][Ee])'")
     if dialect.dollar_quotes:
-        starts.append(r"(?<![\w$])" + _DOLLAR_TAG)
+        starts.append(r"\$(?<![\w$]\$)" + _DOLLAR_TAG.removeprefix(r"\$"))
     if dialect.hash_comments:
         starts.append("#")
     opaque = re.compile("|".join(starts))
@@ -398,7 +412,7 @@ def _lex_fresh(code: str, base: int) -> list[Token]:
     out: list[Token] = []
     append = out.append
     new = tuple.__new__
-    word, punct, other = Kind.WORD, Kind.PUNCT, Kind.OTHER
+    word, punct, other = WORD, PUNCT, OTHER
     flags = _KEYWORD_FLAG
     pos = base
     for space, name, key, sign, number, rest in _FAST.findall(code):
@@ -441,9 +455,9 @@ def _lex_rest(code: str, at: int, pos: int, out: list[Token], stop: int | None =
         return value
     if role == _WORDISH and _WORDS.fullmatch(value):
         # sqlparse joins some phrases ("NOT NULL", "IF EXISTS"); the rules read single words.
-        out.extend(Token(Kind.WORD, w.group(), pos + w.start(), keyword) for w in _WORD.finditer(value))
+        out.extend(Token(WORD, w.group(), pos + w.start(), keyword) for w in _WORD.finditer(value))
     else:
-        out.append(Token(Kind.PUNCT if role == _PUNCT else Kind.OTHER, value, pos, False))
+        out.append(Token(PUNCT if role == _PUNCT else OTHER, value, pos, False))
     return value
 
 
@@ -461,11 +475,10 @@ def _lex_with_sqlparse(code: str, base: int) -> list[Token]:
             continue
         if role == _WORDISH and _WORDS.fullmatch(value):
             out.extend(
-                Token(Kind.WORD, w.group(), here + w.start(), ttype in T.Keyword)
-                for w in _WORD.finditer(value)
+                Token(WORD, w.group(), here + w.start(), ttype in T.Keyword) for w in _WORD.finditer(value)
             )
         else:
-            out.append(Token(Kind.PUNCT if role == _PUNCT else Kind.OTHER, value, here, False))
+            out.append(Token(PUNCT if role == _PUNCT else OTHER, value, here, False))
     return out
 
 
@@ -504,11 +517,11 @@ def _opaque_token(
         tag = _DOLLAR_AT.match(text, pos, end)
         assert tag is not None  # the opaque pattern found a dollar tag here
         after = _skip_dollar(text, pos, end, tag.group())
-        tokens.append(Token(Kind.DOLLAR, text[pos:after], pos))
+        tokens.append(Token(DOLLAR, text[pos:after], pos))
         return after
     lit = patterns.literal.match(text, pos, end)
     after = end if lit is None else lit.end()
-    kind = Kind.IDENT if lit is not None and lit.group("i") is not None else Kind.STRING
+    kind = IDENT if lit is not None and lit.group("i") is not None else STRING
     tokens.append(Token(kind, text[pos:after], pos))
     return after
 
@@ -578,7 +591,7 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
     tokens: list[Token] = []
     append = tokens.append
     new = tuple.__new__
-    word, punct, other, string, ident = Kind.WORD, Kind.PUNCT, Kind.OTHER, Kind.STRING, Kind.IDENT
+    word, punct, other, string, ident = WORD, PUNCT, OTHER, STRING, IDENT
     names = _NAMES
     safe_pos, safe_len = start, 0  # where the reference could take over, and the tokens before it
     stretch_end = -1  # the next literal or comment from here on (once looked up)
@@ -632,10 +645,85 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
     return tokens
 
 
+class Tokenizer:
+    """:func:`tokenize` for the statements of one range, in order, from one regex pass.
+
+    A DO block or a called routine is thousands of short statements; a ``finditer`` started
+    afresh for each costs as much as lexing the statement. Here one pass runs on from one
+    statement into the next: a statement that the pass reads as nothing but the common
+    tokens, up to a ``;`` token exactly at its end, gets those tokens — each match started where
+    :func:`tokenize` would start it, and none of them reads differently when the text goes on
+    past the ``;`` (their look-aheads accept a ``;`` as they accept the end). Anything else
+    (a literal the split saw otherwise, a word or sign the loop of :func:`tokenize` treats
+    apart, a skipped statement) is handed to :func:`tokenize` itself, and the pass restarts at
+    the next statement.
+    """
+
+    __slots__ = ("_at", "_dialect", "_end", "_finditer", "_matches", "_text")
+
+    def __init__(self, text: str, dialect: Dialect, end: int) -> None:
+        self._text, self._dialect, self._end = text, dialect, end
+        self._finditer = _patterns(dialect).statement.finditer
+        self._matches: Iterator[re.Match[str]] | None = None
+        self._at = -1  # where the pass stands: just after the last statement's ";"
+
+    def tokens(self, start: int, end: int) -> list[Token]:
+        """The tokens of ``text[start:end]``, exactly as :func:`tokenize` makes them."""
+        text = self._text
+        matches = self._matches
+        if matches is None or start != self._at:
+            if start == 0 or text[start - 1] != ";" or end >= self._end:
+                self._matches = None
+                return tokenize(text, self._dialect, start, end)
+            matches = self._matches = self._finditer(text, start, self._end)
+        tokens: list[Token] = []
+        append = tokens.append
+        new = tuple.__new__
+        word, punct, other, string, ident = WORD, PUNCT, OTHER, STRING, IDENT
+        names = _NAMES
+        for m in matches:
+            k = m.lastindex
+            if k is None:
+                break
+            value = m.group(k)
+            after = m.end()
+            at = after - len(value)
+            if k == _NAME_GROUP:
+                flag = names.get(value)
+                if flag is None:
+                    flag = _name_class(value)
+                if flag == _ELSEWHERE:
+                    break
+                append(new(Token, (word, value, at, flag == 1)))
+            elif k == _SIGN_GROUP:
+                if value == ";":
+                    if at != end:
+                        break
+                    self._at = after
+                    return tokens
+                append(new(Token, (punct, value, at, False)))
+            elif k == _NUMBER_GROUP:
+                number = value if value.isdigit() else ", ".join(_INTEGER.findall(value))
+                append(new(Token, (other, number, at, False)))
+            elif k == _KEY_GROUP:
+                append(new(Token, (word, value, at, True)))
+            else:
+                append(new(Token, (string if k == _STRING_GROUP else ident, value, at, False)))
+            if after > end:
+                break
+        self._matches = None
+        return tokenize(text, self._dialect, start, end)
+
+
 def first_opaque(text: str, dialect: Dialect, start: int, end: int) -> int:
     """Offset of the first literal, identifier, comment or dollar quote in ``text[start:end]`` (or ``end``)."""
     m = _patterns(dialect).opaque.search(text, start, end)
     return end if m is None else m.start()
+
+
+def opaque_search(dialect: Dialect) -> Callable[[str, int, int], re.Match[str] | None]:
+    """The search :func:`first_opaque` makes, bound once: a scan asks it of every statement."""
+    return _patterns(dialect).opaque.search
 
 
 def code_stretches(text: str, dialect: Dialect, start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
 from pytest_promotion.migrations.dialects import Dialect
-from pytest_promotion.migrations.lexer import Kind, Token
+from pytest_promotion.migrations.lexer import IDENT, PUNCT, WORD, Token
 
 _NO_SPACE_BEFORE = frozenset({",", ")", ";", ".", "::", "]"})
 _NO_SPACE_AFTER = frozenset({"(", ".", "::", "["})
@@ -49,7 +49,7 @@ def _normalized_pieces(tokens: Sequence[Token]) -> list[str]:
     out: list[str] = []
     append = out.append
     no_before, no_after, clause_words = _NO_SPACE_BEFORE, _NO_SPACE_AFTER, _CLAUSE_WORDS
-    ident, word = Kind.IDENT, Kind.WORD
+    ident, word = IDENT, WORD
     prev = ""
     call = False  # the previous token names a function, type or table: NOW(), VARCHAR(191), "User"("id")
     for kind, raw, _, keyword in tokens:
@@ -66,7 +66,7 @@ def _normalized_pieces(tokens: Sequence[Token]) -> list[str]:
 def name_key(tok: Token) -> str:
     """Compare table names the way a reader would: without quotes, ignoring case."""
     text = tok.text
-    if tok.kind is Kind.IDENT and len(text) >= 2:
+    if tok.kind is IDENT and len(text) >= 2:
         text = text[1:-1]
     return text.casefold()
 
@@ -93,7 +93,7 @@ class AlterTable:
 
     def text(self, action: Action) -> str:
         """The statement as if it held only ``action``: one finding's identity."""
-        verb = [] if not action.continuation else [Token(Kind.WORD, action.verb, action.start.start, True)]
+        verb = [] if not action.continuation else [Token(WORD, action.verb, action.start.start, True)]
         own = [action.start] if not action.continuation else []
         return normalize([*self.head, *verb, *own, *action.args])
 
@@ -101,8 +101,8 @@ class AlterTable:
 def _skip_name(tokens: Sequence[Token], i: int) -> int:
     """Index just past a possibly qualified name starting at ``i``."""
     n = len(tokens)
-    while i < n and tokens[i].kind in (Kind.WORD, Kind.IDENT):
-        if i + 2 < n and tokens[i + 1].text == "." and tokens[i + 2].kind in (Kind.WORD, Kind.IDENT):
+    while i < n and tokens[i].kind in (WORD, IDENT):
+        if i + 2 < n and tokens[i + 1].text == "." and tokens[i + 2].kind in (WORD, IDENT):
             i += 2
             continue
         return i + 1
@@ -178,7 +178,7 @@ class FileContext:
             return
         table = name_key(alter.table)
         for action in alter.actions:
-            words = [t.upper if t.kind is Kind.WORD else name_key(t) for t in action.args]
+            words = [t.upper if t.kind is WORD else name_key(t) for t in action.args]
             if action.verb == "ADD" and words[:1] == ["CONSTRAINT"] and "CHECK" in words:
                 k = words.index("CHECK")
                 # CHECK ( column IS NOT NULL ) [NOT VALID]
@@ -196,17 +196,22 @@ class FileContext:
 
 # Text with none of these (in ASCII) holds one command: no "(" for a subquery or CTE body, no word
 # that leads a step, opens a CASE, or starts an inner query (WITH, EXPLAIN, MERGE, FOR, OPEN, RETURN).
-_INNER_HINT = re.compile(
-    r"\(|\b(?:THEN|ELSE|LOOP|BEGIN|ATOMIC|CASE|END|WITH|EXPLAIN|MERGE|FOR|OPEN|RETURN)\b"
-)
+_INNER_WORDS = "THEN ELSE LOOP BEGIN ATOMIC CASE END WITH EXPLAIN MERGE FOR OPEN RETURN".split()
+# ``\bWORD\b`` written as ``WORD(?<!\wWORD)\b``: a pattern whose every branch starts with a
+# letter or "(" is searched by a fast scan for those first characters; a leading ``\b`` is
+# tried at every position instead.
+_INNER_HINT = re.compile(r"\(|" + "|".join(rf"{w}(?<!\w{w})\b" for w in _INNER_WORDS))
 
 
-def holds_one_command(text: str, upper: str, start: int, end: int) -> bool:
+def holds_one_command(text: str, upper: str, start: int, end: int, ascii: bool | None = None) -> bool:
     """True when ``text[start:end]`` cannot hold a command beyond its first (a cheap, safe test).
 
-    ``upper`` is ``text`` upper-cased, offset for offset.
+    ``upper`` is ``text`` upper-cased, offset for offset; ``ascii``, when the caller knows it,
+    whether ``text[start:end]`` is ASCII.
     """
-    return _INNER_HINT.search(upper, start, end) is None and text[start:end].isascii()
+    if ascii is None:
+        ascii = text[start:end].isascii()
+    return ascii and _INNER_HINT.search(upper, start, end) is None
 
 
 # Words that begin a query (a CTE body, a subquery, the target of EXPLAIN ANALYZE or FOR … IN).
@@ -216,6 +221,7 @@ _STEP_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN", "ATOMIC"})
 
 
 _T = TypeVar("_T")
+_FIRST = (0,)
 
 
 class _Once(Generic[_T]):
@@ -274,6 +280,8 @@ class Statement:
         follows makes it one: ``INSERT INTO t (delete, b)`` and ``CASE WHEN a THEN truncate``
         hold none.
         """
+        if self.one_command:  # no pass needed: the only command starts at the first token
+            return iter(_FIRST if self.tokens else ())
         return iter(self._starts[0])
 
     @_Once
@@ -287,7 +295,8 @@ class Statement:
     @_Once
     def text(self) -> str:
         """Normalised text of the whole statement (computed once, however many commands it holds)."""
-        return "".join(self._pieces)
+        pieces = self.__dict__.get("_pieces")  # kept only when a command's text needs a suffix
+        return "".join(_normalized_pieces(self.tokens) if pieces is None else pieces)
 
     def command_text(self, i: int) -> str:
         """Identity text of the command at ``i``.
@@ -295,7 +304,7 @@ class Statement:
         The whole statement for a command reached through parentheses or a CTE list (as it
         always was for CTE bodies), else the text from the step that holds it.
         """
-        start = self._starts[1].get(i, i)
+        start = i if self.one_command else self._starts[1].get(i, i)
         if start == 0:
             return self.text
         return "".join(self._pieces[start:]).removeprefix(" ")
@@ -307,7 +316,7 @@ class Statement:
             return False
         for k, w in enumerate(words):
             tok = toks[i + k]
-            if tok.kind is not Kind.WORD or tok.text.upper() != w:
+            if tok.kind is not WORD or tok.text.upper() != w:
                 return False
         return True
 
@@ -345,7 +354,7 @@ class Statement:
         actions: list[Action] = []
         depth = 0
         part: list[Token] = []
-        for tok in [*toks[name_end:], Token(Kind.PUNCT, ",", -1)]:
+        for tok in [*toks[name_end:], Token(PUNCT, ",", -1)]:
             if tok.text == "(":
                 depth += 1
             elif tok.text == ")":
@@ -361,7 +370,7 @@ class Statement:
 
 def _action(part: list[Token], previous: Action | None) -> Action:
     first = part[0]
-    if previous is not None and not (first.kind is Kind.WORD and first.upper in _ACTION_VERBS):
+    if previous is not None and not (first.kind is WORD and first.upper in _ACTION_VERBS):
         return Action(verb=previous.verb, args=part, start=first, continuation=True)
     return Action(verb=first.upper, args=part[1:], start=first, continuation=False)
 
@@ -371,7 +380,7 @@ def _matching_parens(toks: Sequence[Token]) -> list[int]:
     close = [-1] * len(toks)
     stack: list[int] = []
     for k, tok in enumerate(toks):
-        if tok.kind is Kind.PUNCT:
+        if tok.kind is PUNCT:
             if tok.text == "(":
                 stack.append(k)
             elif tok.text == ")" and stack:
@@ -385,14 +394,14 @@ def _is_subquery_command(toks: Sequence[Token], k: int) -> bool:
     """Is the word at ``k`` (just after ``(``) a data-modifying command or a WITH query?"""
     tok = toks[k]
     nxt = toks[k + 1] if k + 1 < len(toks) else None
-    if nxt is None or tok.kind is not Kind.WORD:
+    if nxt is None or tok.kind is not WORD:
         return False
     if tok.is_word("DELETE"):
         return nxt.is_word("FROM")
     if tok.is_word("INSERT", "MERGE"):
         return nxt.is_word("INTO")
     if tok.is_word("UPDATE", "WITH"):
-        return nxt.kind in (Kind.WORD, Kind.IDENT) and not nxt.is_word("AS", "FROM")
+        return nxt.kind in (WORD, IDENT) and not nxt.is_word("AS", "FROM")
     return False
 
 
@@ -423,7 +432,7 @@ def _with_main(toks: Sequence[Token], i: int, close: list[int]) -> int | None:
     if j < n and toks[j].is_word("RECURSIVE"):
         j += 1
     while j < n:
-        if toks[j].kind not in (Kind.WORD, Kind.IDENT):
+        if toks[j].kind not in (WORD, IDENT):
             return None
         j += 1
         if j < n and toks[j].text == "(":  # column list
@@ -458,7 +467,7 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
     n = len(toks)
     if n == 0:
         return [], {}
-    if stmt.is_definition or stmt.one_command:
+    if stmt.one_command or stmt.is_definition:
         return [0], {}
     close = _matching_parens(toks)
     postgres = stmt.dialect in ("postgresql", "cockroachdb")
@@ -468,7 +477,7 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
     starts: list[int] = []
     cases: list[bool] = []  # open CASE blocks: True for a CASE statement, False for an expression
     merge = False
-    word, punct = Kind.WORD, Kind.PUNCT
+    word, punct = WORD, PUNCT
     prev_up = ""  # the previous token upper-cased when it is a word, "(" for a parenthesis
     k = 0
     while k < n:
@@ -524,11 +533,7 @@ def _procedural_query(toks: Sequence[Token], k: int) -> int | None:
     j: int | None = None
     if toks[k].is_word("FOR"):
         j = k + 1
-        while (
-            j < n
-            and (toks[j].kind in (Kind.WORD, Kind.IDENT) or toks[j].text == ",")
-            and not toks[j].is_word("IN")
-        ):
+        while j < n and (toks[j].kind in (WORD, IDENT) or toks[j].text == ",") and not toks[j].is_word("IN"):
             j += 1
         if j < n and toks[j].is_word("IN"):
             j += 1

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promotion.migrations import lexer
 from pytest_promotion.migrations.dialects import DIALECTS, MYSQL, POSTGRESQL, dialect_for
 from pytest_promotion.migrations.lexer import (
     Kind,
+    Tokenizer,
     _lex_code,
     _lex_with_sqlparse,
     code_stretches,
@@ -168,6 +170,39 @@ def test_one_pass_tokenize_makes_the_reference_tokens() -> None:
     assert compared > 15000
 
 
+def test_one_pass_over_many_statements_makes_the_tokens_of_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Tokenizer`` runs one regex pass across statements; each statement's tokens are tokenize's."""
+    handed_over = []
+    monkeypatch.setattr(lexer, "tokenize", lambda *args: handed_over.append(args) or tokenize(*args))
+    rng = random.Random(37)
+    fuzzed = [";".join(_fuzz(rng.randint(1, 9))) for _ in range(1500)]
+    shapes = [
+        "DO $$ BEGIN\n" + "".join(f'  DELETE FROM "T" WHERE "id" = {k};\n' for k in range(50)) + "END $$;"
+    ]
+    compared = 0
+    cases = [
+        *SOURCES,
+        *(("postgresql", t) for t in [*EXTRA, *fuzzed, *shapes]),
+        *(("mysql", t) for t in fuzzed),
+    ]
+    for name, text in cases:
+        dialect = DIALECTS[name]
+        for skip in (0.0, 0.3):  # the scan tokenizes only some statements of a range
+            for lo in (0, rng.randint(0, len(text))):
+                one_pass = Tokenizer(text, dialect, len(text))
+                for s, e in statement_spans(text, dialect, lo):
+                    if rng.random() < skip:
+                        continue
+                    assert one_pass.tokens(s, e) == tokenize(text, dialect, s, e), (name, text[s:e][:200])
+                    compared += 1
+    assert compared > 20000
+    handed_over.clear()
+    one_pass = Tokenizer(shapes[0], POSTGRESQL, len(shapes[0]))
+    for s, e in list(statement_spans(shapes[0], POSTGRESQL, shapes[0].index("BEGIN")))[:-1]:
+        one_pass.tokens(s, e)
+    assert len(handed_over) == 1  # the first: the pass starts only after a ";"
+
+
 def test_a_statement_marked_one_command_has_no_other_command_start() -> None:
     """``holds_one_command`` is a safe shortcut: the full pass finds the same single start."""
     marked = 0
@@ -196,3 +231,42 @@ def test_the_keyword_cache_stays_bounded_over_endless_distinct_names() -> None:
     tokens = lexer.tokenize(text, POSTGRESQL, 0, len(text))
     assert len(lexer._KEYWORD_FLAG) <= lexer.KEYWORD_CACHE_LIMIT
     assert [t.keyword for t in tokens if t.text in ("SELECT", "FROM", "col_1")] == [True, False, True]
+
+
+def test_searches_written_letter_first_find_what_their_plain_forms_find() -> None:
+    """``WORD(?<!\\wWORD)`` is ``\\bWORD``, ``E(?<![\\w$]E)'`` is ``(?<![\\w$])E'``: at every offset."""
+    import re
+
+    from pytest_promotion.migrations.lexer import _patterns
+    from pytest_promotion.migrations.statement import _INNER_HINT, _INNER_WORDS
+
+    plain_hint = re.compile(r"\(|\b(?:" + "|".join(_INNER_WORDS) + r")\b")
+    opaque = _patterns(POSTGRESQL).opaque
+    plain_opaque = re.compile(r"(?<![\w$])[Ee]'|--|/\*|\"|'|(?<![\w$])\$(?:[^\W\d]\w*)?\$")
+    rng = random.Random(41)
+    pieces = [
+        "THEN",
+        "xTHEN",
+        "THEN_",
+        "(",
+        " ",
+        "END",
+        "_END",
+        "ÄEND",
+        "9FOR",
+        "$FOR",
+        "E'",
+        "xE'",
+        "$E'",
+        "e'",
+    ]
+    pieces += ["$$", "a$$", "$$a", "$t$", "é$t$", "1$t$", "--", "/*", '"', "'", "ATOMIC", "é", "Ω"]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 7)))
+        for at in range(len(text) + 1):
+            hint, plain = _INNER_HINT.search(text, at), plain_hint.search(text, at)
+            assert (hint and hint.span()) == (plain and plain.span()), text
+            found, expected = opaque.search(text, at), plain_opaque.search(text, at)
+            assert (found and (found.span(), found.group())) == (
+                expected and (expected.span(), expected.group())
+            )

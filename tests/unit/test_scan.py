@@ -90,6 +90,24 @@ def test_function_body_is_not_scanned() -> None:
     assert findings(sql) == []
 
 
+def test_a_comment_naming_a_routine_is_no_call_and_no_crash() -> None:
+    """A statement of nothing but a comment has no tokens: looking for calls in it must not fail."""
+    sql = "CREATE FUNCTION f() RETURNS int AS $$ DELETE FROM t $$ LANGUAGE sql;\n/* f() */;\nDROP TABLE u;"
+    assert findings(sql) == [(3, "drop-table", "DROP TABLE u")]
+    assert findings(sql.replace("/* f() */;\nDROP TABLE u;", "-- f(), then DROP TABLE u\n")) == []
+
+
+def test_a_routine_called_from_a_do_block_given_as_a_string_is_scanned() -> None:
+    """The call is read in the string's SQL; the body is read in the file, where it was created."""
+    create = "CREATE FUNCTION f() RETURNS void AS $$ DELETE FROM t $$ LANGUAGE sql;\n"
+    assert findings(create + "DO 'BEGIN PERFORM f(); END';") == [(1, "delete-from", "DELETE FROM t")]
+    assert findings(create + "DO $$ BEGIN PERFORM f(); END $$;") == [(1, "delete-from", "DELETE FROM t")]
+    made_in_a_string = (
+        "DO 'BEGIN EXECUTE ''CREATE FUNCTION g() RETURNS void AS ''''DROP TABLE u'''' LANGUAGE sql''; END';"
+    )
+    assert findings(made_in_a_string + "\nSELECT g();") == [(1, "drop-table", "DROP TABLE u")]
+
+
 def test_trigger_body_with_semicolons_stays_one_statement() -> None:
     sql = "CREATE TRIGGER tr AFTER INSERT ON a BEGIN\n DELETE FROM b;\n DELETE FROM c;\nEND;\nDROP TABLE d;"
     spans = list(statement_spans(sql, POSTGRESQL))
@@ -141,3 +159,17 @@ def test_rules_skipped_by_their_command_start_words_find_what_reading_every_stat
     for sql in cases:
         for dialect in DIALECTS.values():
             assert scan_text(sql, dialect, skipping, "m") == scan_text(sql, dialect, reading, "m")
+
+
+def test_the_scans_quick_finding_is_the_dataclass_finding() -> None:
+    """``_finding`` sets the fields at once; it must make exactly what ``Finding(...)`` makes."""
+    from dataclasses import fields
+
+    from pytest_promotion.migrations.scan import _finding
+
+    quick = _finding("m", 3, "delete-from", "DELETE FROM t", "0123456789abcdef")
+    made = Finding("m", 3, "delete-from", "DELETE FROM t", "0123456789abcdef")
+    assert quick == made
+    assert hash(quick) == hash(made)
+    assert vars(quick) == vars(made)
+    assert set(vars(quick)) == {f.name for f in fields(Finding)}

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pytest_promotion.migrations.statement import Action, FileContext, Statement, name_key
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A risky command: the file offset where it starts and its identity text."""
+class Hit(NamedTuple):
+    """A risky command: the file offset where it starts and its identity text.
+
+    A named tuple, not a dataclass: a DO block of deletes makes one per statement, and a tuple
+    is the cheapest object Python builds.
+    """
 
     offset: int
     statement: str
