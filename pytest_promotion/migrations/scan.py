@@ -54,6 +54,12 @@ _ROUTINE_HEAD = re.compile(
     r"(?:(?:TEMP|TEMPORARY|CONSTRAINT|DEFINER\s*=\s*\S+)\s+)*(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b",
     re.IGNORECASE | re.DOTALL,
 )
+# A function or procedure created anywhere in a text (read on the upper-cased text, case-sensitively,
+# the look-behind after the first letter so that sre scans for "C" in C): a step of a body that runs
+# now (``BEGIN CREATE FUNCTION …`` in a DO block) creates it as much as the file does.
+_CREATES_ROUTINE = re.compile(
+    r"C(?<![\w$]C)REATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:FUNCTION|PROCEDURE|PROC)(?![\w$])"
+)
 # Statements that name a routine without running it (DROP FUNCTION f(), COMMENT ON FUNCTION f()).
 _NAMES_ROUTINES = ("DROP", "ALTER", "COMMENT", "GRANT", "REVOKE", "SECURITY")
 _RUNS_QUOTED = re.compile(r"(?<![\w$])(?:DO|EXECUTE)(?![\w$])", re.IGNORECASE)
@@ -345,6 +351,9 @@ class _Scan:
     watched: re.Pattern[str] | None = None
     """Enum values added so far, for finding the statements that use them."""
     watched_count: int = 0
+    running: set[str] = field(default_factory=set)
+    """Routines whose bodies are being scanned now: re-creating one of these from its own body does
+    not make it new (its call there is the one being scanned)."""
     places: dict[str, _Place] = field(default_factory=dict)
     """Where each routine of ``ctx.routines`` was created: its offsets are offsets in that text."""
     readers: dict[tuple[frozenset[str] | str, tuple[bool, ...]], tuple[Rule, ...]] = field(
@@ -379,8 +388,15 @@ class _Scan:
             marks.any_between(start, end)
             or (self.calls is not None and self.calls.search(text, start, end))
             or (self.watched is not None and self.watched.search(text, start, end))
+            or _CREATES_ROUTINE.search(upper, start, end)
         ):
-            return  # no rule keyword, no call of a routine made here, no use of a value added here
+            # No rule keyword, no call of a routine made here, no use of a value added here, and
+            # no routine created here (whose body may call one that the file creates later).
+            return
+        # Where routines are created: a statement holding one is read even with no rule keyword,
+        # so that SQL it runs now (a DO body, EXECUTE of a literal) remembers what it creates.
+        creations = [m.start() for m in _CREATES_ROUTINE.finditer(upper, start, end)]
+        creation, last_creation = 0, len(creations)
         context_marks = [] if context is None else [m.start() for m in context.finditer(upper, start, end)]
         name = dialect.name
         append = out.append
@@ -414,12 +430,27 @@ class _Scan:
                 candidate = (quoted is None or first < quoted.start()) or _has_mark_in_code(
                     text, dialect, s, e, marks
                 )
+            while creation < last_creation and creations[creation] < s:
+                creation += 1
+            creates = creation < last_creation and creations[creation] < e
+            candidate = candidate or creates
             ascii = text[s:e].isascii()
             calls = calls_re is not None and self._names_routine(text, upper, s, e, ascii)
             called = calls or (watched_re is not None and watched_re.search(text, s, e) is not None)
             if candidate or called:
                 one = holds_one_command(text, upper, s, e, ascii)
                 stmt = Statement(tokens(s, e), procedural, name, one)
+                if creates and not one:
+                    inner = _routine_step(text, stmt, e)
+                    if inner is not None:
+                        # ``BEGIN CREATE FUNCTION …``: the steps before the definition are read
+                        # here, the definition from its CREATE on, next, as one at a span's start.
+                        k, at = inner
+                        spans.appendleft((at, e))
+                        e = at
+                        ascii = text[s:e].isascii()
+                        one = holds_one_command(text, upper, s, e, ascii)
+                        stmt = Statement(stmt.tokens[:k], procedural, name, one)
             elif context_marks and _any_between(context_marks, s, e):
                 stmt = Statement(_head_tokens(text, dialect, s, e), procedural, name)
             else:
@@ -530,7 +561,7 @@ class _Scan:
                     continue
                 name = name_key(tok)
                 routine = self.ctx.routines.get(name)
-                if routine is None or name in self.ctx.called:
+                if routine is None or name in self.ctx.called or name in self.running:
                     continue
                 nxt = toks[k + 1] if k + 1 < len(toks) else None
                 prev = toks[k - 1] if k > 0 else None
@@ -543,20 +574,29 @@ class _Scan:
                     # The body is read in the text the routine was created in (the file, or the
                     # string a DO block was given as), not in the text of the call.
                     where = self.places[name]
-                    if routine.literal is not None:
-                        self._run_literals(
-                            where.text, where.upper, [routine.literal], routine.procedural, out, where.origin
-                        )
-                    else:
-                        self.hits(
-                            where.text,
-                            where.upper,
-                            routine.start,
-                            routine.end,
-                            routine.procedural,
-                            out,
-                            where.origin,
-                        )
+                    self.running.add(name)
+                    try:
+                        if routine.literal is not None:
+                            self._run_literals(
+                                where.text,
+                                where.upper,
+                                [routine.literal],
+                                routine.procedural,
+                                out,
+                                where.origin,
+                            )
+                        else:
+                            self.hits(
+                                where.text,
+                                where.upper,
+                                routine.start,
+                                routine.end,
+                                routine.procedural,
+                                out,
+                                where.origin,
+                            )
+                    finally:
+                        self.running.discard(name)
 
     def _run_literals(
         self,
@@ -611,6 +651,8 @@ class _Scan:
             procedural = True
         self.ctx.routines[name] = Routine(start, end, procedural, literal)
         self.places[name] = _Place(text, upper, origin)
+        if name not in self.running:
+            self.ctx.called.discard(name)  # re-created: the next call runs the new body
         names = sorted(self.ctx.routines, key=len, reverse=True)
         self.calls = re.compile(
             r"(?<![\w$])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w$])", re.IGNORECASE
@@ -638,6 +680,19 @@ def _runs_inner(stmt: Statement, calls: bool) -> bool:
         if tok.kind is WORD and tok.text.upper() in _RUNS_INNER:
             return True
     return False
+
+
+def _routine_step(text: str, stmt: Statement, end: int) -> tuple[int, int] | None:
+    """The first command of ``stmt`` after its first token that creates a function or procedure.
+
+    Returns its token index and offset, or None. A body step after BEGIN, THEN, ELSE or LOOP
+    shares its ``;``-span with those words, so the routine's head is not at the span's start.
+    """
+    toks = stmt.tokens
+    for i in stmt.command_starts():
+        if i > 0 and toks[i].is_word("CREATE") and _ROUTINE_NAME.match(text, toks[i].start, end):
+            return i, toks[i].start
+    return None
 
 
 def _routine_head(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:

@@ -108,6 +108,71 @@ def test_a_routine_called_from_a_do_block_given_as_a_string_is_scanned() -> None
     assert findings(made_in_a_string + "\nSELECT g();") == [(1, "drop-table", "DROP TABLE u")]
 
 
+_G = "CREATE FUNCTION g() RETURNS void LANGUAGE sql AS $f$ DELETE FROM t $f$"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"DO 'BEGIN {_G}; END';\nSELECT g();",
+        f"DO $$ BEGIN {_G}; END $$;\nSELECT g();",
+        "DO $$ BEGIN CREATE PROCEDURE p() LANGUAGE sql AS $f$ DELETE FROM t $f$; END $$;\nCALL p();",
+        f"DO $$ BEGIN IF true THEN {_G}; END IF; END $$;\nSELECT g();",
+        f"DO $$ <<l>> BEGIN {_G}; END $$;\nSELECT g();",
+        f"DO $$ BEGIN NULL; EXCEPTION WHEN others THEN {_G}; END $$;\nSELECT g();",
+        f"DO $$ BEGIN {_G}; PERFORM g(); END $$;",
+        f"DO $a$ BEGIN DO $b$ BEGIN {_G}; END $b$; END $a$;\nSELECT g();",
+        "DO 'BEGIN CREATE FUNCTION g() RETURNS void LANGUAGE sql AS ''DELETE FROM t''; END';\nSELECT g();",
+        "DO $$ BEGIN CREATE FUNCTION g() RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM t; END; END $$;\n"
+        "SELECT g();",
+        # A function that creates one when it runs.
+        f"CREATE FUNCTION o() RETURNS void LANGUAGE plpgsql AS $o$ BEGIN {_G}; END $o$;\nSELECT o();\nSELECT g();",
+    ],
+)
+def test_a_routine_created_by_a_step_that_runs_now_and_called_later_is_scanned(sql: str) -> None:
+    """A step after BEGIN/THEN in a body that runs at migration time creates its routine as the file does."""
+    assert [rule for _, rule, _ in findings(sql)] == ["delete-from"]
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        "DO $$ BEGIN CREATE FUNCTION g() RETURNS void LANGUAGE sql AS $f$ SELECT h() $f$; END $$;",
+        "DO $$ BEGIN EXECUTE 'CREATE FUNCTION g() RETURNS void LANGUAGE sql AS $f$ SELECT h() $f$'; END $$;",
+    ],
+)
+def test_a_routine_created_without_a_risky_word_is_remembered_for_what_it_calls(made: str) -> None:
+    """g holds no risky word, but it calls h, created later in the file: the call of g runs h's DELETE."""
+    sql = f"{made}\nCREATE FUNCTION h() RETURNS void LANGUAGE sql AS $f$ DELETE FROM t $f$;\nSELECT g();"
+    assert findings(sql) == [(2, "delete-from", "DELETE FROM t")]
+
+
+def test_a_routine_replaced_after_a_call_is_scanned_again_at_the_next_call() -> None:
+    sql = (
+        "CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $f$ SELECT 1 $f$;\nSELECT g();\n"
+        "CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE sql AS $f$ DELETE FROM t RETURNING 1 $f$;\nSELECT g();"
+    )
+    assert findings(sql) == [(3, "delete-from", "DELETE FROM t RETURNING 1")]
+
+
+def test_a_routine_that_replaces_and_calls_itself_is_scanned_once() -> None:
+    body = "BEGIN CREATE OR REPLACE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $i$ BEGIN NULL; END $i$; PERFORM g(); DELETE FROM t; END"
+    sql = f"CREATE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $o$ {body} $o$;\nSELECT g();"
+    assert [rule for _, rule, _ in findings(sql)] == ["delete-from"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"DO $$ BEGIN {_G}; END $$;",
+        "DO $$ BEGIN CREATE FUNCTION g() RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM t; END; END $$;",
+        f"DO $$ BEGIN IF true THEN {_G}; END IF; END $$;\nSELECT 'g()';",
+    ],
+)
+def test_a_routine_only_created_by_a_body_that_runs_now_stays_unscanned(sql: str) -> None:
+    assert findings(sql) == []
+
+
 def test_trigger_body_with_semicolons_stays_one_statement() -> None:
     sql = "CREATE TRIGGER tr AFTER INSERT ON a BEGIN\n DELETE FROM b;\n DELETE FROM c;\nEND;\nDROP TABLE d;"
     spans = list(statement_spans(sql, POSTGRESQL))
