@@ -43,22 +43,26 @@ from pytest_promotion.migrations.statement import FileContext, Routine, Statemen
 
 MIGRATION_FILE = "migration.sql"
 
+# Between the words of a routine's head: whitespace or comments (``CREATE /* … */ FUNCTION``).
+_GAP = r"(?:\s|--[^\n]*+|/\*(?:[^*]|\*(?!/))*+\*/)++"
 _ROUTINE_NAME = re.compile(
-    r"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?"
-    r"(?:DEFINER\s*=\s*\S+\s+)?(?:FUNCTION|PROCEDURE|PROC)\b",
+    rf"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE{_GAP}(?:OR{_GAP}(?:REPLACE|ALTER){_GAP})?"
+    rf"(?:DEFINER\s*=\s*\S+{_GAP})?(?:FUNCTION|PROCEDURE|PROC)\b",
     re.IGNORECASE | re.DOTALL,
 )
 _ROUTINE_HEAD = re.compile(
     # Possessive: leading comments are skipped once, never re-split (no backtracking blow-up).
-    r"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?"
-    r"(?:(?:TEMP|TEMPORARY|CONSTRAINT|DEFINER\s*=\s*\S+)\s+)*(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b",
+    rf"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE{_GAP}(?:OR{_GAP}(?:REPLACE|ALTER){_GAP})?"
+    rf"(?:(?:TEMP|TEMPORARY|CONSTRAINT|DEFINER\s*=\s*\S+){_GAP})*(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b",
     re.IGNORECASE | re.DOTALL,
 )
 # A function or procedure created anywhere in a text (read on the upper-cased text, case-sensitively,
 # the look-behind after the first letter so that sre scans for "C" in C): a step of a body that runs
 # now (``BEGIN CREATE FUNCTION …`` in a DO block) creates it as much as the file does.
 _CREATES_ROUTINE = re.compile(
-    r"C(?<![\w$]C)REATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:FUNCTION|PROCEDURE|PROC)(?![\w$])"
+    rf"C(?<![\w$]C)REATE{_GAP}(?:OR{_GAP}(?:REPLACE|ALTER){_GAP})?(?:DEFINER\s*=\s*\S+{_GAP})?"
+    r"(?:FUNCTION|PROCEDURE|PROC)(?![\w$])",
+    re.DOTALL,
 )
 # Statements that name a routine without running it (DROP FUNCTION f(), COMMENT ON FUNCTION f()).
 _NAMES_ROUTINES = ("DROP", "ALTER", "COMMENT", "GRANT", "REVOKE", "SECURITY")

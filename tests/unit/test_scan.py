@@ -147,6 +147,17 @@ def test_a_routine_created_without_a_risky_word_is_remembered_for_what_it_calls(
     assert findings(sql) == [(2, "delete-from", "DELETE FROM t")]
 
 
+@pytest.mark.parametrize(
+    "head",
+    ["CREATE /* made here */ FUNCTION", "CREATE OR -- again\nREPLACE/**/FUNCTION", "CREATE\n-- c\nPROCEDURE"],
+)
+def test_a_routine_whose_head_holds_comments_is_remembered(head: str) -> None:
+    call = "CALL" if "PROCEDURE" in head else "SELECT"
+    sql = f"{head} g() LANGUAGE sql AS $f$ DELETE FROM t $f$;\n{call} g();"
+    assert [rule for _, rule, _ in findings(sql)] == ["delete-from"]
+    assert [rule for _, rule, _ in findings(f"DO $$ BEGIN {sql} END $$;")] == ["delete-from"]
+
+
 def test_a_routine_replaced_after_a_call_is_scanned_again_at_the_next_call() -> None:
     sql = (
         "CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $f$ SELECT 1 $f$;\nSELECT g();\n"
