@@ -377,14 +377,23 @@ class _Scan:
         self.opaque = opaque_search(self.dialect)
 
     def hits(
-        self, text: str, upper: str, start: int, end: int, procedural: bool, out: list[_Hit], origin: _Origin
+        self,
+        text: str,
+        upper: str,
+        start: int,
+        end: int,
+        procedural: bool,
+        out: list[_Hit],
+        origin: _Origin,
+        split: Sequence[tuple[int, int]] | None = None,
     ) -> None:
         """Append ``(file offset, rule, statement)`` for every risky command in ``text[start:end]``.
 
         ``upper`` is ``text`` upper-cased (:func:`upper_same_length`); ``origin`` leads from
         offsets in ``text`` to offsets in the file (empty: ``text`` is the file). The hits are
         appended, not yielded: a DO body's hits would otherwise pass through a generator per
-        level of nesting each.
+        level of nesting each. ``split``: the range's statement spans, when they are known
+        already (a BEGIN … END body, split with the file it was created in).
         """
         dialect, ctx, context = self.dialect, self.ctx, self.context
         marks = self.prefilter.marks(upper, start, end)
@@ -406,24 +415,34 @@ class _Scan:
         append = out.append
         # Split first (one tight pass), and let go of each span once read: a body called from
         # the file's last statement is scanned while the file's own spans are already gone.
-        spans = deque(statement_spans(text, dialect, start, end))
+        spans = deque(statement_spans(text, dialect, start, end) if split is None else split)
         next_span = spans.popleft
         opaque = self.opaque
         tokens = Tokenizer(text, dialect, end).tokens
         calls_re, watched_re = self.calls, self.watched
+        names = _Names(self.calls_upper, text, upper, end)
+        block_word = -1  # the next BEGIN, CASE, END or parenthesis at or after a joined span's end
         while spans:
             s, e = next_span()
             if _ROUTINE_HEAD.match(text, s, e):
                 # A body of BEGIN … END holds ';' of its own: keep the definition whole. It runs
-                # only if this file calls it, so it is remembered, not scanned.
+                # only if this file calls it, so it is remembered, not scanned; the spans it was
+                # joined from are kept for the call, which reads the same statements.
                 depth = _block_depth(text, dialect, s, e)
+                joined = [(s, e)]
                 while depth > 0 and spans:
-                    following = next_span()[1]
-                    if _BLOCK_WORDS.search(text, e, following) is not None:  # else it opens none
+                    span = next_span()
+                    joined.append(span)
+                    following = span[1]
+                    if block_word < e:
+                        found = _BLOCK_WORDS.search(text, e, end)
+                        block_word = end if found is None else found.start()
+                    if block_word < following:  # else the span opens and closes no block
                         depth += _block_depth(text, dialect, e, following)
                     e = following
-                self._remember_routine(text, upper, s, e, origin)
+                self._remember_routine(text, upper, s, e, origin, joined)
                 calls_re = self.calls
+                names = _Names(self.calls_upper, text, upper, end)
                 continue
             # The usual case inline: the first keyword comes before any literal or comment.
             first = marks.first_from(s)
@@ -439,7 +458,15 @@ class _Scan:
             creates = creation < last_creation and creations[creation] < e
             candidate = candidate or creates
             ascii = text[s:e].isascii()
-            calls = calls_re is not None and self._names_routine(text, upper, s, e, ascii)
+            if calls_re is None:
+                calls = False
+            elif ascii and names.quick is not None:
+                # One search of the range serves all its statements (a called body of thousands
+                # of them names no routine in most); a name running past the span is read again.
+                at, past = names.first_from(s)
+                calls = at < e and (past <= e or self._names_routine(text, upper, s, e, ascii))
+            else:
+                calls = self._names_routine(text, upper, s, e, ascii)
             called = calls or (watched_re is not None and watched_re.search(text, s, e) is not None)
             if candidate or called:
                 one = holds_one_command(text, upper, s, e, ascii)
@@ -482,7 +509,9 @@ class _Scan:
                     else toks and toks[0].kind is WORD and toks[0].text.upper() in _RUNS_INNER
                 ):
                     self._inner(text, upper, stmt, calls, out, origin)
-                    calls_re = self.calls  # the inner SQL may have created routines
+                    if self.calls is not calls_re:  # the inner SQL created routines
+                        calls_re = self.calls
+                        names = _Names(self.calls_upper, text, upper, end)
                 if len(ctx.added_enum_values) != self.watched_count:
                     self.watched_count = len(ctx.added_enum_values)
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
@@ -598,6 +627,7 @@ class _Scan:
                                 routine.procedural,
                                 out,
                                 where.origin,
+                                routine.spans,
                             )
                     finally:
                         self.running.discard(name)
@@ -619,8 +649,13 @@ class _Scan:
         inner = source.text
         self.hits(inner, upper_same_length(inner), 0, len(inner), procedural, out, (source, *origin))
 
-    def _remember_routine(self, text: str, upper: str, s: int, e: int, origin: _Origin) -> None:
-        """Note a created function or procedure, to scan its body if the file calls it."""
+    def _remember_routine(
+        self, text: str, upper: str, s: int, e: int, origin: _Origin, joined: list[tuple[int, int]]
+    ) -> None:
+        """Note a created function or procedure, to scan its body if the file calls it.
+
+        ``joined``: the statement spans the definition was joined from.
+        """
         head = _ROUTINE_NAME.match(text, s, e)
         if head is None:
             return
@@ -643,6 +678,7 @@ class _Scan:
             None,
         )
         literal: Token | None = None
+        spans: list[tuple[int, int]] | None = None
         if body is None:
             return
         if body.kind is DOLLAR:
@@ -653,7 +689,11 @@ class _Scan:
         else:  # BEGIN [ATOMIC] … END: the body runs to the end of the definition
             start, end = body.start, e
             procedural = True
-        self.ctx.routines[name] = Routine(start, end, procedural, literal)
+            # The body's statements are the definition's spans from the one holding BEGIN on:
+            # BEGIN is code, where splitting from it reads the text as splitting the file did.
+            k = bisect_right(joined, (start, 1 << 62)) - 1
+            spans = [(start, joined[k][1]), *joined[k + 1 :]]
+        self.ctx.routines[name] = Routine(start, end, procedural, literal, spans)
         self.places[name] = _Place(text, upper, origin)
         if name not in self.running:
             self.ctx.called.discard(name)  # re-created: the next call runs the new body
@@ -670,6 +710,36 @@ class _Scan:
 
 
 _RUNS_INNER = frozenset({"DO", "EXECUTE"})
+
+
+class _Names:
+    """Where names of the routines created so far occur in one range, found lazily, in order.
+
+    The call search of :meth:`_Scan._names_routine` for ASCII text, made once for the range:
+    asked with positions that never decrease, it searches again only past the last name found.
+    """
+
+    __slots__ = ("_found", "_past", "_text", "_upper", "end", "quick")
+
+    def __init__(self, quick: re.Pattern[str] | None, text: str, upper: str, end: int) -> None:
+        self.quick, self._text, self._upper, self.end = quick, text, upper, end
+        self._found = self._past = -1
+
+    def first_from(self, pos: int) -> tuple[int, int]:
+        """Start and end of the first name at or after ``pos`` (``end`` twice when there is none)."""
+        if self._found >= pos:
+            return self._found, self._past
+        quick, text, upper, end = self.quick, self._text, self._upper, self.end
+        assert quick is not None
+        while (m := quick.search(upper, pos, end)) is not None:
+            at = m.start()
+            before = text[at - 1] if at else ""
+            if not (before.isalnum() or before in ("_", "$")):
+                self._found, self._past = at, m.end()
+                return at, m.end()
+            pos = at + 1
+        self._found = self._past = end
+        return end, end
 
 
 def _runs_inner(stmt: Statement, calls: bool) -> bool:
