@@ -174,7 +174,11 @@ class _Marks:
             if at < pos or (at > 0 and (upper[at - 1].isalnum() or upper[at - 1] == "_")):
                 continue
             narrow = refine[m.group()]
-            if narrow is None or any(p.match(upper, at, end) for p in narrow):
+            if narrow is None or (
+                narrow[0].match(upper, at, end)
+                if len(narrow) == 1
+                else any(p.match(upper, at, end) for p in narrow)
+            ):
                 self._found = at
                 return at
         self._searched = self._found = end
@@ -470,7 +474,7 @@ class _Scan:
             called = calls or (watched_re is not None and watched_re.search(text, s, e) is not None)
             if candidate or called:
                 one = holds_one_command(text, upper, s, e, ascii)
-                stmt = Statement(tokens(s, e), procedural, name, one)
+                stmt = _statement(tokens(s, e), procedural, name, one)
                 if creates and not one:
                     inner = _routine_step(text, stmt, e)
                     if inner is not None:
@@ -481,7 +485,7 @@ class _Scan:
                         e = at
                         ascii = text[s:e].isascii()
                         one = holds_one_command(text, upper, s, e, ascii)
-                        stmt = Statement(stmt.tokens[:k], procedural, name, one)
+                        stmt = _statement(stmt.tokens[:k], procedural, name, one)
             elif context_marks and _any_between(context_marks, s, e):
                 stmt = Statement(_head_tokens(text, dialect, s, e), procedural, name)
             else:
@@ -858,6 +862,19 @@ def _unwrap_versioned_comments(text: str) -> str:
 
 _new = object.__new__
 _set = object.__setattr__
+
+
+def _statement(tokens: Sequence[Token], procedural: bool, dialect: str, one: bool) -> Statement:
+    """``Statement(tokens, procedural, dialect, one)``, for the scan's statement per body step.
+
+    As :func:`_finding` does for findings: the same object as the frozen dataclass's
+    ``__init__`` makes, its four fields set at once.
+    """
+    stmt: Statement = _new(Statement)
+    _set(
+        stmt, "__dict__", {"tokens": tokens, "procedural": procedural, "dialect": dialect, "one_command": one}
+    )
+    return stmt
 
 
 def _finding(migration: str, line: int, rule: str, statement: str, print_: str) -> Finding:

@@ -249,3 +249,21 @@ def test_the_scans_quick_finding_is_the_dataclass_finding() -> None:
     assert hash(quick) == hash(made)
     assert vars(quick) == vars(made)
     assert set(vars(quick)) == {f.name for f in fields(Finding)}
+
+
+def test_the_scans_quick_statement_is_the_dataclass_statement() -> None:
+    """``_statement`` sets the fields at once; it must make exactly what ``Statement(...)`` makes."""
+    from dataclasses import fields
+
+    from pytest_promotion.migrations.lexer import tokenize
+    from pytest_promotion.migrations.scan import _statement
+    from pytest_promotion.migrations.statement import Statement
+
+    toks = tokenize("BEGIN DELETE FROM t; END", POSTGRESQL, 0, 19)
+    quick = _statement(toks, True, "postgresql", False)
+    made = Statement(toks, True, "postgresql", False)
+    assert quick == made
+    assert vars(quick) == vars(made)
+    assert set(vars(quick)) == {f.name for f in fields(Statement)}
+    assert list(quick.command_starts()) == list(made.command_starts()) == [0, 1]
+    assert quick.command_text(1) == made.command_text(1) == "DELETE FROM t"
