@@ -425,10 +425,11 @@ class _Scan:
         tokens = Tokenizer(text, dialect, end).tokens
         calls_re, watched_re = self.calls, self.watched
         names = _Names(self.calls_upper, text, upper, end)
-        block_word = -1  # the next BEGIN, CASE, END or parenthesis at or after a joined span's end
+        block_words = _BlockWords(text, upper, end)
         while spans:
             s, e = next_span()
-            if _ROUTINE_HEAD.match(text, s, e):
+            # The head's first word, found in C before the regex tries it (most steps hold none).
+            if upper.find("CREATE", s, e) >= 0 and _ROUTINE_HEAD.match(text, s, e):
                 # A body of BEGIN … END holds ';' of its own: keep the definition whole. It runs
                 # only if this file calls it, so it is remembered, not scanned; the spans it was
                 # joined from are kept for the call, which reads the same statements.
@@ -438,10 +439,7 @@ class _Scan:
                     span = next_span()
                     joined.append(span)
                     following = span[1]
-                    if block_word < e:
-                        found = _BLOCK_WORDS.search(text, e, end)
-                        block_word = end if found is None else found.start()
-                    if block_word < following:  # else the span opens and closes no block
+                    if block_words.first_from(e) < following:  # else it opens and closes no block
                         depth += _block_depth(text, dialect, e, following)
                     e = following
                 self._remember_routine(text, upper, s, e, origin, joined)
@@ -457,10 +455,13 @@ class _Scan:
                 candidate = (quoted is None or first < quoted.start()) or _has_mark_in_code(
                     text, dialect, s, e, marks
                 )
-            while creation < last_creation and creations[creation] < s:
-                creation += 1
-            creates = creation < last_creation and creations[creation] < e
-            candidate = candidate or creates
+            if last_creation:
+                while creation < last_creation and creations[creation] < s:
+                    creation += 1
+                creates = creation < last_creation and creations[creation] < e
+                candidate = candidate or creates
+            else:
+                creates = False
             ascii = text[s:e].isascii()
             if calls_re is None:
                 calls = False
@@ -714,6 +715,40 @@ class _Scan:
 
 
 _RUNS_INNER = frozenset({"DO", "EXECUTE"})
+
+
+class _BlockWords:
+    """Where a BEGIN, CASE, END or parenthesis may be in one range, found lazily, in order.
+
+    Joining a routine of thousands of statements asks, for each, whether it holds one; one
+    ``str.find`` per word and range answers all of them (sre tries a pattern that starts with a
+    look-behind at every character, four times slower). Generous, never short: any word
+    :data:`_BLOCK_WORDS` matches is found here too (upper-cased, a letter it matches ignoring
+    case is the ASCII letter, except "İ", which then sends the range to that regex).
+    """
+
+    __slots__ = ("_at", "_exact", "_text", "_upper", "end")
+
+    _NEEDLES = ("BEGIN", "CASE", "END", "(", ")")
+
+    def __init__(self, text: str, upper: str, end: int) -> None:
+        self._text, self._upper, self.end = text, upper, end
+        self._at = [-1] * len(self._NEEDLES)
+        self._exact: int | None = None  # set when the range holds "İ": the regex's next match
+
+    def first_from(self, pos: int) -> int:
+        """A place at or after ``pos`` where one may be, no later than the first (``end``: none)."""
+        at, upper, end = self._at, self._upper, self.end
+        if self._exact is not None or (at[0] < 0 and upper.find("\u0130", pos, end) >= 0):
+            if self._exact is None or self._exact < pos:
+                match = _BLOCK_WORDS.search(self._text, pos, end)
+                self._exact = end if match is None else match.start()
+            return self._exact
+        for k, needle in enumerate(self._NEEDLES):
+            if at[k] < pos:
+                found = upper.find(needle, pos, end)
+                at[k] = end if found < 0 else found
+        return min(at)
 
 
 class _Names:

@@ -106,7 +106,19 @@ TRICKY_BODIES = [
     "CREATE PROCEDURE p() BEGIN\n  IF a THEN BEGIN DELETE FROM t; END; END IF;\n  CASE WHEN b THEN SELECT 1; END CASE;\nEND;\nCALL p();",
     HEAD + "  DELETE FROM t;;\n  SELECT 'unterminated ; …",
     "SELECT 1;\n" + HEAD + lines(DELETE) + "END;\nSELECT f();",
+    "CREATE PROCEDURE p() begin\n  if a then begin delete from t; end; end if;\n  select (1);\nend;\nCALL p();",
+    # "İ" matches "i" ignoring case: the join reads such a range with the block-word regex itself.
+    "CREATE PROCEDURE p() BEGİN\n  DELETE FROM t;\n  begin DELETE FROM u; end;\nEND;\nCALL p();",
 ]
+
+
+def test_a_join_reads_block_words_in_any_case_and_where_only_case_folding_makes_one() -> None:
+    """The join's fast search of block words finds what the regex finds, ignoring case."""
+    lower = "CREATE PROCEDURE p() begin\n  if a then begin delete from t; end; end if;\nend;\nDROP TABLE d;"
+    assert findings(lower, "mysql") == [(4, "drop-table", "DROP TABLE d")]
+    # Read as the regex reads it, "BEGİN" opens a block: the procedure ends at the last END.
+    dotted = "CREATE PROCEDURE p() BEGIN\n  SELECT 1;\n  BEGİN DELETE FROM u; END;\n  DELETE FROM t;\nEND;\nDROP TABLE d;"
+    assert findings(dotted, "mysql") == [(6, "drop-table", "DROP TABLE d")]
 
 
 def test_a_begin_end_bodys_kept_spans_are_what_splitting_the_body_makes() -> None:
