@@ -43,16 +43,26 @@ from pytest_promotion.migrations.statement import FileContext, Routine, Statemen
 
 MIGRATION_FILE = "migration.sql"
 
+# Between the words of a routine's head: whitespace or comments (``CREATE /* … */ FUNCTION``).
+_GAP = r"(?:\s|--[^\n]*+|/\*(?:[^*]|\*(?!/))*+\*/)++"
 _ROUTINE_NAME = re.compile(
-    r"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?"
-    r"(?:DEFINER\s*=\s*\S+\s+)?(?:FUNCTION|PROCEDURE|PROC)\b",
+    rf"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE{_GAP}(?:OR{_GAP}(?:REPLACE|ALTER){_GAP})?"
+    rf"(?:DEFINER\s*=\s*\S+{_GAP})?(?:FUNCTION|PROCEDURE|PROC)\b",
     re.IGNORECASE | re.DOTALL,
 )
 _ROUTINE_HEAD = re.compile(
     # Possessive: leading comments are skipped once, never re-split (no backtracking blow-up).
-    r"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?"
-    r"(?:(?:TEMP|TEMPORARY|CONSTRAINT|DEFINER\s*=\s*\S+)\s+)*(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b",
+    rf"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE{_GAP}(?:OR{_GAP}(?:REPLACE|ALTER){_GAP})?"
+    rf"(?:(?:TEMP|TEMPORARY|CONSTRAINT|DEFINER\s*=\s*\S+){_GAP})*(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b",
     re.IGNORECASE | re.DOTALL,
+)
+# A function or procedure created anywhere in a text (read on the upper-cased text, case-sensitively,
+# the look-behind after the first letter so that sre scans for "C" in C): a step of a body that runs
+# now (``BEGIN CREATE FUNCTION …`` in a DO block) creates it as much as the file does.
+_CREATES_ROUTINE = re.compile(
+    rf"C(?<![\w$]C)REATE{_GAP}(?:OR{_GAP}(?:REPLACE|ALTER){_GAP})?(?:DEFINER\s*=\s*\S+{_GAP})?"
+    r"(?:FUNCTION|PROCEDURE|PROC)(?![\w$])",
+    re.DOTALL,
 )
 # Statements that name a routine without running it (DROP FUNCTION f(), COMMENT ON FUNCTION f()).
 _NAMES_ROUTINES = ("DROP", "ALTER", "COMMENT", "GRANT", "REVOKE", "SECURITY")
@@ -164,7 +174,11 @@ class _Marks:
             if at < pos or (at > 0 and (upper[at - 1].isalnum() or upper[at - 1] == "_")):
                 continue
             narrow = refine[m.group()]
-            if narrow is None or any(p.match(upper, at, end) for p in narrow):
+            if narrow is None or (
+                narrow[0].match(upper, at, end)
+                if len(narrow) == 1
+                else any(p.match(upper, at, end) for p in narrow)
+            ):
                 self._found = at
                 return at
         self._searched = self._found = end
@@ -345,6 +359,9 @@ class _Scan:
     watched: re.Pattern[str] | None = None
     """Enum values added so far, for finding the statements that use them."""
     watched_count: int = 0
+    running: set[str] = field(default_factory=set)
+    """Routines whose bodies are being scanned now: re-creating one of these from its own body does
+    not make it new (its call there is the one being scanned)."""
     places: dict[str, _Place] = field(default_factory=dict)
     """Where each routine of ``ctx.routines`` was created: its offsets are offsets in that text."""
     readers: dict[tuple[frozenset[str] | str, tuple[bool, ...]], tuple[Rule, ...]] = field(
@@ -364,14 +381,23 @@ class _Scan:
         self.opaque = opaque_search(self.dialect)
 
     def hits(
-        self, text: str, upper: str, start: int, end: int, procedural: bool, out: list[_Hit], origin: _Origin
+        self,
+        text: str,
+        upper: str,
+        start: int,
+        end: int,
+        procedural: bool,
+        out: list[_Hit],
+        origin: _Origin,
+        split: Sequence[tuple[int, int]] | None = None,
     ) -> None:
         """Append ``(file offset, rule, statement)`` for every risky command in ``text[start:end]``.
 
         ``upper`` is ``text`` upper-cased (:func:`upper_same_length`); ``origin`` leads from
         offsets in ``text`` to offsets in the file (empty: ``text`` is the file). The hits are
         appended, not yielded: a DO body's hits would otherwise pass through a generator per
-        level of nesting each.
+        level of nesting each. ``split``: the range's statement spans, when they are known
+        already (a BEGIN … END body, split with the file it was created in).
         """
         dialect, ctx, context = self.dialect, self.ctx, self.context
         marks = self.prefilter.marks(upper, start, end)
@@ -379,31 +405,46 @@ class _Scan:
             marks.any_between(start, end)
             or (self.calls is not None and self.calls.search(text, start, end))
             or (self.watched is not None and self.watched.search(text, start, end))
+            or _CREATES_ROUTINE.search(upper, start, end)
         ):
-            return  # no rule keyword, no call of a routine made here, no use of a value added here
+            # No rule keyword, no call of a routine made here, no use of a value added here, and
+            # no routine created here (whose body may call one that the file creates later).
+            return
+        # Where routines are created: a statement holding one is read even with no rule keyword,
+        # so that SQL it runs now (a DO body, EXECUTE of a literal) remembers what it creates.
+        creations = [m.start() for m in _CREATES_ROUTINE.finditer(upper, start, end)]
+        creation, last_creation = 0, len(creations)
         context_marks = [] if context is None else [m.start() for m in context.finditer(upper, start, end)]
         name = dialect.name
         append = out.append
         # Split first (one tight pass), and let go of each span once read: a body called from
         # the file's last statement is scanned while the file's own spans are already gone.
-        spans = deque(statement_spans(text, dialect, start, end))
+        spans = deque(statement_spans(text, dialect, start, end) if split is None else split)
         next_span = spans.popleft
         opaque = self.opaque
         tokens = Tokenizer(text, dialect, end).tokens
         calls_re, watched_re = self.calls, self.watched
+        names = _Names(self.calls_upper, text, upper, end)
+        block_words = _BlockWords(text, upper, end)
         while spans:
             s, e = next_span()
-            if _ROUTINE_HEAD.match(text, s, e):
+            # The head's first word, found in C before the regex tries it (most steps hold none).
+            if upper.find("CREATE", s, e) >= 0 and _ROUTINE_HEAD.match(text, s, e):
                 # A body of BEGIN … END holds ';' of its own: keep the definition whole. It runs
-                # only if this file calls it, so it is remembered, not scanned.
+                # only if this file calls it, so it is remembered, not scanned; the spans it was
+                # joined from are kept for the call, which reads the same statements.
                 depth = _block_depth(text, dialect, s, e)
+                joined = [(s, e)]
                 while depth > 0 and spans:
-                    following = next_span()[1]
-                    if _BLOCK_WORDS.search(text, e, following) is not None:  # else it opens none
+                    span = next_span()
+                    joined.append(span)
+                    following = span[1]
+                    if block_words.first_from(e) < following:  # else it opens and closes no block
                         depth += _block_depth(text, dialect, e, following)
                     e = following
-                self._remember_routine(text, upper, s, e, origin)
+                self._remember_routine(text, upper, s, e, origin, joined)
                 calls_re = self.calls
+                names = _Names(self.calls_upper, text, upper, end)
                 continue
             # The usual case inline: the first keyword comes before any literal or comment.
             first = marks.first_from(s)
@@ -414,12 +455,38 @@ class _Scan:
                 candidate = (quoted is None or first < quoted.start()) or _has_mark_in_code(
                     text, dialect, s, e, marks
                 )
+            if last_creation:
+                while creation < last_creation and creations[creation] < s:
+                    creation += 1
+                creates = creation < last_creation and creations[creation] < e
+                candidate = candidate or creates
+            else:
+                creates = False
             ascii = text[s:e].isascii()
-            calls = calls_re is not None and self._names_routine(text, upper, s, e, ascii)
+            if calls_re is None:
+                calls = False
+            elif ascii and names.quick is not None:
+                # One search of the range serves all its statements (a called body of thousands
+                # of them names no routine in most); a name running past the span is read again.
+                at, past = names.first_from(s)
+                calls = at < e and (past <= e or self._names_routine(text, upper, s, e, ascii))
+            else:
+                calls = self._names_routine(text, upper, s, e, ascii)
             called = calls or (watched_re is not None and watched_re.search(text, s, e) is not None)
             if candidate or called:
                 one = holds_one_command(text, upper, s, e, ascii)
-                stmt = Statement(tokens(s, e), procedural, name, one)
+                stmt = _statement(tokens(s, e), procedural, name, one)
+                if creates and not one:
+                    inner = _routine_step(text, stmt, e)
+                    if inner is not None:
+                        # ``BEGIN CREATE FUNCTION …``: the steps before the definition are read
+                        # here, the definition from its CREATE on, next, as one at a span's start.
+                        k, at = inner
+                        spans.appendleft((at, e))
+                        e = at
+                        ascii = text[s:e].isascii()
+                        one = holds_one_command(text, upper, s, e, ascii)
+                        stmt = _statement(stmt.tokens[:k], procedural, name, one)
             elif context_marks and _any_between(context_marks, s, e):
                 stmt = Statement(_head_tokens(text, dialect, s, e), procedural, name)
             else:
@@ -447,7 +514,9 @@ class _Scan:
                     else toks and toks[0].kind is WORD and toks[0].text.upper() in _RUNS_INNER
                 ):
                     self._inner(text, upper, stmt, calls, out, origin)
-                    calls_re = self.calls  # the inner SQL may have created routines
+                    if self.calls is not calls_re:  # the inner SQL created routines
+                        calls_re = self.calls
+                        names = _Names(self.calls_upper, text, upper, end)
                 if len(ctx.added_enum_values) != self.watched_count:
                     self.watched_count = len(ctx.added_enum_values)
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
@@ -530,7 +599,7 @@ class _Scan:
                     continue
                 name = name_key(tok)
                 routine = self.ctx.routines.get(name)
-                if routine is None or name in self.ctx.called:
+                if routine is None or name in self.ctx.called or name in self.running:
                     continue
                 nxt = toks[k + 1] if k + 1 < len(toks) else None
                 prev = toks[k - 1] if k > 0 else None
@@ -543,20 +612,30 @@ class _Scan:
                     # The body is read in the text the routine was created in (the file, or the
                     # string a DO block was given as), not in the text of the call.
                     where = self.places[name]
-                    if routine.literal is not None:
-                        self._run_literals(
-                            where.text, where.upper, [routine.literal], routine.procedural, out, where.origin
-                        )
-                    else:
-                        self.hits(
-                            where.text,
-                            where.upper,
-                            routine.start,
-                            routine.end,
-                            routine.procedural,
-                            out,
-                            where.origin,
-                        )
+                    self.running.add(name)
+                    try:
+                        if routine.literal is not None:
+                            self._run_literals(
+                                where.text,
+                                where.upper,
+                                [routine.literal],
+                                routine.procedural,
+                                out,
+                                where.origin,
+                            )
+                        else:
+                            self.hits(
+                                where.text,
+                                where.upper,
+                                routine.start,
+                                routine.end,
+                                routine.procedural,
+                                out,
+                                where.origin,
+                                routine.spans,
+                            )
+                    finally:
+                        self.running.discard(name)
 
     def _run_literals(
         self,
@@ -575,8 +654,13 @@ class _Scan:
         inner = source.text
         self.hits(inner, upper_same_length(inner), 0, len(inner), procedural, out, (source, *origin))
 
-    def _remember_routine(self, text: str, upper: str, s: int, e: int, origin: _Origin) -> None:
-        """Note a created function or procedure, to scan its body if the file calls it."""
+    def _remember_routine(
+        self, text: str, upper: str, s: int, e: int, origin: _Origin, joined: list[tuple[int, int]]
+    ) -> None:
+        """Note a created function or procedure, to scan its body if the file calls it.
+
+        ``joined``: the statement spans the definition was joined from.
+        """
         head = _ROUTINE_NAME.match(text, s, e)
         if head is None:
             return
@@ -599,6 +683,7 @@ class _Scan:
             None,
         )
         literal: Token | None = None
+        spans: list[tuple[int, int]] | None = None
         if body is None:
             return
         if body.kind is DOLLAR:
@@ -609,8 +694,14 @@ class _Scan:
         else:  # BEGIN [ATOMIC] … END: the body runs to the end of the definition
             start, end = body.start, e
             procedural = True
-        self.ctx.routines[name] = Routine(start, end, procedural, literal)
+            # The body's statements are the definition's spans from the one holding BEGIN on:
+            # BEGIN is code, where splitting from it reads the text as splitting the file did.
+            k = bisect_right(joined, (start, 1 << 62)) - 1
+            spans = [(start, joined[k][1]), *joined[k + 1 :]]
+        self.ctx.routines[name] = Routine(start, end, procedural, literal, spans)
         self.places[name] = _Place(text, upper, origin)
+        if name not in self.running:
+            self.ctx.called.discard(name)  # re-created: the next call runs the new body
         names = sorted(self.ctx.routines, key=len, reverse=True)
         self.calls = re.compile(
             r"(?<![\w$])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w$])", re.IGNORECASE
@@ -626,6 +717,70 @@ class _Scan:
 _RUNS_INNER = frozenset({"DO", "EXECUTE"})
 
 
+class _BlockWords:
+    """Where a BEGIN, CASE, END or parenthesis may be in one range, found lazily, in order.
+
+    Joining a routine of thousands of statements asks, for each, whether it holds one; one
+    ``str.find`` per word and range answers all of them (sre tries a pattern that starts with a
+    look-behind at every character, four times slower). Generous, never short: any word
+    :data:`_BLOCK_WORDS` matches is found here too (upper-cased, a letter it matches ignoring
+    case is the ASCII letter, except "İ", which then sends the range to that regex).
+    """
+
+    __slots__ = ("_at", "_exact", "_text", "_upper", "end")
+
+    _NEEDLES = ("BEGIN", "CASE", "END", "(", ")")
+
+    def __init__(self, text: str, upper: str, end: int) -> None:
+        self._text, self._upper, self.end = text, upper, end
+        self._at = [-1] * len(self._NEEDLES)
+        self._exact: int | None = None  # set when the range holds "İ": the regex's next match
+
+    def first_from(self, pos: int) -> int:
+        """A place at or after ``pos`` where one may be, no later than the first (``end``: none)."""
+        at, upper, end = self._at, self._upper, self.end
+        if self._exact is not None or (at[0] < 0 and upper.find("\u0130", pos, end) >= 0):
+            if self._exact is None or self._exact < pos:
+                match = _BLOCK_WORDS.search(self._text, pos, end)
+                self._exact = end if match is None else match.start()
+            return self._exact
+        for k, needle in enumerate(self._NEEDLES):
+            if at[k] < pos:
+                found = upper.find(needle, pos, end)
+                at[k] = end if found < 0 else found
+        return min(at)
+
+
+class _Names:
+    """Where names of the routines created so far occur in one range, found lazily, in order.
+
+    The call search of :meth:`_Scan._names_routine` for ASCII text, made once for the range:
+    asked with positions that never decrease, it searches again only past the last name found.
+    """
+
+    __slots__ = ("_found", "_past", "_text", "_upper", "end", "quick")
+
+    def __init__(self, quick: re.Pattern[str] | None, text: str, upper: str, end: int) -> None:
+        self.quick, self._text, self._upper, self.end = quick, text, upper, end
+        self._found = self._past = -1
+
+    def first_from(self, pos: int) -> tuple[int, int]:
+        """Start and end of the first name at or after ``pos`` (``end`` twice when there is none)."""
+        if self._found >= pos:
+            return self._found, self._past
+        quick, text, upper, end = self.quick, self._text, self._upper, self.end
+        assert quick is not None
+        while (m := quick.search(upper, pos, end)) is not None:
+            at = m.start()
+            before = text[at - 1] if at else ""
+            if not (before.isalnum() or before in ("_", "$")):
+                self._found, self._past = at, m.end()
+                return at, m.end()
+            pos = at + 1
+        self._found = self._past = end
+        return end, end
+
+
 def _runs_inner(stmt: Statement, calls: bool) -> bool:
     """Could :meth:`_Scan._inner` find SQL that ``stmt`` runs (a cheap test, to skip it)?"""
     if stmt.is_definition:
@@ -638,6 +793,19 @@ def _runs_inner(stmt: Statement, calls: bool) -> bool:
         if tok.kind is WORD and tok.text.upper() in _RUNS_INNER:
             return True
     return False
+
+
+def _routine_step(text: str, stmt: Statement, end: int) -> tuple[int, int] | None:
+    """The first command of ``stmt`` after its first token that creates a function or procedure.
+
+    Returns its token index and offset, or None. A body step after BEGIN, THEN, ELSE or LOOP
+    shares its ``;``-span with those words, so the routine's head is not at the span's start.
+    """
+    toks = stmt.tokens
+    for i in stmt.command_starts():
+        if i > 0 and toks[i].is_word("CREATE") and _ROUTINE_NAME.match(text, toks[i].start, end):
+            return i, toks[i].start
+    return None
 
 
 def _routine_head(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
@@ -729,6 +897,19 @@ def _unwrap_versioned_comments(text: str) -> str:
 
 _new = object.__new__
 _set = object.__setattr__
+
+
+def _statement(tokens: Sequence[Token], procedural: bool, dialect: str, one: bool) -> Statement:
+    """``Statement(tokens, procedural, dialect, one)``, for the scan's statement per body step.
+
+    As :func:`_finding` does for findings: the same object as the frozen dataclass's
+    ``__init__`` makes, its four fields set at once.
+    """
+    stmt: Statement = _new(Statement)
+    _set(
+        stmt, "__dict__", {"tokens": tokens, "procedural": procedural, "dialect": dialect, "one_command": one}
+    )
+    return stmt
 
 
 def _finding(migration: str, line: int, rule: str, statement: str, print_: str) -> Finding:

@@ -119,6 +119,8 @@ class Routine:
     procedural: bool
     literal: Token | None = None
     """A body written as a string literal (``AS 'DELETE …'``), scanned through its content."""
+    spans: Sequence[tuple[int, int]] | None = None
+    """A BEGIN … END body's statement spans, as the split of the text it was created in found them."""
 
 
 @dataclass

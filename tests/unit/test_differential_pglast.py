@@ -13,7 +13,7 @@ Deliberate differences, encoded in the oracle below rather than patched over:
 3. Tables created earlier in the file as TEMP, by ``CREATE TABLE … AS`` or by ``SELECT … INTO``
    are scratch: dropping only such tables is no finding.
 4. The body of a function or procedure counts only when the same file calls it (``SELECT
-   f()``, ``CALL p()``, ``PERFORM f()``), and then once, as findings of the CREATE statement
+   f()``, ``CALL p()``, ``PERFORM f()``), and then once per definition (a call after CREATE OR REPLACE runs the new body), as findings of the CREATE statement
    that holds the body (that is where the scanner's offsets point). Other CREATE statements
    (triggers, rules, views) run nothing at migration time.
 5. Plain ``EXPLAIN`` runs nothing; ``EXPLAIN ANALYZE`` runs its statement.
@@ -89,6 +89,7 @@ class Oracle:
     routines: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     """name -> (statement index, body, language)"""
     called: set[str] = field(default_factory=set)
+    running: set[str] = field(default_factory=set)
     current: int = 0
 
     def run_file(self, statements: Any) -> None:
@@ -197,11 +198,16 @@ class Oracle:
             self.routines[name] = (self.current, body, language)
         elif node.sql_body is not None:
             self.routines[name] = (self.current, node.sql_body, "atomic")
+        else:
+            return
+        if name not in self.running:
+            self.called.discard(name)  # re-created: the next call runs the new body
 
     def call(self, name: str) -> None:
-        if name not in self.routines or name in self.called:
+        if name not in self.routines or name in self.called or name in self.running:
             return
         self.called.add(name)
+        self.running.add(name)
         index, body, language = self.routines[name]
         current, self.current = self.current, index  # difference 4: findings of the CREATE
         try:
@@ -212,6 +218,7 @@ class Oracle:
                 self.body(body, language)
         finally:
             self.current = current
+            self.running.discard(name)
 
     def body(self, body: str, language: str) -> None:
         if language.lower() == "plpgsql":

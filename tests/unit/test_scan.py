@@ -108,6 +108,82 @@ def test_a_routine_called_from_a_do_block_given_as_a_string_is_scanned() -> None
     assert findings(made_in_a_string + "\nSELECT g();") == [(1, "drop-table", "DROP TABLE u")]
 
 
+_G = "CREATE FUNCTION g() RETURNS void LANGUAGE sql AS $f$ DELETE FROM t $f$"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"DO 'BEGIN {_G}; END';\nSELECT g();",
+        f"DO $$ BEGIN {_G}; END $$;\nSELECT g();",
+        "DO $$ BEGIN CREATE PROCEDURE p() LANGUAGE sql AS $f$ DELETE FROM t $f$; END $$;\nCALL p();",
+        f"DO $$ BEGIN IF true THEN {_G}; END IF; END $$;\nSELECT g();",
+        f"DO $$ <<l>> BEGIN {_G}; END $$;\nSELECT g();",
+        f"DO $$ BEGIN NULL; EXCEPTION WHEN others THEN {_G}; END $$;\nSELECT g();",
+        f"DO $$ BEGIN {_G}; PERFORM g(); END $$;",
+        f"DO $a$ BEGIN DO $b$ BEGIN {_G}; END $b$; END $a$;\nSELECT g();",
+        "DO 'BEGIN CREATE FUNCTION g() RETURNS void LANGUAGE sql AS ''DELETE FROM t''; END';\nSELECT g();",
+        "DO $$ BEGIN CREATE FUNCTION g() RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM t; END; END $$;\n"
+        "SELECT g();",
+        # A function that creates one when it runs.
+        f"CREATE FUNCTION o() RETURNS void LANGUAGE plpgsql AS $o$ BEGIN {_G}; END $o$;\nSELECT o();\nSELECT g();",
+    ],
+)
+def test_a_routine_created_by_a_step_that_runs_now_and_called_later_is_scanned(sql: str) -> None:
+    """A step after BEGIN/THEN in a body that runs at migration time creates its routine as the file does."""
+    assert [rule for _, rule, _ in findings(sql)] == ["delete-from"]
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        "DO $$ BEGIN CREATE FUNCTION g() RETURNS void LANGUAGE sql AS $f$ SELECT h() $f$; END $$;",
+        "DO $$ BEGIN EXECUTE 'CREATE FUNCTION g() RETURNS void LANGUAGE sql AS $f$ SELECT h() $f$'; END $$;",
+    ],
+)
+def test_a_routine_created_without_a_risky_word_is_remembered_for_what_it_calls(made: str) -> None:
+    """g holds no risky word, but it calls h, created later in the file: the call of g runs h's DELETE."""
+    sql = f"{made}\nCREATE FUNCTION h() RETURNS void LANGUAGE sql AS $f$ DELETE FROM t $f$;\nSELECT g();"
+    assert findings(sql) == [(2, "delete-from", "DELETE FROM t")]
+
+
+@pytest.mark.parametrize(
+    "head",
+    ["CREATE /* made here */ FUNCTION", "CREATE OR -- again\nREPLACE/**/FUNCTION", "CREATE\n-- c\nPROCEDURE"],
+)
+def test_a_routine_whose_head_holds_comments_is_remembered(head: str) -> None:
+    call = "CALL" if "PROCEDURE" in head else "SELECT"
+    sql = f"{head} g() LANGUAGE sql AS $f$ DELETE FROM t $f$;\n{call} g();"
+    assert [rule for _, rule, _ in findings(sql)] == ["delete-from"]
+    assert [rule for _, rule, _ in findings(f"DO $$ BEGIN {sql} END $$;")] == ["delete-from"]
+
+
+def test_a_routine_replaced_after_a_call_is_scanned_again_at_the_next_call() -> None:
+    sql = (
+        "CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $f$ SELECT 1 $f$;\nSELECT g();\n"
+        "CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE sql AS $f$ DELETE FROM t RETURNING 1 $f$;\nSELECT g();"
+    )
+    assert findings(sql) == [(3, "delete-from", "DELETE FROM t RETURNING 1")]
+
+
+def test_a_routine_that_replaces_and_calls_itself_is_scanned_once() -> None:
+    body = "BEGIN CREATE OR REPLACE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $i$ BEGIN NULL; END $i$; PERFORM g(); DELETE FROM t; END"
+    sql = f"CREATE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $o$ {body} $o$;\nSELECT g();"
+    assert [rule for _, rule, _ in findings(sql)] == ["delete-from"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"DO $$ BEGIN {_G}; END $$;",
+        "DO $$ BEGIN CREATE FUNCTION g() RETURNS void LANGUAGE sql BEGIN ATOMIC DELETE FROM t; END; END $$;",
+        f"DO $$ BEGIN IF true THEN {_G}; END IF; END $$;\nSELECT 'g()';",
+    ],
+)
+def test_a_routine_only_created_by_a_body_that_runs_now_stays_unscanned(sql: str) -> None:
+    assert findings(sql) == []
+
+
 def test_trigger_body_with_semicolons_stays_one_statement() -> None:
     sql = "CREATE TRIGGER tr AFTER INSERT ON a BEGIN\n DELETE FROM b;\n DELETE FROM c;\nEND;\nDROP TABLE d;"
     spans = list(statement_spans(sql, POSTGRESQL))
@@ -173,3 +249,21 @@ def test_the_scans_quick_finding_is_the_dataclass_finding() -> None:
     assert hash(quick) == hash(made)
     assert vars(quick) == vars(made)
     assert set(vars(quick)) == {f.name for f in fields(Finding)}
+
+
+def test_the_scans_quick_statement_is_the_dataclass_statement() -> None:
+    """``_statement`` sets the fields at once; it must make exactly what ``Statement(...)`` makes."""
+    from dataclasses import fields
+
+    from pytest_promotion.migrations.lexer import tokenize
+    from pytest_promotion.migrations.scan import _statement
+    from pytest_promotion.migrations.statement import Statement
+
+    toks = tokenize("BEGIN DELETE FROM t; END", POSTGRESQL, 0, 19)
+    quick = _statement(toks, True, "postgresql", False)
+    made = Statement(toks, True, "postgresql", False)
+    assert quick == made
+    assert vars(quick) == vars(made)
+    assert set(vars(quick)) == {f.name for f in fields(Statement)}
+    assert list(quick.command_starts()) == list(made.command_starts()) == [0, 1]
+    assert quick.command_text(1) == made.command_text(1) == "DELETE FROM t"

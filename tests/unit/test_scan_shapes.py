@@ -98,3 +98,55 @@ def test_marks_after_a_long_skipped_body_are_found_where_the_search_restarts() -
         (tail, "delete-from", "DELETE FROM y"),
     ]
     assert findings(HEAD + body + "END;\nDROP TABLE x;\n") == [(tail, "drop-table", "DROP TABLE x")]
+
+
+TRICKY_BODIES = [
+    HEAD
+    + "  DELETE FROM t WHERE a = ';';\n  SELECT $q$ ; $q$; -- ; END\n  /* ; */ SELECT (1);\nEND;\nSELECT f();",
+    "CREATE PROCEDURE p() BEGIN\n  IF a THEN BEGIN DELETE FROM t; END; END IF;\n  CASE WHEN b THEN SELECT 1; END CASE;\nEND;\nCALL p();",
+    HEAD + "  DELETE FROM t;;\n  SELECT 'unterminated ; …",
+    "SELECT 1;\n" + HEAD + lines(DELETE) + "END;\nSELECT f();",
+    "CREATE PROCEDURE p() begin\n  if a then begin delete from t; end; end if;\n  select (1);\nend;\nCALL p();",
+    # "İ" matches "i" ignoring case: the join reads such a range with the block-word regex itself.
+    "CREATE PROCEDURE p() BEGİN\n  DELETE FROM t;\n  begin DELETE FROM u; end;\nEND;\nCALL p();",
+]
+
+
+def test_a_join_reads_block_words_in_any_case_and_where_only_case_folding_makes_one() -> None:
+    """The join's fast search of block words finds what the regex finds, ignoring case."""
+    lower = "CREATE PROCEDURE p() begin\n  if a then begin delete from t; end; end if;\nend;\nDROP TABLE d;"
+    assert findings(lower, "mysql") == [(4, "drop-table", "DROP TABLE d")]
+    # Read as the regex reads it, "BEGİN" opens a block: the procedure ends at the last END.
+    dotted = "CREATE PROCEDURE p() BEGIN\n  SELECT 1;\n  BEGİN DELETE FROM u; END;\n  DELETE FROM t;\nEND;\nDROP TABLE d;"
+    assert findings(dotted, "mysql") == [(6, "drop-table", "DROP TABLE d")]
+
+
+def test_a_begin_end_bodys_kept_spans_are_what_splitting_the_body_makes() -> None:
+    """A called BEGIN … END body is read through the spans the file's split joined it from.
+
+    Splitting the body alone must make the same spans: each fixture, in every dialect, and the
+    bodies here whose literals, comments and dollar quotes hold ';' are held to it.
+    """
+    from pathlib import Path
+
+    from pytest_promotion.migrations.lexer import statement_spans
+    from pytest_promotion.migrations.scan import _context_trigger, _Scan, upper_same_length
+    from pytest_promotion.migrations.statement import FileContext
+
+    fixtures = Path(__file__).parents[1] / "rules" / "fixtures"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(fixtures.glob("*/*.sql"))] + TRICKY_BODIES
+    rules = select_rules(["all"])
+    checked = 0
+    for text in texts:
+        for dialect in DIALECTS.values():
+            scan = _Scan(dialect, rules, FileContext(dialect), _context_trigger(rules))
+            scan.hits(text, upper_same_length(text), 0, len(text), False, [], ())
+            for name, routine in scan.ctx.routines.items():
+                if routine.spans is None:
+                    continue
+                where = scan.places[name]
+                assert list(routine.spans) == list(
+                    statement_spans(where.text, dialect, routine.start, routine.end)
+                )
+                checked += 1
+    assert checked > 20
