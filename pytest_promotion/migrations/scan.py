@@ -276,7 +276,27 @@ class _Source:
         return there + offset - here
 
 
-_ESCAPED_QUOTE = re.compile(r"''|\\.", re.DOTALL)
+_ESCAPED_QUOTE = re.compile(
+    r"''|\\(?:x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.DOTALL
+)
+_ESCAPE_STRING = re.compile(r"(?<![\w$])E'(?:[^'\\]|'')*\\")
+"""An ``E'…'`` literal (upper-cased text) with a backslash: its escapes may spell any keyword."""
+_CONTROL = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _unescape(sequence: str) -> str:
+    """What PostgreSQL reads for ``''`` or one backslash escape of an ``E'…'`` literal."""
+    if sequence == "''":
+        return "'"
+    kind, digits = sequence[1], sequence[2:]
+    try:
+        if kind in "xuU" and digits:
+            return chr(int(digits, 16))
+        if kind in "01234567":
+            return chr(int(sequence[1:], 8))
+    except (ValueError, OverflowError):  # not a code point: PostgreSQL refuses the literal
+        return sequence
+    return _CONTROL.get(kind, kind)
 
 
 def _literal_source(literals: Sequence[Token]) -> _Source:
@@ -304,7 +324,7 @@ def _literal_source(literals: Sequence[Token]) -> _Source:
             if m.group() != "''" and not escapes:
                 continue
             marks.append((size, origin + pos))
-            piece = body[pos : m.start()] + m.group()[-1]
+            piece = body[pos : m.start()] + _unescape(m.group())
             parts.append(piece)
             size += len(piece)
             pos = m.end()
@@ -406,6 +426,7 @@ class _Scan:
             or (self.calls is not None and self.calls.search(text, start, end))
             or (self.watched is not None and self.watched.search(text, start, end))
             or _CREATES_ROUTINE.search(upper, start, end)
+            or _ESCAPE_STRING.search(upper, start, end)
         ):
             # No rule keyword, no call of a routine made here, no use of a value added here, and
             # no routine created here (whose body may call one that the file creates later).
@@ -414,6 +435,8 @@ class _Scan:
         # so that SQL it runs now (a DO body, EXECUTE of a literal) remembers what it creates.
         creations = [m.start() for m in _CREATES_ROUTINE.finditer(upper, start, end)]
         creation, last_creation = 0, len(creations)
+        # And so is one holding an E'…' literal with escapes, which may spell any keyword.
+        escapes = [m.start() for m in _ESCAPE_STRING.finditer(upper, start, end)]
         context_marks = [] if context is None else [m.start() for m in context.finditer(upper, start, end)]
         name = dialect.name
         append = out.append
@@ -462,6 +485,8 @@ class _Scan:
                 candidate = candidate or creates
             else:
                 creates = False
+            if escapes:
+                candidate = candidate or _any_between(escapes, s, e)
             ascii = text[s:e].isascii()
             if calls_re is None:
                 calls = False

@@ -267,3 +267,25 @@ def test_the_scans_quick_statement_is_the_dataclass_statement() -> None:
     assert set(vars(quick)) == {f.name for f in fields(Statement)}
     assert list(quick.command_starts()) == list(made.command_starts()) == [0, 1]
     assert quick.command_text(1) == made.command_text(1) == "DELETE FROM t"
+
+
+@pytest.mark.parametrize(
+    ("sql", "rule"),
+    [
+        ("DO E'BEGIN \\x44ELETE FROM t; END';", "delete-from"),
+        ("DO E'BEGIN DE\\LETE FROM t; END';", "delete-from"),
+        ("DO E'BEGIN \\104ELETE FROM t; END';", "delete-from"),
+        ("DO E'BEGIN \\u0044ELETE FROM t; END';", "delete-from"),
+        ("DO E'BEGIN DELETE\\tFROM t; END';", "delete-from"),
+        ("DO $$BEGIN EXECUTE E'DROP\\x20TABLE t'; END$$;", "drop-table"),
+        ("DO e'BEGIN PERFORM ''a''; \\x54RUNCATE t; END';", "truncate"),
+    ],
+)
+def test_an_escape_string_is_read_as_postgresql_decodes_it(sql: str, rule: str) -> None:
+    # Its escapes were kept as the character after the backslash (\x44 read "x44") and the
+    # statement, holding no keyword as written, was no candidate: a false PASS.
+    assert [found[1] for found in findings(sql)] == [rule]
+
+
+def test_backslashes_in_a_plain_string_are_no_escapes() -> None:
+    assert findings("DO 'BEGIN \\x44ELETE FROM t; END';") == []  # standard strings: "\x44ELETE"
