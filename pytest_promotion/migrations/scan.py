@@ -279,8 +279,10 @@ class _Source:
 _ESCAPED_QUOTE = re.compile(
     r"''|\\(?:x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.DOTALL
 )
-_ESCAPE_STRING = re.compile(r"(?<![\w$])E'(?:[^'\\]|'')*\\")
-"""An ``E'…'`` literal (upper-cased text) with a backslash: its escapes may spell any keyword."""
+_ESCAPE_STRING = re.compile(r"E'(?:[^'\\]|'')*\\")
+"""An ``E'…'`` literal (upper-cased text) with a backslash: its escapes may spell any keyword. It
+starts with its literal, so the search runs in C (a look-behind first would try every offset); a
+match inside another literal or a name only makes a statement be read, never a finding."""
 _CONTROL = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
