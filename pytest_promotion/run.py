@@ -64,7 +64,7 @@ class Tally:
     migration_outcome: Outcome | None = None
     verdict: Verdict | None = None
     """The launch gate's verdict, computed once at the end of the session."""
-    stage_runs: tuple[StageVerdict, ...] = ()
+    stage_verdicts: tuple[StageVerdict, ...] = ()
     """The verdicts of the stages this run is a run of (``pytest -m migrations``), computed at the end."""
     baseline_error: str | None = None
     """Why ``--update-baseline`` could not write the baseline (its lock timed out, …)."""

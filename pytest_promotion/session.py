@@ -159,8 +159,8 @@ class RunHooks:
             if migrations.strict_problems(run.gate, run.tally.migration_outcome):
                 session.exitstatus = max(session.exitstatus, pytest.ExitCode.TESTS_FAILED)
         if run.stage_runs:
-            run.tally.stage_runs = run.stage_run_verdicts()
-            passed = all(stage.passed for stage in run.tally.stage_runs)
+            run.tally.stage_verdicts = run.stage_run_verdicts()
+            passed = all(stage.passed for stage in run.tally.stage_verdicts)
             if not passed and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if run.launch_gate:
@@ -181,7 +181,7 @@ class RunHooks:
                 results=run.tally.results,
                 launch=run.tally.verdict,
                 gate=gate,
-                stage_runs=run.tally.stage_runs,
+                stage_verdicts=run.tally.stage_verdicts,
                 latencies=run.tally.latencies,
                 redactor=run.redactor,
             )
@@ -194,7 +194,7 @@ class RunHooks:
         if run.tally.baseline_error is not None:
             terminalreporter.section("migration safety")
             terminalreporter.write_line(f"baseline not written: {run.tally.baseline_error}")
-        left_out = {stage.stage: stage.run_lines() for stage in run.tally.stage_runs if stage.left_out}
+        left_out = {stage.stage: stage.run_lines() for stage in run.tally.stage_verdicts if stage.left_out}
         if (run.gate is not None and run.tally.migration_outcome is not None) or "migrations" in left_out:
             terminalreporter.section("migration safety")
         if run.gate is not None and run.tally.migration_outcome is not None:

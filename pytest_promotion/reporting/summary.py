@@ -54,11 +54,11 @@ def code(text: str) -> str:
 
 
 def stage_lines(
-    results: Results, launch: Verdict | None, stage_runs: Iterable[StageVerdict] = ()
+    results: Results, launch: Verdict | None, stage_verdicts: Iterable[StageVerdict] = ()
 ) -> Iterator[str]:
     """The stage table, then the launch gate's verdict in bold (the same verdict the terminal shows).
 
-    Outside the gate, a stage this run is a run of (``stage_runs``, ``pytest -m migrations``) shows its
+    Outside the gate, a stage this run is a run of (``stage_verdicts``, ``pytest -m migrations``) shows its
     verdict, as the terminal does; any other stage that ran shows what its items did.
     """
     if launch is not None:
@@ -73,7 +73,7 @@ def stage_lines(
         yield ""
         yield f"**{launch.headline}**"
         return
-    verdicts = {verdict.stage: verdict for verdict in stage_runs}
+    verdicts = {verdict.stage: verdict for verdict in stage_verdicts}
     ran = [stage for stage in STAGES if stage in verdicts or results.counts(stage).total()]
     if ran:
         yield "| stage | verdict | counts |"
@@ -143,12 +143,12 @@ def render_summary(
     results: Results,
     launch: Verdict | None,
     gate: tuple[Outcome, GateConfig] | None,
-    stage_runs: Iterable[StageVerdict] = (),
+    stage_verdicts: Iterable[StageVerdict] = (),
     latencies: list[Latency],
     redactor: Redactor,
 ) -> str:
     """The Markdown block of one run, scrubbed; empty when the run has nothing to summarise."""
-    stages = list(stage_lines(results, launch, stage_runs))
+    stages = list(stage_lines(results, launch, stage_verdicts))
     if not stages and gate is None and not latencies:
         return ""
     lines = ["", "## Promotion gate", "", code(redactor.scrub(shlex.join(["pytest", *command]))), ""]
