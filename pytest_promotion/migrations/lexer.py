@@ -367,13 +367,19 @@ def _is_keyword(word: str) -> bool:
     return flag
 
 
+_KEYWORD_TYPES: dict[str, Any] = {}
+"""Every table's words in one dict, the first table holding a word deciding its type as in
+sqlparse's lexer: a generated name is then one failed lookup, not one per table."""
+for _table in reversed(_KEYWORD_TABLES):
+    _KEYWORD_TYPES.update(_table)
+
+
 def _lookup(upper: str) -> tuple[int, bool]:
     """sqlparse's keyword lookup (in its lexer's table order) for one word."""
-    for table in _KEYWORD_TABLES:
-        if upper in table:
-            ttype = table[upper]
-            return _role(ttype), ttype in T.Keyword
-    return _WORDISH, False
+    ttype = _KEYWORD_TYPES.get(upper)
+    if ttype is None:
+        return _WORDISH, False
+    return _role(ttype), ttype in T.Keyword
 
 
 _DOLLAR_PAIR = re.compile(r"\$(?:[^\W\d]\w*)?\$[\s\S]*\$", re.UNICODE)
@@ -559,12 +565,13 @@ _NAMES: dict[str, int] = {}
 
 
 def _name_class(value: str) -> int:
+    upper = value.upper()
     if value in ("E", "e"):
         found = _ELSEWHERE
-    elif value.upper() in _SPECIAL_WORDS if value.isascii() else _SPECIAL.match(value):
+    elif upper in _SPECIAL_WORDS if value.isascii() else _SPECIAL.match(value):
         found = 1 if _KEY.match(value) else _ELSEWHERE
     else:
-        found = int(_lookup(value.upper())[1])
+        found = int(_lookup(upper)[1])
     # Bounded: a file of a million distinct names (generated columns) must not grow it without
     # end; the common words are met first and stay.
     if len(_NAMES) < 50_000:
