@@ -621,8 +621,14 @@ class _Scan:
                 if literals is not None:
                     self._run_literals(text, upper, literals, False, out, origin)
         if calls and self.calls is not None and not toks[0].is_word(*_NAMES_ROUTINES):
+            # A step that drops, alters, comments on or grants a routine names it without
+            # calling it, as such a statement does (a body's step after BEGIN or THEN).
+            starts = [0, *stmt.command_starts()]
+            naming = {i for i in starts if toks[i].is_word(*_NAMES_ROUTINES)}
             for k, tok in enumerate(toks):
                 if tok.kind not in (WORD, IDENT):
+                    continue
+                if naming and starts[bisect_right(starts, k) - 1] in naming:
                     continue
                 name = name_key(tok)
                 routine = self.ctx.routines.get(name)
