@@ -600,6 +600,7 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
     new = tuple.__new__
     word, punct, other, string, ident = WORD, PUNCT, OTHER, STRING, IDENT
     names = _NAMES
+    name_group, sign_group, number_group, key_group = _NAME_GROUP, _SIGN_GROUP, _NUMBER_GROUP, _KEY_GROUP
     safe_pos, safe_len = start, 0  # where the reference could take over, and the tokens before it
     stretch_end = -1  # the next literal or comment from here on (once looked up)
     pos = start
@@ -609,10 +610,10 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
             if k is None:
                 pos = m.end()
                 break
-            value = m.group(k)
+            value = m[k]
             after = m.end()
             at = after - len(value)
-            if k == _NAME_GROUP:
+            if k == name_group:
                 flag = names.get(value)
                 if flag is None:
                     flag = _name_class(value)
@@ -622,12 +623,12 @@ def tokenize(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
                         break
                     flag = int(_is_keyword(value))
                 append(new(Token, (word, value, at, flag == 1)))
-            elif k == _SIGN_GROUP:
+            elif k == sign_group:
                 append(new(Token, (punct, value, at, False)))
-            elif k == _NUMBER_GROUP:
+            elif k == number_group:
                 number = value if value.isdigit() else ", ".join(_INTEGER.findall(value))
                 append(new(Token, (other, number, at, False)))
-            elif k == _KEY_GROUP:
+            elif k == key_group:
                 append(new(Token, (word, value, at, True)))
             else:
                 append(new(Token, (string if k == _STRING_GROUP else ident, value, at, False)))
