@@ -24,7 +24,7 @@ turns over the sizes, and each scan starts with the lexer's per-word memos empty
 file once). Printed: seconds at each size, the time ratio per doubling (linear time is about 2.0;
 the target is at most 2.2) and MB/s at 4 MB (target at least 2). ``--scale --instructions`` counts
 instructions instead, under valgrind's callgrind (a figure the machine's load does not move; about
-half an hour on 2 cores). The shapes:
+50 minutes on 2 cores). The shapes:
 
   mysql-procedure   one MySQL procedure, BEGIN … END around N DELETE statements (not called)
   begin-atomic      one PostgreSQL BEGIN ATOMIC function of N DELETE statements (not called)
@@ -328,7 +328,7 @@ def scale_instructions() -> dict[str, list[tuple[float, int, int]]]:
     A count does not move with the machine's load, so it shows growth that seconds on a shared
     machine hide in noise. Each scan runs in a process of its own under valgrind, after a
     small scan that compiles the dialect's patterns; the same process without the big scan is
-    subtracted. About 50 times slower than ``--scale``: half an hour on 2 cores.
+    subtracted. About 50 times slower than ``--scale``: some 50 minutes on 2 cores.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -346,7 +346,8 @@ def scale_instructions() -> dict[str, list[tuple[float, int, int]]]:
         collected = [line for line in done.stderr.splitlines() if "Collected :" in line]
         return int(collected[-1].split(":")[-1]), int(done.stdout.strip() or 0)
 
-    names = list(scale_shapes(1))
+    sizes = {mb: {name: len(sql) for name, (_, sql) in scale_shapes(mb).items()} for mb in SCALE_SIZES}
+    names = list(sizes[SCALE_SIZES[0]])
     jobs = [(name, mb, True) for mb in reversed(SCALE_SIZES) for name in names]  # the longest first
     jobs += [(names[0], mb, False) for mb in SCALE_SIZES]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -355,7 +356,7 @@ def scale_instructions() -> dict[str, list[tuple[float, int, int]]]:
         name: [
             (
                 counted[name, mb, True][0] - counted[names[0], mb, False][0],
-                len(scale_shapes(mb)[name][1]),
+                sizes[mb][name],
                 counted[name, mb, True][1],
             )
             for mb in SCALE_SIZES
