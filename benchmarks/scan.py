@@ -447,6 +447,8 @@ def main() -> None:
     if args.engine_worker is not None:
         engine_worker(args.engine_worker)
         return
+    if args.instructions and not args.scale:
+        parser.error("--instructions counts the scale shapes: give it with --scale")
     if args.scale_worker is not None:
         scale_worker(args.scale_worker)
         return
