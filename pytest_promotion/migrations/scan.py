@@ -65,7 +65,9 @@ _CREATES_ROUTINE = re.compile(
     re.DOTALL,
 )
 # Statements that name a routine without running it (DROP FUNCTION f(), COMMENT ON FUNCTION f()).
-_NAMES_ROUTINES = ("DROP", "ALTER", "COMMENT", "GRANT", "REVOKE", "SECURITY")
+_NAMES_ROUTINES = ("DROP", "COMMENT", "GRANT", "REVOKE", "SECURITY")
+"""Commands that name a routine without running it (``ALTER`` only of a routine: :func:`_names_routines`)."""
+_ROUTINE_OBJECTS = ("FUNCTION", "PROCEDURE", "ROUTINE", "PROC", "AGGREGATE")
 _RUNS_QUOTED = re.compile(r"(?<![\w$])(?:DO|EXECUTE)(?![\w$])", re.IGNORECASE)
 # Read on the upper-cased text, case-sensitively: one fast pass per file.
 _SCRATCH_TRIGGER = re.compile(r"(?:TEMP(?:ORARY)?|AS|SELECT)(?![A-Z0-9_$])")
@@ -620,15 +622,12 @@ class _Scan:
                 literals = _literal_argument(toks, i + 1)
                 if literals is not None:
                     self._run_literals(text, upper, literals, False, out, origin)
-        if calls and self.calls is not None and not toks[0].is_word(*_NAMES_ROUTINES):
+        if calls and self.calls is not None and not _names_routines(toks, 0):
             # A step that drops, alters, comments on or grants a routine names it without
             # calling it, as such a statement does (a body's step after BEGIN or THEN).
-            starts = [0, *stmt.command_starts()]
-            naming = {i for i in starts if toks[i].is_word(*_NAMES_ROUTINES)}
+            uncalled = _not_calls(toks, sorted({0, *stmt.command_starts()}))
             for k, tok in enumerate(toks):
-                if tok.kind not in (WORD, IDENT):
-                    continue
-                if naming and starts[bisect_right(starts, k) - 1] in naming:
+                if tok.kind not in (WORD, IDENT) or uncalled[k]:
                     continue
                 name = name_key(tok)
                 routine = self.ctx.routines.get(name)
@@ -812,6 +811,46 @@ class _Names:
             pos = at + 1
         self._found = self._past = end
         return end, end
+
+
+def _names_routines(toks: Sequence[Token], i: int) -> bool:
+    """Does the command at ``toks[i]`` only name routines: drop, alter, comment on, grant them?
+
+    ``ALTER TABLE`` is not such a command: a new column's ``DEFAULT f()``, ``USING f(c)`` and a
+    ``CHECK`` validated against the rows run the routine now.
+    """
+    tok = toks[i]
+    if tok.is_word("ALTER"):
+        return i + 1 < len(toks) and toks[i + 1].is_word(*_ROUTINE_OBJECTS)
+    return tok.is_word(*_NAMES_ROUTINES)
+
+
+def _not_calls(toks: Sequence[Token], starts: list[int]) -> bytearray:
+    """1 for each token where a routine's name does not call it, 0 where it may.
+
+    That is every token of a command that only names routines, and the expression of an
+    ``ALTER … SET DEFAULT``, which is stored for rows inserted later, not evaluated now (up to
+    the next top-level ``,`` of the command). ``starts``: the command starts, sorted.
+    """
+    skip = bytearray(len(toks))
+    for s, e in zip(starts, [*starts[1:], len(toks)], strict=True):
+        if _names_routines(toks, s):
+            skip[s:e] = b"\x01" * (e - s)
+        elif toks[s].is_word("ALTER"):
+            depth, stored = 0, False
+            for j in range(s, e):
+                text = toks[j].text
+                if text in ("(", "["):
+                    depth += 1
+                elif text in (")", "]"):
+                    depth -= 1
+                elif depth == 0 and text in (",", ";"):
+                    stored = False
+                elif depth == 0 and toks[j].is_word("DEFAULT") and toks[j - 1].is_word("SET"):
+                    stored = True
+                if stored:
+                    skip[j] = 1
+    return skip
 
 
 def _runs_inner(stmt: Statement, calls: bool) -> bool:
