@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 
 from pytest_promotion.migrations.dialects import Dialect, dialect_for
+from pytest_promotion.migrations.dynamic import dynamic_sql, joined_literals
 from pytest_promotion.migrations.lexer import (
     DOLLAR,
     IDENT,
@@ -68,7 +69,7 @@ _CREATES_ROUTINE = re.compile(
 _NAMES_ROUTINES = ("DROP", "COMMENT", "GRANT", "REVOKE", "SECURITY")
 """Commands that name a routine without running it (``ALTER`` only of a routine: :func:`_names_routines`)."""
 _ROUTINE_OBJECTS = ("FUNCTION", "PROCEDURE", "ROUTINE", "PROC", "AGGREGATE")
-_RUNS_QUOTED = re.compile(r"(?<![\w$])(?:DO|EXECUTE)(?![\w$])", re.IGNORECASE)
+_RUNS_QUOTED = re.compile(r"(?<![\w$])(?:DO|EXEC(?:UTE)?|PREPARE)(?![\w$])", re.IGNORECASE)
 # Read on the upper-cased text, case-sensitively: one fast pass per file.
 _SCRATCH_TRIGGER = re.compile(r"(?:TEMP(?:ORARY)?|AS|SELECT)(?![A-Z0-9_$])")
 _CONTEXT_TRIGGER = re.compile(r"(?:CREATE|DROP|VALIDATE|INTO)(?![A-Z0-9_$])")
@@ -281,11 +282,39 @@ class _Source:
 _ESCAPED_QUOTE = re.compile(
     r"''|\\(?:x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.DOTALL
 )
-_ESCAPE_STRING = re.compile(r"E'(?:[^'\\]|'')*\\")
-"""An ``E'…'`` literal (upper-cased text) with a backslash: its escapes may spell any keyword. It
-starts with its literal, so the search runs in C (a look-behind first would try every offset); a
-match inside another literal or a name only makes a statement be read, never a finding."""
+_GAP_RE = r"(?:\s|--[^\n]*\n|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/)"
+_SPELLED_SQL = re.compile(rf"'(?:(?<=E')(?:[^'\\]|'')*\\|{_GAP_RE}*(?:\|\||\+)|{_GAP_RE}+\w?')")
+"""Where quoted SQL may spell a keyword that the text does not hold as such (upper-cased text):
+an ``E'…'`` literal with a backslash (its escapes), or literals joined into one string:
+``'DR' || 'OP TABLE x'`` for EXECUTE, SQL Server's ``+``, or written one after another, as
+PostgreSQL joins constants continued over lines. A match inside another literal or a name only
+makes a statement be read, never a finding. One pattern, so one pass, that
+starts with the quote (a search for ``E'`` would stop at every E)."""
+_MYSQL_ESCAPED = re.compile(r"'(?=(?:[^'\\]|'')*\\)|\"(?=(?:[^\"\\]|\"\")*\\)")
+"""MySQL: a literal with a backslash, whose escapes may spell a keyword (``PREPARE s FROM 'DR\\OP …'``).
+Only the quote is matched: a match from the closing quote of one literal must not swallow the
+opening quote of the next (a ``"…"`` string's text may hold ``'``)."""
+
+
+def _spelled_sql(upper: str, start: int, end: int, dialect: Dialect) -> list[int]:
+    """Offsets in ``upper[start:end]`` where quoted SQL may spell a keyword, in order."""
+    found = [m.start() for m in _SPELLED_SQL.finditer(upper, start, end)]
+    if dialect.hash_comments:
+        found.extend(m.start() for m in _MYSQL_ESCAPED.finditer(upper, start, end))
+        found.sort()
+    return found
+
+
 _CONTROL = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_MYSQL_ESCAPE = re.compile(r"''|\"\"|\\.", re.DOTALL)
+_MYSQL_CONTROL = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", "%": "\\%", "_": "\\_"}
+
+
+def _unescape_mysql(sequence: str) -> str:
+    """What MySQL reads for a doubled quote or one backslash escape (``\\%`` and ``\\_`` stay as written)."""
+    if sequence in ("''", '""'):
+        return sequence[0]
+    return _MYSQL_CONTROL.get(sequence[1], sequence[1])
 
 
 def _unescape(sequence: str) -> str:
@@ -303,8 +332,11 @@ def _unescape(sequence: str) -> str:
     return _CONTROL.get(kind, kind)
 
 
-def _literal_source(literals: Sequence[Token]) -> _Source:
-    """The SQL that a literal, or a concatenation of literals, holds."""
+def _literal_source(literals: Sequence[Token], backslashes: bool = False) -> _Source:
+    """The SQL that a literal, or a concatenation of literals, holds.
+
+    ``backslashes``: MySQL's literals, where a backslash escapes the next character.
+    """
     parts: list[str] = []
     marks: list[tuple[int, int]] = []
     size = 0
@@ -316,7 +348,10 @@ def _literal_source(literals: Sequence[Token]) -> _Source:
             size += body_end - body_start
             continue
         escapes = tok.text[:1] in "Ee"
-        quote = tok.text.index("'")
+        quote = next(k for k, c in enumerate(tok.text) if c in "'\"")
+        doubled = tok.text[quote] * 2
+        if backslashes:
+            escapes = True
         body = (
             tok.text[quote + 1 : -1]
             if tok.text.endswith("'") and len(tok.text) > quote + 1
@@ -324,11 +359,11 @@ def _literal_source(literals: Sequence[Token]) -> _Source:
         )
         origin = tok.start + quote + 1
         pos = 0
-        for m in _ESCAPED_QUOTE.finditer(body):
-            if m.group() != "''" and not escapes:
+        for m in (_MYSQL_ESCAPE if backslashes else _ESCAPED_QUOTE).finditer(body):
+            if m.group() != doubled and (not escapes or m.group() in ("''", '""')):
                 continue
             marks.append((size, origin + pos))
-            piece = body[pos : m.start()] + _unescape(m.group())
+            piece = body[pos : m.start()] + (_unescape_mysql if backslashes else _unescape)(m.group())
             parts.append(piece)
             size += len(piece)
             pos = m.end()
@@ -336,21 +371,6 @@ def _literal_source(literals: Sequence[Token]) -> _Source:
         parts.append(body[pos:])
         size += len(body) - pos
     return _Source("".join(parts), tuple(marks))
-
-
-def _literal_argument(toks: Sequence[Token], k: int) -> list[Token] | None:
-    """The literals of ``'a' || 'b'`` starting at ``k``, or None when the argument is computed."""
-    literals: list[Token] = []
-    j = k
-    while j < len(toks) and toks[j].kind in (STRING, DOLLAR):
-        literals.append(toks[j])
-        j += 1
-        if j < len(toks) and toks[j].text == "||":
-            j += 1
-            continue
-        break
-    ends = j >= len(toks) or toks[j].is_word("USING", "INTO", "LOOP") or toks[j].text == ";"
-    return literals if literals and ends else None
 
 
 _Hit = tuple[int, Rule, str]
@@ -425,12 +445,14 @@ class _Scan:
         """
         dialect, ctx, context = self.dialect, self.ctx, self.context
         marks = self.prefilter.marks(upper, start, end)
+        # A statement whose quoted SQL may spell a keyword (E'…' escapes, joined literals) is read.
+        escapes = _spelled_sql(upper, start, end, dialect)
         if not (
             marks.any_between(start, end)
             or (self.calls is not None and self.calls.search(text, start, end))
             or (self.watched is not None and self.watched.search(text, start, end))
             or _CREATES_ROUTINE.search(upper, start, end)
-            or _ESCAPE_STRING.search(upper, start, end)
+            or escapes
         ):
             # No rule keyword, no call of a routine made here, no use of a value added here, and
             # no routine created here (whose body may call one that the file creates later).
@@ -439,8 +461,6 @@ class _Scan:
         # so that SQL it runs now (a DO body, EXECUTE of a literal) remembers what it creates.
         creations = [m.start() for m in _CREATES_ROUTINE.finditer(upper, start, end)]
         creation, last_creation = 0, len(creations)
-        # And so is one holding an E'…' literal with escapes, which may spell any keyword.
-        escapes = [m.start() for m in _ESCAPE_STRING.finditer(upper, start, end)]
         context_marks = [] if context is None else [m.start() for m in context.finditer(upper, start, end)]
         name = dialect.name
         append = out.append
@@ -613,15 +633,21 @@ class _Scan:
         for i in stmt.command_starts():
             tok = toks[i]
             if tok.is_word("DO") and postgres:
-                body = next((t for t in toks[i + 1 :] if t.kind in (DOLLAR, STRING)), None)
+                first = next((k for k in range(i + 1, len(toks)) if toks[k].kind in (DOLLAR, STRING)), None)
                 language = [t.upper for t in toks[i + 1 :] if t.kind is WORD]
                 procedural = "LANGUAGE" not in language or "PLPGSQL" in language
-                if body is not None:
-                    self._run_literals(text, upper, [body], procedural, out, origin)
-            elif tok.is_word("EXECUTE") and stmt.procedural and postgres:
-                literals = _literal_argument(toks, i + 1)
-                if literals is not None:
-                    self._run_literals(text, upper, literals, False, out, origin)
+                if first is not None:
+                    # 'a'<newline>'b' is one constant to PostgreSQL: the body is all of them.
+                    body = (
+                        [toks[first]] if toks[first].kind is DOLLAR else joined_literals(toks, first, "")[0]
+                    )
+                    self._run_literals(text, upper, body, procedural, out, origin)
+        for found in dynamic_sql(stmt, self.dialect):
+            if found.literals is not None:
+                inner_procedural = stmt.procedural and not postgres  # a T-SQL batch; one PL/pgSQL command
+                self._run_literals(
+                    text, upper, found.literals, inner_procedural, out, origin, found.backslashes
+                )
         if calls and self.calls is not None and not _names_routines(toks, 0):
             # A step that drops, alters, comments on or grants a routine names it without
             # calling it, as such a statement does (a body's step after BEGIN or THEN).
@@ -650,7 +676,7 @@ class _Scan:
                             self._run_literals(
                                 where.text,
                                 where.upper,
-                                [routine.literal],
+                                routine.literal,
                                 routine.procedural,
                                 out,
                                 where.origin,
@@ -677,12 +703,13 @@ class _Scan:
         procedural: bool,
         out: list[_Hit],
         origin: _Origin,
+        backslashes: bool = False,
     ) -> None:
         if len(literals) == 1 and literals[0].kind is DOLLAR:
             body_start, body_end = _dollar_body(literals[0])
             self.hits(text, upper, body_start, body_end, procedural, out, origin)
             return
-        source = _literal_source(literals)
+        source = _literal_source(literals, backslashes)
         inner = source.text
         self.hits(inner, upper_same_length(inner), 0, len(inner), procedural, out, (source, *origin))
 
@@ -706,23 +733,26 @@ class _Scan:
         words = [t.upper for t in toks if t.kind is WORD]
         language = words[words.index("LANGUAGE") + 1 :][:1] if "LANGUAGE" in words else []
         procedural = language != ["SQL"]
-        body = next(
+        at = next(
             (
-                t
+                j
                 for j, t in enumerate(toks)
                 if t.kind is DOLLAR or t.is_word("BEGIN") or (t.kind is STRING and toks[j - 1].is_word("AS"))
             ),
             None,
         )
-        literal: Token | None = None
+        literal: tuple[Token, ...] | None = None
         spans: list[tuple[int, int]] | None = None
-        if body is None:
+        if at is None:
             return
+        body = toks[at]
         if body.kind is DOLLAR:
             start, end = _dollar_body(body)
         elif body.kind is STRING:
-            literal = body
-            start, end = body.start, body.start + len(body.text)
+            # 'a'<newline>'b' is one constant to PostgreSQL: the body is all of them.
+            literal = tuple(joined_literals(toks, at, "")[0])
+            last = literal[-1]
+            start, end = body.start, last.start + len(last.text)
         else:  # BEGIN [ATOMIC] … END: the body runs to the end of the definition
             start, end = body.start, e
             procedural = True
@@ -746,7 +776,7 @@ class _Scan:
         )
 
 
-_RUNS_INNER = frozenset({"DO", "EXECUTE"})
+_RUNS_INNER = frozenset({"DO", "EXECUTE", "EXEC", "PREPARE"})
 
 
 class _BlockWords:
@@ -860,6 +890,8 @@ def _runs_inner(stmt: Statement, calls: bool) -> bool:
     if calls:
         return True
     toks = stmt.tokens
+    if stmt.dialect in ("sqlserver", "mysql"):  # EXEC(…) needs no ';' before it: any token
+        return any(tok.kind is WORD and tok.text.upper() in _RUNS_INNER for tok in toks)
     for i in stmt.command_starts():
         tok = toks[i]
         if tok.kind is WORD and tok.text.upper() in _RUNS_INNER:

@@ -117,8 +117,9 @@ class Routine:
     end: int
     """The file span to scan when it is called: its dollar-quoted body or its BEGIN … END."""
     procedural: bool
-    literal: Token | None = None
-    """A body written as a string literal (``AS 'DELETE …'``), scanned through its content."""
+    literal: tuple[Token, ...] | None = None
+    """A body written as a string literal (``AS 'DELETE …'``, or constants continued over lines),
+    scanned through its content."""
     spans: Sequence[tuple[int, int]] | None = None
     """A BEGIN … END body's statement spans, as the split of the text it was created in found them."""
 
@@ -197,8 +198,9 @@ class FileContext:
 
 
 # Text with none of these (in ASCII) holds one command: no "(" for a subquery or CTE body, no word
-# that leads a step, opens a CASE, or starts an inner query (WITH, EXPLAIN, MERGE, FOR, OPEN, RETURN).
-_INNER_WORDS = "THEN ELSE LOOP BEGIN ATOMIC CASE END WITH EXPLAIN MERGE FOR OPEN RETURN".split()
+# that leads a step, opens a CASE, or starts an inner query (WITH, EXPLAIN, MERGE, FOR, OPEN, RETURN,
+# PREPARE … AS).
+_INNER_WORDS = "THEN ELSE LOOP BEGIN ATOMIC CASE END WITH EXPLAIN MERGE FOR OPEN RETURN PREPARE".split()
 # ``\bWORD\b`` written as ``WORD(?<!\wWORD)\b``: a pattern whose every branch starts with a
 # letter or "(" is searched by a fast scan for those first characters; a leading ``\b`` is
 # tried at every position instead.
@@ -513,6 +515,10 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
                     pending[target] = origin
             elif up == "MERGE":
                 merge = True
+            elif up == "PREPARE" and postgres:
+                command = _prepared(toks, k, close)
+                if command is not None and command not in pending:
+                    pending[command] = origin
             elif stmt.procedural:
                 query = _procedural_query(toks, k)
                 if query is not None:
@@ -527,6 +533,16 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
             cases.pop()
         k += 1
     return starts, text_from
+
+
+def _prepared(toks: Sequence[Token], k: int, close: list[int]) -> int | None:
+    """The command of ``PREPARE name [(types)] AS <command>`` at ``k``: what EXECUTE runs."""
+    j = k + 2
+    if j < len(toks) and toks[j].text == "(":
+        j = close[j] + 1
+    if j + 1 < len(toks) and toks[j].is_word("AS"):
+        return j + 1
+    return None
 
 
 def _procedural_query(toks: Sequence[Token], k: int) -> int | None:

@@ -1,0 +1,129 @@
+"""Where a statement runs SQL handed over as a string: EXECUTE, EXEC, sp_executesql, PREPARE.
+
+A string literal's SQL runs when the migration does (``EXEC('DROP TABLE x')`` drops the table),
+so the scan reads it like the file's own statements; SQL computed while the migration runs
+cannot be read, and the opt-in dynamic-sql rule reports it. The forms of every dialect are
+known here, in one place, so that the scan and the rule agree on which is which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from pytest_promotion.migrations.dialects import Dialect
+from pytest_promotion.migrations.lexer import DOLLAR, IDENT, STRING, WORD, Token
+from pytest_promotion.migrations.statement import Statement, name_key
+
+_CONCAT = {"sqlserver": "+"}
+"""The operator that joins literals into one string, where it is not ``||``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicSql:
+    """One place that runs a string as SQL."""
+
+    at: int
+    """Token index of the word that runs it (EXECUTE, EXEC, PREPARE)."""
+    literals: tuple[Token, ...] | None
+    """The literals the string is joined from; None when it is computed (a variable, a call)."""
+    backslashes: bool = False
+    """MySQL: a backslash escapes the next character in these literals."""
+
+
+def dynamic_sql(stmt: Statement, dialect: Dialect) -> Iterator[DynamicSql]:
+    """Every place ``stmt`` runs a string as SQL, in token order.
+
+    PostgreSQL: ``EXECUTE`` in a procedural body (top-level ``EXECUTE name`` runs a prepared
+    statement, whose ``PREPARE … AS`` command is read as a command of its own). SQL Server:
+    ``EXEC(…)``/``EXECUTE(…)`` and ``sp_executesql`` — looked for at every token, as T-SQL needs
+    no ``;`` between statements. MySQL: ``PREPARE name FROM …``.
+    """
+    toks = stmt.tokens
+    if dialect.dollar_quotes:
+        if stmt.procedural:
+            for i in stmt.command_starts():
+                if toks[i].is_word("EXECUTE"):
+                    yield DynamicSql(i, literal_argument(toks, i + 1))
+    elif dialect.name == "sqlserver":
+        yield from _tsql(toks)
+    elif dialect.name == "mysql":
+        yield from _mysql(toks)
+
+
+def literal_argument(toks: Sequence[Token], k: int, concat: str = "||") -> tuple[Token, ...] | None:
+    """The literals of ``'a' || 'b'`` starting at ``k``, or None when the argument is computed.
+
+    The argument ends at the end of the statement, at ``;``, ``,`` or ``)``, or at ``USING``,
+    ``INTO`` or ``LOOP`` (PL/pgSQL's EXECUTE … USING, FOR … IN EXECUTE … LOOP).
+    """
+    literals, j = joined_literals(toks, k, concat)
+    ends = j >= len(toks) or toks[j].text in (";", ",", ")") or toks[j].is_word("USING", "INTO", "LOOP")
+    return tuple(literals) if literals and ends else None
+
+
+def joined_literals(toks: Sequence[Token], k: int, concat: str = "||") -> tuple[list[Token], int]:
+    """The literals that make one string from ``k`` on, and the index of the token after them.
+
+    Joined by ``concat``, or written one after another (PostgreSQL joins constants split over
+    lines, MySQL any adjacent ones); a literal may carry a prefix word written against it
+    (SQL Server's ``N'…'``, MySQL's ``_utf8mb4'…'``).
+    """
+    literals: list[Token] = []
+    j, n = k, len(toks)
+    while j < n:
+        tok = toks[j]
+        if tok.kind is WORD and j + 1 < n and toks[j + 1].kind is STRING:
+            if toks[j + 1].start != tok.start + len(tok.text):
+                break  # a word, then a literal: not a prefix
+            j += 1
+            tok = toks[j]
+        if tok.kind not in (STRING, DOLLAR):
+            break
+        literals.append(tok)
+        j += 1
+        if j < n and toks[j].text == concat:
+            j += 1
+    if literals and j > k and toks[j - 1].text == concat:
+        j -= 1  # 'a' || f(x): the operator belongs to what follows
+    return literals, j
+
+
+def _tsql(toks: Sequence[Token]) -> Iterator[DynamicSql]:
+    n = len(toks)
+    for k, tok in enumerate(toks):
+        if not tok.is_word("EXEC", "EXECUTE"):
+            continue
+        j = k + 1
+        if j < n and toks[j].text == "(":
+            # The string fills the parentheses: EXEC('a' + 'b'), EXEC('…') AT linked_server.
+            joined, after = joined_literals(toks, j + 1, "+")
+            closed = joined and after < n and toks[after].text == ")"
+            yield DynamicSql(k, tuple(joined) if closed else None)
+            continue
+        if j + 1 < n and toks[j].text.startswith("@") and toks[j + 1].text == "=":
+            j += 2  # EXEC @rc = procedure …
+        procedure: Token | None = None
+        while j < n and toks[j].kind in (WORD, IDENT):
+            procedure = toks[j]
+            j += 1
+            if j < n and toks[j].text == ".":
+                while j < n and toks[j].text == ".":  # master..sp_executesql
+                    j += 1
+                continue
+            break
+        if procedure is None or name_key(procedure) != "sp_executesql" or j >= n:
+            continue
+        if j + 1 < n and toks[j].text.upper() == "@STMT" and toks[j + 1].text == "=":
+            j += 2
+        literals = literal_argument(toks, j, "+")
+        if literals is None and j < n and toks[j].kind is WORD:
+            continue  # sp_executesql alone, then the next statement: no string to run
+        yield DynamicSql(k, literals)
+
+
+def _mysql(toks: Sequence[Token]) -> Iterator[DynamicSql]:
+    n = len(toks)
+    for k, tok in enumerate(toks):
+        if tok.is_word("PREPARE") and k + 3 < n and toks[k + 2].is_word("FROM"):
+            yield DynamicSql(k, literal_argument(toks, k + 3), backslashes=True)
