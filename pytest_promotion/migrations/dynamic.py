@@ -112,14 +112,39 @@ def _tsql(toks: Sequence[Token]) -> Iterator[DynamicSql]:
                     j += 1
                 continue
             break
-        if procedure is None or name_key(procedure) != "sp_executesql" or j >= n:
-            continue
-        if j + 1 < n and toks[j].text.upper() == "@STMT" and toks[j + 1].text == "=":
+        if procedure is not None and name_key(procedure) == "sp_executesql":
+            found = _statement_argument(toks, j)
+            if found is not None:
+                yield DynamicSql(k, found or None)
+
+
+def _statement_argument(toks: Sequence[Token], j: int) -> tuple[Token, ...] | None:
+    """sp_executesql's statement from ``j`` on: the first argument, or the one named ``@stmt``.
+
+    Its literals; ``()`` when it is computed (a variable); None when there is none to run (the
+    next statement follows at once). Named arguments may come in any order.
+    """
+    n, first = len(toks), True
+    while j < n:
+        named = j + 1 < n and toks[j].text.startswith("@") and toks[j + 1].text == "="
+        name = toks[j].text.upper() if named else None
+        if named:
             j += 2
-        literals = literal_argument(toks, j, "+")
-        if literals is None and j < n and toks[j].kind is WORD:
-            continue  # sp_executesql alone, then the next statement: no string to run
-        yield DynamicSql(k, literals)
+        elif first and toks[j].kind is WORD and not (j + 1 < n and toks[j + 1].kind is STRING):
+            return None  # sp_executesql alone, then the next statement
+        literals, after = joined_literals(toks, j, "+")
+        if literals and after < n and toks[after].text not in (",", ";") and toks[after].kind is not WORD:
+            literals = []  # N'…' + @name: computed
+        j = after if literals else j + 1
+        while j < n and toks[j].is_word("OUTPUT", "OUT"):
+            j += 1
+        if name == "@STMT" or (first and name is None):
+            return tuple(literals)
+        first = False
+        if not (j < n and toks[j].text == ","):
+            return None
+        j += 1
+    return None
 
 
 def _mysql(toks: Sequence[Token]) -> Iterator[DynamicSql]:

@@ -5,7 +5,8 @@ release — still serving traffic during a rolling deploy — fails on every que
 In a SQLite ``RedefineTables`` block Prisma copies the rows to ``new_<table>`` first; the finding
 still stands there because columns left out of the copy are lost.
 
-MySQL's ``DROP TABLES a, b`` is the same statement. A table created earlier in the same migration
+MySQL's ``DROP TABLES a, b`` is the same statement, and so is PostgreSQL's ``DROP OWNED BY role``,
+which drops every table the role owns in the database (and everything else it owns). A table created earlier in the same migration
 as ``TEMP``, by ``CREATE TABLE … AS`` or by ``SELECT … INTO`` is scratch work: dropping it loses no
 data that existed before the migration, so it is not reported (a list that also names a real
 table is).
@@ -25,7 +26,9 @@ from pytest_promotion.migrations.statement import FileContext, Statement
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """One hit per DROP TABLE command (a list of tables is one statement to review)."""
     for i in stmt.command_starts():
-        if stmt.words_at(i, "DROP", "TABLE") or (
+        if stmt.words_at(i, "DROP", "OWNED") and ctx.dialect.dollar_quotes:
+            yield Hit(stmt.tokens[i].start, stmt.command_text(i))  # every table the roles own
+        elif stmt.words_at(i, "DROP", "TABLE") or (
             ctx.dialect.name == "mysql" and stmt.words_at(i, "DROP", "TABLES")
         ):
             names = stmt.table_names(i + 2)
