@@ -136,6 +136,8 @@ class Oracle:
                     found["delete-from"] += 1
         elif kind == "TruncateStmt":
             found["truncate"] += 1
+        elif kind == "DropOwnedStmt":
+            found["drop-table"] += 1  # every table the roles own
         elif kind == "DropStmt":
             remove = enums.ObjectType(node.removeType).name
             if remove == "OBJECT_TABLE":
@@ -180,6 +182,8 @@ class Oracle:
             language = next((opt.arg.sval for opt in node.args if opt.defname == "language"), "plpgsql")
             self.body(body, language)
             return
+        elif kind == "AlterTableCmd" and node.subtype == enums.AlterTableType.AT_ColumnDefault:
+            return  # SET DEFAULT stores the expression for later rows; it runs nothing now
         elif kind == "FuncCall":
             self.call(_name(node.funcname))
         for child in _children(node):
