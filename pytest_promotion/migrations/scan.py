@@ -627,19 +627,31 @@ class _Scan:
         ``calls``: the statement's text may name a routine created earlier in the file.
         """
         toks = stmt.tokens
-        if stmt.is_definition or not toks:
+        if not toks:
             return  # a statement of nothing but comments names no routine it could call
         postgres = self.dialect.dollar_quotes
+        first = 0
+        if stmt.is_definition:
+            if postgres and _trigger_head(toks):
+                self._remember_trigger(toks)
+                return
+            # CREATE TABLE … AS and CREATE MATERIALIZED VIEW … AS run their query now.
+            query = _definition_query(toks)
+            if query is None:
+                return
+            first = query
         for i in stmt.command_starts():
             tok = toks[i]
             if tok.is_word("DO") and postgres:
-                first = next((k for k in range(i + 1, len(toks)) if toks[k].kind in (DOLLAR, STRING)), None)
+                body_at = next((k for k in range(i + 1, len(toks)) if toks[k].kind in (DOLLAR, STRING)), None)
                 language = [t.upper for t in toks[i + 1 :] if t.kind is WORD]
                 procedural = "LANGUAGE" not in language or "PLPGSQL" in language
-                if first is not None:
+                if body_at is not None:
                     # 'a'<newline>'b' is one constant to PostgreSQL: the body is all of them.
                     body = (
-                        [toks[first]] if toks[first].kind is DOLLAR else joined_literals(toks, first, "")[0]
+                        [toks[body_at]]
+                        if toks[body_at].kind is DOLLAR
+                        else joined_literals(toks, body_at, "")[0]
                     )
                     self._run_literals(text, upper, body, procedural, out, origin)
         for found in dynamic_sql(stmt, self.dialect):
@@ -652,7 +664,8 @@ class _Scan:
             # A step that drops, alters, comments on or grants a routine names it without
             # calling it, as such a statement does (a body's step after BEGIN or THEN).
             uncalled = _not_calls(toks, sorted({0, *stmt.command_starts()}))
-            for k, tok in enumerate(toks):
+            for k in range(first, len(toks)):
+                tok = toks[k]
                 if tok.kind not in (WORD, IDENT) or uncalled[k]:
                     continue
                 name = name_key(tok)
@@ -666,34 +679,67 @@ class _Scan:
                 if (nxt is not None and nxt.text == "(") or (
                     prev is not None and prev.is_word("CALL", "EXEC", "EXECUTE")
                 ):
-                    self.ctx.called.add(name)
-                    # The body is read in the text the routine was created in (the file, or the
-                    # string a DO block was given as), not in the text of the call.
-                    where = self.places[name]
-                    self.running.add(name)
-                    try:
-                        if routine.literal is not None:
-                            self._run_literals(
-                                where.text,
-                                where.upper,
-                                routine.literal,
-                                routine.procedural,
-                                out,
-                                where.origin,
-                            )
-                        else:
-                            self.hits(
-                                where.text,
-                                where.upper,
-                                routine.start,
-                                routine.end,
-                                routine.procedural,
-                                out,
-                                where.origin,
-                                routine.spans,
-                            )
-                    finally:
-                        self.running.discard(name)
+                    self._run_routine(name, out)
+        if calls and self.ctx.triggers and postgres:
+            # A write of a table with a trigger created here runs the trigger's routine.
+            for i in sorted({0, *stmt.command_starts()}):
+                for table, events in _written(stmt, i):
+                    for fired_by, name in self.ctx.triggers.get(table, ()):
+                        if events & fired_by:
+                            self._run_routine(name, out)
+
+    def _run_routine(self, name: str, out: list[_Hit]) -> None:
+        """Scan the body of routine ``name`` as it runs now (once per definition)."""
+        routine = self.ctx.routines.get(name)
+        if routine is None or name in self.ctx.called or name in self.running:
+            return
+        self.ctx.called.add(name)
+        # The body is read in the text the routine was created in (the file, or the string a DO
+        # block was given as), not in the text of the call.
+        where = self.places[name]
+        self.running.add(name)
+        try:
+            if routine.literal is not None:
+                self._run_literals(
+                    where.text, where.upper, routine.literal, routine.procedural, out, where.origin
+                )
+            else:
+                self.hits(
+                    where.text,
+                    where.upper,
+                    routine.start,
+                    routine.end,
+                    routine.procedural,
+                    out,
+                    where.origin,
+                    routine.spans,
+                )
+        finally:
+            self.running.discard(name)
+
+    def _remember_trigger(self, toks: Sequence[Token]) -> None:
+        """Note ``CREATE TRIGGER … ON table … EXECUTE FUNCTION f()`` when ``f`` was created here."""
+        events: set[str] = set()
+        table = routine = None
+        k = 0
+        while k < len(toks):
+            tok = toks[k]
+            if table is None and tok.is_word("INSERT", "UPDATE", "DELETE", "TRUNCATE"):
+                events.add(tok.text.upper())
+            elif table is None and tok.is_word("ON"):
+                k = _last_name_part(toks, k + 1)
+                table = name_key(toks[k]) if k < len(toks) else None
+            elif (
+                tok.is_word("EXECUTE") and k + 2 < len(toks) and toks[k + 1].is_word("FUNCTION", "PROCEDURE")
+            ):
+                k = _last_name_part(toks, k + 2)
+                routine = name_key(toks[k]) if k < len(toks) else None
+                break
+            k += 1
+        if table is None or routine is None or routine not in self.ctx.routines or not events:
+            return
+        self.ctx.triggers.setdefault(table, []).append((frozenset(events), routine))
+        self._index_names()
 
     def _run_literals(
         self,
@@ -722,6 +768,10 @@ class _Scan:
         """
         head = _ROUTINE_NAME.match(text, s, e)
         if head is None:
+            if self.ctx.routines and self.dialect.dollar_quotes:
+                toks = tokenize(text, self.dialect, s, e)
+                if _trigger_head(toks):  # a trigger on a routine made here runs it when its table is written
+                    self._remember_trigger(toks)
             return
         toks = _routine_head(text, self.dialect, head.end(), e)
         if not toks:
@@ -764,7 +814,11 @@ class _Scan:
         self.places[name] = _Place(text, upper, origin)
         if name not in self.running:
             self.ctx.called.discard(name)  # re-created: the next call runs the new body
-        names = sorted(self.ctx.routines, key=len, reverse=True)
+        self._index_names()
+
+    def _index_names(self) -> None:
+        """The search for statements that may run a routine made here: its name, or a trigger's table."""
+        names = sorted({*self.ctx.routines, *self.ctx.triggers}, key=len, reverse=True)
         self.calls = re.compile(
             r"(?<![\w$])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w$])", re.IGNORECASE
         )
@@ -883,10 +937,93 @@ def _not_calls(toks: Sequence[Token], starts: list[int]) -> bytearray:
     return skip
 
 
+def _trigger_head(toks: Sequence[Token]) -> bool:
+    """``CREATE [OR REPLACE] [CONSTRAINT] TRIGGER``."""
+    k = 1
+    while k < len(toks) and toks[k].is_word("OR", "REPLACE", "CONSTRAINT"):
+        k += 1
+    return k < len(toks) and toks[k].is_word("TRIGGER")
+
+
+def _definition_query(toks: Sequence[Token]) -> int | None:
+    """Where the query of ``CREATE TABLE … AS`` or ``CREATE MATERIALIZED VIEW … AS`` starts.
+
+    None for any other CREATE, and for ``… WITH NO DATA`` (the query runs later, at REFRESH).
+    """
+    k = 1
+    while k < len(toks) and toks[k].is_word(
+        "OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"
+    ):
+        k += 1
+    if not (k < len(toks) and (toks[k].is_word("TABLE") or toks[k].is_word("MATERIALIZED"))):
+        return None
+    if any(
+        toks[j].is_word("WITH") and toks[j + 1].is_word("NO") and toks[j + 2].is_word("DATA")
+        for j in range(len(toks) - 2)
+    ):
+        return None
+    depth = 0
+    for j in range(k, len(toks)):
+        text = toks[j].text
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0 and toks[j].is_word("AS"):
+            return j + 1
+    return None
+
+
+def _last_name_part(toks: Sequence[Token], k: int) -> int:
+    """Index of the last part of the (possibly qualified) name starting at ``k``."""
+    while k + 2 < len(toks) and toks[k + 1].text == ".":
+        k += 2
+    return k
+
+
+_FIRES = {
+    "INSERT": "INSERT",
+    "UPDATE": "UPDATE",
+    "DELETE": "DELETE",
+    "TRUNCATE": "TRUNCATE",
+    "COPY": "INSERT",
+}
+
+
+def _written(stmt: Statement, i: int) -> list[tuple[str, frozenset[str]]]:
+    """The tables the command at ``i`` writes, each with the trigger events the write fires."""
+    toks = stmt.tokens
+    tok = toks[i]
+    if tok.kind is not WORD:
+        return []
+    verb = tok.text.upper()
+    k = i + 1
+    if verb == "MERGE":
+        events = frozenset({"INSERT", "UPDATE", "DELETE"})
+    elif verb in _FIRES:
+        events = frozenset({_FIRES[verb]})
+    else:
+        return []
+    lead = ("TABLE",) if verb == "TRUNCATE" else ("INTO", "FROM")  # TRUNCATE [TABLE], INSERT INTO, …
+    if k < len(toks) and toks[k].is_word(*lead):
+        k += 1
+    while k < len(toks) and toks[k].is_word("ONLY"):
+        k += 1
+    if k >= len(toks) or toks[k].kind not in (WORD, IDENT):
+        return []
+    if verb == "COPY" and not any(t.is_word("FROM") for t in toks[k:]):
+        return []  # COPY … TO reads
+    if verb == "INSERT" and any(t.is_word("CONFLICT") for t in toks[k:]):
+        events = frozenset({"INSERT", "UPDATE"})  # ON CONFLICT DO UPDATE
+    if verb == "TRUNCATE":
+        return [(name, events) for name in stmt.table_names(k)]
+    return [(name_key(toks[_last_name_part(toks, k)]), events)]
+
+
 def _runs_inner(stmt: Statement, calls: bool) -> bool:
     """Could :meth:`_Scan._inner` find SQL that ``stmt`` runs (a cheap test, to skip it)?"""
     if stmt.is_definition:
-        return False
+        return calls  # CREATE TABLE … AS f(), or a trigger on a routine made here
     if calls:
         return True
     toks = stmt.tokens

@@ -141,6 +141,8 @@ class FileContext:
     """String literals (as written, quotes included) that ``ALTER TYPE … ADD VALUE`` added here."""
     routines: dict[str, Routine] = field(default_factory=dict)
     called: set[str] = field(default_factory=set)
+    triggers: dict[str, list[tuple[frozenset[str], str]]] = field(default_factory=dict)
+    """Table -> (events, routine) of each trigger created here on a routine created here."""
 
     def observe(self, statement: Statement) -> None:
         """Remember tables this statement creates or drops, and checks it adds or validates."""

@@ -14,8 +14,11 @@ Deliberate differences, encoded in the oracle below rather than patched over:
    are scratch: dropping only such tables is no finding.
 4. The body of a function or procedure counts only when the same file calls it (``SELECT
    f()``, ``CALL p()``, ``PERFORM f()``), and then once per definition (a call after CREATE OR REPLACE runs the new body), as findings of the CREATE statement
-   that holds the body (that is where the scanner's offsets point). Other CREATE statements
-   (triggers, rules, views) run nothing at migration time.
+   that holds the body (that is where the scanner's offsets point). A trigger created here
+   on such a routine calls it when a later statement writes its table with one of its events
+   (what PostgreSQL does; MERGE counts as every event, INSERT … ON CONFLICT DO UPDATE as both),
+   and CREATE TABLE … AS (not WITH NO DATA) runs its query. Other CREATE statements (rules,
+   views) run nothing at migration time.
 5. Plain ``EXPLAIN`` runs nothing; ``EXPLAIN ANALYZE`` runs its statement.
 6. ``EXECUTE`` in PL/pgSQL runs its string now: a literal or a concatenation of literals is
    read as SQL; a computed string is the opt-in dynamic-sql rule, not a default one.
@@ -50,6 +53,8 @@ FIXTURES = REPO / "tests" / "rules" / "fixtures"
 DEFAULT = select_rules(["default"])
 
 _TYPES = {"OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_EXTENSION"}
+# pg_trigger.tgtype's event bits (PostgreSQL's catalog/pg_trigger.h), as CreateTrigStmt.events holds them.
+_INSERT, _DELETE, _UPDATE, _TRUNCATE = 1 << 2, 1 << 3, 1 << 4, 1 << 5
 
 
 def _files() -> list[tuple[str, Path]]:
@@ -90,6 +95,8 @@ class Oracle:
     """name -> (statement index, body, language)"""
     called: set[str] = field(default_factory=set)
     running: set[str] = field(default_factory=set)
+    triggers: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    """table -> (pg_trigger's event bits, routine) of triggers on routines created here"""
     current: int = 0
 
     def run_file(self, statements: Any) -> None:
@@ -107,6 +114,13 @@ class Oracle:
             self.scratch.add(node.relation.relname.casefold())
         if kind == "CreateTableAsStmt" and node.into is not None:
             self.scratch.add(node.into.rel.relname.casefold())
+            if not node.into.skipData:  # the query runs now, and the routines it calls
+                self.visit(node.query)
+            return
+        if kind == "CreateTrigStmt":
+            function = _name(node.funcname)
+            if function in self.routines:
+                self.triggers.setdefault(node.relation.relname.casefold(), []).append((node.events, function))
             return
         if kind == "SelectStmt" and node.intoClause is not None:
             self.scratch.add(node.intoClause.rel.relname.casefold())
@@ -125,9 +139,27 @@ class Oracle:
             stack.extend(_children(n))
         return False
 
+    def fire(self, relation: Any, events: int) -> None:
+        """A write of ``relation`` runs the routines of its triggers on any of ``events``."""
+        for bits, function in self.triggers.get(relation.relname.casefold(), ()):
+            if bits & events:
+                self.call(function)
+
     def visit(self, node: Any) -> None:
         found = self.found[self.current]
         kind = type(node).__name__
+        if kind == "InsertStmt":
+            conflict = node.onConflictClause is not None and node.onConflictClause.action == 2
+            self.fire(node.relation, _INSERT | (_UPDATE if conflict else 0))
+        elif kind in ("UpdateStmt", "DeleteStmt"):
+            self.fire(node.relation, _UPDATE if kind == "UpdateStmt" else _DELETE)
+        elif kind == "MergeStmt":
+            self.fire(node.relation, _INSERT | _UPDATE | _DELETE)
+        elif kind == "CopyStmt" and node.is_from and node.relation is not None:
+            self.fire(node.relation, _INSERT)
+        elif kind == "TruncateStmt":
+            for relation in node.relations:
+                self.fire(relation, _TRUNCATE)
         if kind == "DeleteStmt":
             found["delete-from"] += 1
         elif kind == "MergeStmt":
