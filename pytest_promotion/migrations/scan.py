@@ -673,7 +673,7 @@ class _Scan:
                 if routine is None or name in self.ctx.called or name in self.running:
                     continue
                 nxt = toks[k + 1] if k + 1 < len(toks) else None
-                prev = toks[k - 1] if k > 0 else None
+                prev = _word_before_name(toks, k)
                 if prev is not None and prev.is_word("FUNCTION", "PROCEDURE", "ROUTINE", "PROC"):
                     continue  # GRANT EXECUTE ON FUNCTION f(), a trigger's EXECUTE FUNCTION f()
                 if (nxt is not None and nxt.text == "(") or (
@@ -793,6 +793,22 @@ class _Scan:
         )
         literal: tuple[Token, ...] | None = None
         spans: list[tuple[int, int]] | None = None
+        if at is None and self.dialect.name == "sqlserver":
+            # T-SQL: the body is everything after AS, BEGIN … END or not (WITH EXECUTE AS is no body).
+            at = next(
+                (
+                    j + 1
+                    for j, t in enumerate(toks[:-1])
+                    if t.is_word("AS") and not toks[j - 1].is_word("EXECUTE")
+                ),
+                None,
+            )
+            if at is not None:
+                start = toks[at].start
+                k = bisect_right(joined, (start, 1 << 62)) - 1
+                spans = [(start, joined[k][1]), *joined[k + 1 :]]
+                self._store_routine(name, Routine(start, e, True, None, spans), text, upper, origin)
+            return
         if at is None:
             return
         body = toks[at]
@@ -810,7 +826,10 @@ class _Scan:
             # BEGIN is code, where splitting from it reads the text as splitting the file did.
             k = bisect_right(joined, (start, 1 << 62)) - 1
             spans = [(start, joined[k][1]), *joined[k + 1 :]]
-        self.ctx.routines[name] = Routine(start, end, procedural, literal, spans)
+        self._store_routine(name, Routine(start, end, procedural, literal, spans), text, upper, origin)
+
+    def _store_routine(self, name: str, routine: Routine, text: str, upper: str, origin: _Origin) -> None:
+        self.ctx.routines[name] = routine
         self.places[name] = _Place(text, upper, origin)
         if name not in self.running:
             self.ctx.called.discard(name)  # re-created: the next call runs the new body
@@ -972,6 +991,27 @@ def _definition_query(toks: Sequence[Token]) -> int | None:
         elif depth == 0 and toks[j].is_word("AS"):
             return j + 1
     return None
+
+
+def _word_before_name(toks: Sequence[Token], k: int) -> Token | None:
+    """The token before the qualified name whose last part is ``toks[k]`` (``EXEC [dbo].[p]``).
+
+    SQL Server's ``EXEC @rc = p`` counts as ``EXEC p``.
+    """
+    j = k - 1
+    while j >= 1 and toks[j].text == ".":
+        j -= 1
+        while j >= 1 and toks[j].text == ".":  # master..p
+            j -= 1
+        j -= 1
+    if (
+        j >= 2
+        and toks[j].text == "="
+        and toks[j - 1].text.startswith("@")
+        and toks[j - 2].is_word("EXEC", "EXECUTE")
+    ):
+        j -= 2
+    return toks[j] if j >= 0 else None
 
 
 def _last_name_part(toks: Sequence[Token], k: int) -> int:
