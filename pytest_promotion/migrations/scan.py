@@ -809,6 +809,13 @@ class _Scan:
                 spans = [(start, joined[k][1]), *joined[k + 1 :]]
                 self._store_routine(name, Routine(start, e, True, None, spans), text, upper, origin)
             return
+        if at is None and self.dialect.name == "mysql":
+            # MySQL: one statement after the parameters and the characteristics is a body too.
+            at = _mysql_body(toks, k + 1)
+            if at is not None:
+                start = toks[at].start
+                self._store_routine(name, Routine(start, e, False, None, None), text, upper, origin)
+            return
         if at is None:
             return
         body = toks[at]
@@ -990,6 +997,29 @@ def _definition_query(toks: Sequence[Token]) -> int | None:
             depth -= 1
         elif depth == 0 and toks[j].is_word("AS"):
             return j + 1
+    return None
+
+
+_MYSQL_BODY_WORDS = frozenset(
+    "DELETE INSERT UPDATE REPLACE DROP TRUNCATE ALTER CREATE RENAME SELECT CALL SET DO RETURN".split()
+)
+"""Words a MySQL routine's one-statement body starts with (no characteristic is one of them)."""
+
+
+def _mysql_body(toks: Sequence[Token], k: int) -> int | None:
+    """Where the body of a MySQL routine without BEGIN starts: after ``(…)`` and the characteristics."""
+    if not (k < len(toks) and toks[k].text == "("):
+        return None
+    depth = 0
+    for j in range(k, len(toks)):
+        text = toks[j].text
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0 and toks[j].kind is WORD and text.upper() in _MYSQL_BODY_WORDS:
+            if not toks[j - 1].is_word("CHARACTER"):  # RETURNS VARCHAR(9) CHARACTER SET utf8mb4
+                return j
     return None
 
 
