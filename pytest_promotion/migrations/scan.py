@@ -632,8 +632,10 @@ class _Scan:
         postgres = self.dialect.dollar_quotes
         first = 0
         if stmt.is_definition:
-            if postgres and _trigger_head(toks):
-                self._remember_trigger(toks)
+            if postgres and _trigger_head(toks):  # a step of a body: BEGIN CREATE TRIGGER …
+                self._remember_trigger(
+                    toks, _Place(text, upper, origin), toks[-1].start + len(toks[-1].text), []
+                )
                 return
             # CREATE TABLE … AS and CREATE MATERIALIZED VIEW … AS run their query now.
             query = _definition_query(toks)
@@ -680,7 +682,7 @@ class _Scan:
                     prev is not None and prev.is_word("CALL", "EXEC", "EXECUTE")
                 ):
                     self._run_routine(name, out)
-        if calls and self.ctx.triggers and postgres:
+        if calls and self.ctx.triggers:
             # A write of a table with a trigger created here runs the trigger's routine.
             for i in sorted({0, *stmt.command_starts()}):
                 for table, events in _written(stmt, i):
@@ -717,29 +719,81 @@ class _Scan:
         finally:
             self.running.discard(name)
 
-    def _remember_trigger(self, toks: Sequence[Token]) -> None:
-        """Note ``CREATE TRIGGER … ON table … EXECUTE FUNCTION f()`` when ``f`` was created here."""
+    def _remember_trigger(
+        self, toks: Sequence[Token], place: _Place, e: int, joined: list[tuple[int, int]]
+    ) -> None:
+        """Note a trigger: its table, its events, and what it runs.
+
+        PostgreSQL's ``EXECUTE FUNCTION f()`` runs a routine (noted only when ``f`` was created
+        here: no other body can be read); MySQL's and SQLite's triggers hold their own body,
+        after ``FOR EACH ROW`` (MySQL, and ``FOLLOWS|PRECEDES other``) or from ``BEGIN``.
+        """
         events: set[str] = set()
-        table = routine = None
+        table: str | None = None
         k = 0
-        while k < len(toks):
+        while k < len(toks) and table is None:
             tok = toks[k]
-            if table is None and tok.is_word("INSERT", "UPDATE", "DELETE", "TRUNCATE"):
+            if tok.is_word("INSERT", "UPDATE", "DELETE", "TRUNCATE"):
                 events.add(tok.text.upper())
-            elif table is None and tok.is_word("ON"):
+            elif tok.is_word("ON") and k + 1 < len(toks):
                 k = _last_name_part(toks, k + 1)
-                table = name_key(toks[k]) if k < len(toks) else None
-            elif (
-                tok.is_word("EXECUTE") and k + 2 < len(toks) and toks[k + 1].is_word("FUNCTION", "PROCEDURE")
-            ):
-                k = _last_name_part(toks, k + 2)
-                routine = name_key(toks[k]) if k < len(toks) else None
-                break
+                table = name_key(toks[k])
             k += 1
-        if table is None or routine is None or routine not in self.ctx.routines or not events:
+        body: int | None = None
+        if self.dialect.name == "sqlserver":  # ON table {AFTER|INSTEAD OF} INSERT, UPDATE AS body
+            while k < len(toks) and not (toks[k].is_word("AS") and not toks[k - 1].is_word("EXECUTE")):
+                if toks[k].is_word("INSERT", "UPDATE", "DELETE"):
+                    events.add(toks[k].text.upper())
+                k += 1
+            body = k + 1 if k + 1 < len(toks) else None
+        elif not self.dialect.dollar_quotes:
+            body = _trigger_body(toks, k)
+        if table is None or not events:
             return
-        self.ctx.triggers.setdefault(table, []).append((frozenset(events), routine))
+        runs: str | None = None
+        if self.dialect.dollar_quotes:
+            for j in range(k, len(toks) - 2):
+                if toks[j].is_word("EXECUTE") and toks[j + 1].is_word("FUNCTION", "PROCEDURE"):
+                    name = name_key(toks[_last_name_part(toks, j + 2)])
+                    runs = name if name in self.ctx.routines else None
+                    break
+        elif body is not None:
+            start = toks[body].start
+            at = bisect_right(joined, (start, 1 << 62)) - 1
+            spans = [(start, joined[at][1]), *joined[at + 1 :]] if at >= 0 else None
+            runs = f"\x00trigger {len(self.ctx.routines)}"  # never a name in SQL text
+            routine = Routine(start, e, True, None, spans)
+            self._store_routine(runs, routine, place.text, place.upper, place.origin)
+        if runs is None:
+            return
+        self.ctx.triggers.setdefault(table, []).append((frozenset(events), runs))
         self._index_names()
+
+    def _remember_rule(self, toks: Sequence[Token], place: _Place, e: int) -> None:
+        """Note ``CREATE RULE … AS ON event TO table DO [ALSO|INSTEAD] actions``: they run with the event."""
+        event = table = None
+        for k, tok in enumerate(toks):
+            if event is None and tok.is_word("ON") and k + 1 < len(toks):
+                event = toks[k + 1].text.upper()
+            elif table is None and event is not None and tok.is_word("TO") and k + 1 < len(toks):
+                table = name_key(toks[_last_name_part(toks, k + 1)])
+            elif table is not None and event is not None and tok.is_word("DO"):
+                j = k + 1
+                while j < len(toks) and toks[j].is_word("ALSO", "INSTEAD"):
+                    j += 1
+                if j >= len(toks) or toks[j].is_word("NOTHING"):
+                    return
+                start, end = toks[j].start, e
+                if toks[j].text == "(":
+                    close = _matching_close(toks, j)
+                    start = toks[j + 1].start if j + 1 < len(toks) else e
+                    end = toks[close].start if close < len(toks) else e
+                key = f"\x00rule {len(self.ctx.routines)}"  # never a name in SQL text
+                routine = Routine(start, end, False, None, None)
+                self._store_routine(key, routine, place.text, place.upper, place.origin)
+                self.ctx.triggers.setdefault(table, []).append((frozenset({event}), key))
+                self._index_names()
+                return
 
     def _run_literals(
         self,
@@ -768,10 +822,13 @@ class _Scan:
         """
         head = _ROUTINE_NAME.match(text, s, e)
         if head is None:
-            if self.ctx.routines and self.dialect.dollar_quotes:
-                toks = tokenize(text, self.dialect, s, e)
-                if _trigger_head(toks):  # a trigger on a routine made here runs it when its table is written
-                    self._remember_trigger(toks)
+            # A trigger or rule runs its routine or its own body when a later statement writes its table.
+            toks = tokenize(text, self.dialect, s, e)
+            kind = _definition_kind(toks)
+            if kind == "TRIGGER":
+                self._remember_trigger(toks, _Place(text, upper, origin), e, joined)
+            elif kind == "RULE" and self.dialect.dollar_quotes:
+                self._remember_rule(toks, _Place(text, upper, origin), e)
             return
         toks = _routine_head(text, self.dialect, head.end(), e)
         if not toks:
@@ -844,7 +901,8 @@ class _Scan:
 
     def _index_names(self) -> None:
         """The search for statements that may run a routine made here: its name, or a trigger's table."""
-        names = sorted({*self.ctx.routines, *self.ctx.triggers}, key=len, reverse=True)
+        made = (name for name in self.ctx.routines if not name.startswith("\x00"))  # not a trigger's body
+        names = sorted({*made, *self.ctx.triggers}, key=len, reverse=True)
         self.calls = re.compile(
             r"(?<![\w$])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w$])", re.IGNORECASE
         )
@@ -965,10 +1023,51 @@ def _not_calls(toks: Sequence[Token], starts: list[int]) -> bytearray:
 
 def _trigger_head(toks: Sequence[Token]) -> bool:
     """``CREATE [OR REPLACE] [CONSTRAINT] TRIGGER``."""
-    k = 1
-    while k < len(toks) and toks[k].is_word("OR", "REPLACE", "CONSTRAINT"):
-        k += 1
-    return k < len(toks) and toks[k].is_word("TRIGGER")
+    return _definition_kind(toks) == "TRIGGER"
+
+
+def _definition_kind(toks: Sequence[Token]) -> str | None:
+    """TRIGGER or RULE for ``CREATE [OR REPLACE|DEFINER = u|TEMP|CONSTRAINT …] TRIGGER|RULE``.
+
+    None for anything else, an event trigger included (it fires on DDL, not on a table).
+    """
+    for k in range(1, min(len(toks), 12)):
+        tok = toks[k]
+        if tok.is_word("TRIGGER"):
+            return None if toks[k - 1].is_word("EVENT") else "TRIGGER"
+        if tok.is_word("RULE"):
+            return "RULE"
+        if tok.is_word("FUNCTION", "PROCEDURE", "PROC", "EVENT", "TABLE", "VIEW", "INDEX", "ON"):
+            return None
+    return None
+
+
+def _trigger_body(toks: Sequence[Token], k: int) -> int | None:
+    """Where a MySQL or SQLite trigger's own body starts, from ``k`` (after its table)."""
+    for j in range(k, len(toks)):
+        if toks[j].is_word("BEGIN"):
+            return j
+        if toks[j].is_word("ROW") and j >= 2 and toks[j - 1].is_word("EACH"):
+            body = j + 1
+            if body < len(toks) and toks[body].is_word("FOLLOWS", "PRECEDES"):
+                body += 2
+            if body < len(toks) and toks[body].is_word("WHEN"):
+                continue  # SQLite: WHEN expr, then BEGIN
+            return body if body < len(toks) else None
+    return None
+
+
+def _matching_close(toks: Sequence[Token], k: int) -> int:
+    """Index of the ``)`` closing the ``(`` at ``k`` (``len(toks)`` when unbalanced)."""
+    depth = 0
+    for j in range(k, len(toks)):
+        if toks[j].text == "(":
+            depth += 1
+        elif toks[j].text == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(toks)
 
 
 def _definition_query(toks: Sequence[Token]) -> int | None:
@@ -1017,9 +1116,13 @@ def _mysql_body(toks: Sequence[Token], k: int) -> int | None:
             depth += 1
         elif text == ")":
             depth -= 1
-        elif depth == 0 and toks[j].kind is WORD and text.upper() in _MYSQL_BODY_WORDS:
-            if not toks[j - 1].is_word("CHARACTER"):  # RETURNS VARCHAR(9) CHARACTER SET utf8mb4
-                return j
+        elif (
+            depth == 0
+            and toks[j].kind is WORD
+            and text.upper() in _MYSQL_BODY_WORDS
+            and not toks[j - 1].is_word("CHARACTER")  # RETURNS VARCHAR(9) CHARACTER SET utf8mb4
+        ):
+            return j
     return None
 
 
@@ -1052,12 +1155,15 @@ def _last_name_part(toks: Sequence[Token], k: int) -> int:
 
 
 _FIRES = {
-    "INSERT": "INSERT",
-    "UPDATE": "UPDATE",
-    "DELETE": "DELETE",
-    "TRUNCATE": "TRUNCATE",
-    "COPY": "INSERT",
+    "INSERT": frozenset({"INSERT"}),
+    "UPDATE": frozenset({"UPDATE"}),
+    "DELETE": frozenset({"DELETE"}),
+    "TRUNCATE": frozenset({"TRUNCATE"}),
+    "COPY": frozenset({"INSERT"}),
+    "MERGE": frozenset({"INSERT", "UPDATE", "DELETE"}),
+    "REPLACE": frozenset({"INSERT", "DELETE"}),  # MySQL: a replaced row is deleted, then inserted
 }
+"""The trigger events a command fires on the table it writes."""
 
 
 def _written(stmt: Statement, i: int) -> list[tuple[str, frozenset[str]]]:
@@ -1068,11 +1174,8 @@ def _written(stmt: Statement, i: int) -> list[tuple[str, frozenset[str]]]:
         return []
     verb = tok.text.upper()
     k = i + 1
-    if verb == "MERGE":
-        events = frozenset({"INSERT", "UPDATE", "DELETE"})
-    elif verb in _FIRES:
-        events = frozenset({_FIRES[verb]})
-    else:
+    events = _FIRES.get(verb)
+    if events is None:
         return []
     lead = ("TABLE",) if verb == "TRUNCATE" else ("INTO", "FROM")  # TRUNCATE [TABLE], INSERT INTO, …
     if k < len(toks) and toks[k].is_word(*lead):
@@ -1083,8 +1186,8 @@ def _written(stmt: Statement, i: int) -> list[tuple[str, frozenset[str]]]:
         return []
     if verb == "COPY" and not any(t.is_word("FROM") for t in toks[k:]):
         return []  # COPY … TO reads
-    if verb == "INSERT" and any(t.is_word("CONFLICT") for t in toks[k:]):
-        events = frozenset({"INSERT", "UPDATE"})  # ON CONFLICT DO UPDATE
+    if verb == "INSERT" and any(t.is_word("CONFLICT", "DUPLICATE") for t in toks[k:]):
+        events = frozenset({"INSERT", "UPDATE"})  # ON CONFLICT DO UPDATE, MySQL's ON DUPLICATE KEY UPDATE
     if verb == "TRUNCATE":
         return [(name, events) for name in stmt.table_names(k)]
     return [(name_key(toks[_last_name_part(toks, k)]), events)]

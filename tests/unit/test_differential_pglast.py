@@ -17,8 +17,9 @@ Deliberate differences, encoded in the oracle below rather than patched over:
    that holds the body (that is where the scanner's offsets point). A trigger created here
    on such a routine calls it when a later statement writes its table with one of its events
    (what PostgreSQL does; MERGE counts as every event, INSERT … ON CONFLICT DO UPDATE as both),
-   and CREATE TABLE … AS (not WITH NO DATA) runs its query. Other CREATE statements (rules,
-   views) run nothing at migration time.
+   a rule's actions run with a later statement of its event on its table (counted as findings
+   of the CREATE RULE, once), and CREATE TABLE … AS (not WITH NO DATA) runs its query. Other
+   CREATE statements (views, indexes) run nothing at migration time.
 5. Plain ``EXPLAIN`` runs nothing; ``EXPLAIN ANALYZE`` runs its statement.
 6. ``EXECUTE`` in PL/pgSQL runs its string now: a literal or a concatenation of literals is
    read as SQL; a computed string is the opt-in dynamic-sql rule, not a default one.
@@ -95,6 +96,8 @@ class Oracle:
     """name -> (statement index, body, language)"""
     called: set[str] = field(default_factory=set)
     running: set[str] = field(default_factory=set)
+    rules: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    """"rule <index>" -> (statement index, actions) of each rule created here"""
     triggers: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     """table -> (pg_trigger's event bits, routine) of triggers on routines created here"""
     current: int = 0
@@ -116,6 +119,15 @@ class Oracle:
             self.scratch.add(node.into.rel.relname.casefold())
             if not node.into.skipData:  # the query runs now, and the routines it calls
                 self.visit(node.query)
+            return
+        if kind == "RuleStmt":
+            if node.actions:
+                event = {enums.CmdType.CMD_INSERT: _INSERT, enums.CmdType.CMD_UPDATE: _UPDATE}.get(
+                    node.event, _DELETE if node.event == enums.CmdType.CMD_DELETE else 0
+                )
+                key = f"rule {self.current}"
+                self.rules[key] = (self.current, node.actions)
+                self.triggers.setdefault(node.relation.relname.casefold(), []).append((event, key))
             return
         if kind == "CreateTrigStmt":
             function = _name(node.funcname)
@@ -140,9 +152,22 @@ class Oracle:
         return False
 
     def fire(self, relation: Any, events: int) -> None:
-        """A write of ``relation`` runs the routines of its triggers on any of ``events``."""
+        """A write of ``relation`` runs its triggers' routines and its rules' actions on ``events``."""
         for bits, function in self.triggers.get(relation.relname.casefold(), ()):
-            if bits & events:
+            if not bits & events:
+                continue
+            if function in self.rules:
+                if function in self.called:
+                    continue
+                self.called.add(function)
+                index, actions = self.rules[function]
+                current, self.current = self.current, index
+                try:
+                    for action in actions:
+                        self.visit(action)
+                finally:
+                    self.current = current
+            else:
                 self.call(function)
 
     def visit(self, node: Any) -> None:
