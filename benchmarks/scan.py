@@ -33,6 +33,8 @@ instructions instead, under valgrind's callgrind (a figure the machine's load do
   delete-in-list    one DELETE … WHERE id IN (1, 1, …) statement
   seed-strings      one INSERT of N rows whose strings say "delete" and "drop table"
   do-block          one DO block of N DELETE statements (N findings)
+  many-routines     N functions, each called once after it is created (N findings): every
+                    statement is searched for the names of all routines made so far
   word-soup         one DELETE … WHERE a = 1 OR b = 2 OR … statement (many words)
 
 Squawk: when a ``squawk`` executable is on PATH (``pip install squawk-cli``), the corpus rows
@@ -274,6 +276,16 @@ def scale_shapes(megabytes: int) -> dict[str, tuple[str, str]]:
             ),
         ),
         "do-block": ("postgresql", _repeat("DO $$\nBEGIN\n", delete, "END $$;\n", megabytes)),
+        "many-routines": (
+            "postgresql",
+            _repeat(
+                "",
+                'CREATE FUNCTION f{k}() RETURNS int LANGUAGE sql AS $$ DELETE FROM "T" WHERE "id" = {k} '
+                "RETURNING 1 $$;\nSELECT f{k}();\n",
+                "",
+                megabytes,
+            ),
+        ),
         "word-soup": (
             "postgresql",
             _repeat('DELETE FROM "T" WHERE a = 0', " OR col_{k} = k{k}", ";\n", megabytes),

@@ -39,6 +39,7 @@ from pytest_promotion.migrations.lexer import (
     statement_spans,
     tokenize,
 )
+from pytest_promotion.migrations.name_search import NameSearch, alternation
 from pytest_promotion.migrations.rules import RULES, Rule, select_rules
 from pytest_promotion.migrations.statement import FileContext, Routine, Statement, holds_one_command, name_key
 
@@ -396,10 +397,16 @@ class _Scan:
     ctx: FileContext
     context: re.Pattern[str] | None
     """Statements worth remembering for later ones (None: no selected rule reads the context)."""
-    calls: re.Pattern[str] | None = None
-    """Names of routines created so far, for finding the statements that call them."""
-    calls_upper: re.Pattern[str] | None = None
+    calls: NameSearch | None = None
+    """Names of routines created so far (and tables with triggers on them), for finding the
+    statements that may run them."""
+    calls_upper: NameSearch | None = None
     """The same names upper-cased, without the look-behind (None: a name is not ASCII)."""
+    calls_version: int = 0
+    """Counts the names added to :attr:`calls`: a scan in progress sees when it must search anew."""
+    longest_name: int = 0
+    indexed: set[str] = field(default_factory=set)
+    """The names :attr:`calls` holds."""
     watched: re.Pattern[str] | None = None
     """Enum values added so far, for finding the statements that use them."""
     watched_count: int = 0
@@ -471,7 +478,8 @@ class _Scan:
         opaque = self.opaque
         tokens = Tokenizer(text, dialect, end).tokens
         calls_re, watched_re = self.calls, self.watched
-        names = _Names(self.calls_upper, text, upper, end)
+        version = self.calls_version
+        names = _Names(self.calls_upper, text, upper, end, self.longest_name)
         block_words = _BlockWords(text, upper, end)
         while spans:
             s, e = next_span()
@@ -490,8 +498,9 @@ class _Scan:
                         depth += _block_depth(text, dialect, e, following)
                     e = following
                 self._remember_routine(text, upper, s, e, origin, joined)
-                calls_re = self.calls
-                names = _Names(self.calls_upper, text, upper, end)
+                if self.calls_version != version:
+                    calls_re, version = self.calls, self.calls_version
+                    names = _Names(self.calls_upper, text, upper, end, self.longest_name)
                 continue
             # The usual case inline: the first keyword comes before any literal or comment.
             first = marks.first_from(s)
@@ -517,7 +526,7 @@ class _Scan:
             elif ascii and names.quick is not None:
                 # One search of the range serves all its statements (a called body of thousands
                 # of them names no routine in most); a name running past the span is read again.
-                at, past = names.first_from(s)
+                at, past = names.first_from(s, e)
                 calls = at < e and (past <= e or self._names_routine(text, upper, s, e, ascii))
             else:
                 calls = self._names_routine(text, upper, s, e, ascii)
@@ -563,9 +572,9 @@ class _Scan:
                     else toks and toks[0].kind is WORD and toks[0].text.upper() in _RUNS_INNER
                 ):
                     self._inner(text, upper, stmt, calls, out, origin)
-                    if self.calls is not calls_re:  # the inner SQL created routines
-                        calls_re = self.calls
-                        names = _Names(self.calls_upper, text, upper, end)
+                    if self.calls_version != version:  # the inner SQL created routines
+                        calls_re, version = self.calls, self.calls_version
+                        names = _Names(self.calls_upper, text, upper, end, self.longest_name)
                 if len(ctx.added_enum_values) != self.watched_count:
                     self.watched_count = len(ctx.added_enum_values)
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
@@ -684,8 +693,9 @@ class _Scan:
                     self._run_routine(name, out)
         if calls and self.ctx.triggers:
             # A write of a table with a trigger created here runs the trigger's routine.
-            for i in sorted({0, *stmt.command_starts()}):
-                for table, events in _written(stmt, i):
+            starts = sorted({0, *stmt.command_starts()})
+            for i, end in zip(starts, [*starts[1:], len(toks)], strict=True):
+                for table, events in _written(stmt, i, end):
                     for fired_by, name in self.ctx.triggers.get(table, ()):
                         if events & fired_by:
                             self._run_routine(name, out)
@@ -767,7 +777,7 @@ class _Scan:
         if runs is None:
             return
         self.ctx.triggers.setdefault(table, []).append((frozenset(events), runs))
-        self._index_names()
+        self._index_name(table)
 
     def _remember_rule(self, toks: Sequence[Token], place: _Place, e: int) -> None:
         """Note ``CREATE RULE … AS ON event TO table DO [ALSO|INSTEAD] actions``: they run with the event."""
@@ -792,7 +802,7 @@ class _Scan:
                 routine = Routine(start, end, False, None, None)
                 self._store_routine(key, routine, place.text, place.upper, place.origin)
                 self.ctx.triggers.setdefault(table, []).append((frozenset({event}), key))
-                self._index_names()
+                self._index_name(table)
                 return
 
     def _run_literals(
@@ -897,21 +907,31 @@ class _Scan:
         self.places[name] = _Place(text, upper, origin)
         if name not in self.running:
             self.ctx.called.discard(name)  # re-created: the next call runs the new body
-        self._index_names()
+        if not name.startswith("\x00"):  # a trigger's or rule's own body has no name to call it by
+            self._index_name(name)
 
-    def _index_names(self) -> None:
-        """The search for statements that may run a routine made here: its name, or a trigger's table."""
-        made = (name for name in self.ctx.routines if not name.startswith("\x00"))  # not a trigger's body
-        names = sorted({*made, *self.ctx.triggers}, key=len, reverse=True)
-        self.calls = re.compile(
-            r"(?<![\w$])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w$])", re.IGNORECASE
-        )
-        ascii_names = all(n.isascii() for n in names)
-        self.calls_upper = (
-            re.compile("(?:" + "|".join(re.escape(n.upper()) for n in names) + r")(?![\w$])")
-            if ascii_names
-            else None
-        )
+    def _index_name(self, name: str) -> None:
+        """Let later statements be searched for ``name``: a routine made here, or a trigger's table."""
+        if self.calls is None:
+            self.calls = NameSearch(
+                lambda names: alternation(names, r"(?<![\w$])", r"(?![\w$])", re.IGNORECASE), str.casefold
+            )
+            self.calls_upper = NameSearch(lambda names: alternation(names, "", r"(?![\w$])"), _same)
+        if name in self.indexed:
+            return
+        self.indexed.add(name)
+        self.calls.add(name)
+        if self.calls_upper is not None:
+            if name.isascii():
+                self.calls_upper.add(name.upper())
+            else:
+                self.calls_upper = None  # a name that only case-folding makes: the regex decides
+        self.longest_name = max(self.longest_name, len(name.upper()))
+        self.calls_version += 1
+
+
+def _same(word: str) -> str:
+    return word
 
 
 _RUNS_INNER = frozenset({"DO", "EXECUTE", "EXEC", "PREPARE"})
@@ -951,33 +971,53 @@ class _BlockWords:
         return min(at)
 
 
+_NAMES_WINDOW = 1 << 10
+"""Characters :class:`_Names` searches ahead of a statement at first; each search after it
+without a name found doubles the stretch, so that one search serves the many small statements
+of a long body. Never the rest of the range at once: a scan that adds names statement by
+statement (thousands of functions) starts a new search after each."""
+
+
 class _Names:
     """Where names of the routines created so far occur in one range, found lazily, in order.
 
-    The call search of :meth:`_Scan._names_routine` for ASCII text, made once for the range:
-    asked with positions that never decrease, it searches again only past the last name found.
+    The call search of :meth:`_Scan._names_routine` for ASCII text, made once for a stretch of
+    the range: asked with positions that never decrease, it searches again only past what it
+    has searched. A stretch ends ``longest`` characters before a name could have been cut by
+    its end, so the next one starts that much earlier. A match there is only a hint that the
+    caller checks: a name read past the stretch's end may be part of a longer word.
     """
 
-    __slots__ = ("_found", "_past", "_text", "_upper", "end", "quick")
+    __slots__ = ("_clear", "_found", "_past", "_text", "_upper", "_window", "end", "longest", "quick")
 
-    def __init__(self, quick: re.Pattern[str] | None, text: str, upper: str, end: int) -> None:
-        self.quick, self._text, self._upper, self.end = quick, text, upper, end
+    def __init__(self, quick: NameSearch | None, text: str, upper: str, end: int, longest: int) -> None:
+        self.quick, self._text, self._upper, self.end, self.longest = quick, text, upper, end, longest
         self._found = self._past = -1
+        self._clear = -1  # no name starts before this offset (from where the last search began)
+        self._window = _NAMES_WINDOW
 
-    def first_from(self, pos: int) -> tuple[int, int]:
-        """Start and end of the first name at or after ``pos`` (``end`` twice when there is none)."""
+    def first_from(self, pos: int, until: int) -> tuple[int, int]:
+        """Start and end of the first name at or after ``pos``, when one starts before ``until``.
+
+        ``(end, end)`` when none does (a name found later may be returned too).
+        """
         if self._found >= pos:
             return self._found, self._past
+        if until <= self._clear:
+            return self.end, self.end
         quick, text, upper, end = self.quick, self._text, self._upper, self.end
         assert quick is not None
-        while (m := quick.search(upper, pos, end)) is not None:
+        start = max(pos, self._clear - self.longest)
+        horizon = min(end, max(until, start + self._window))
+        self._window *= 2
+        while (m := quick.search(upper, start, horizon)) is not None:
             at = m.start()
             before = text[at - 1] if at else ""
             if not (before.isalnum() or before in ("_", "$")):
-                self._found, self._past = at, m.end()
+                self._found, self._past, self._clear = at, m.end(), at
                 return at, m.end()
-            pos = at + 1
-        self._found = self._past = end
+            start = at + 1
+        self._found, self._clear = -1, horizon
         return end, end
 
 
@@ -1166,8 +1206,12 @@ _FIRES = {
 """The trigger events a command fires on the table it writes."""
 
 
-def _written(stmt: Statement, i: int) -> list[tuple[str, frozenset[str]]]:
-    """The tables the command at ``i`` writes, each with the trigger events the write fires."""
+def _written(stmt: Statement, i: int, end: int) -> list[tuple[str, frozenset[str]]]:
+    """The tables the command at ``i`` writes, each with the trigger events the write fires.
+
+    ``end``: where the next command starts (what follows the command is read up to there only,
+    so a statement of many commands costs time in proportion to its length).
+    """
     toks = stmt.tokens
     tok = toks[i]
     if tok.kind is not WORD:
@@ -1184,9 +1228,9 @@ def _written(stmt: Statement, i: int) -> list[tuple[str, frozenset[str]]]:
         k += 1
     if k >= len(toks) or toks[k].kind not in (WORD, IDENT):
         return []
-    if verb == "COPY" and not any(t.is_word("FROM") for t in toks[k:]):
+    if verb == "COPY" and not any(toks[j].is_word("FROM") for j in range(k, end)):
         return []  # COPY … TO reads
-    if verb == "INSERT" and any(t.is_word("CONFLICT", "DUPLICATE") for t in toks[k:]):
+    if verb == "INSERT" and any(toks[j].is_word("CONFLICT", "DUPLICATE") for j in range(k, end)):
         events = frozenset({"INSERT", "UPDATE"})  # ON CONFLICT DO UPDATE, MySQL's ON DUPLICATE KEY UPDATE
     if verb == "TRUNCATE":
         return [(name, events) for name in stmt.table_names(k)]

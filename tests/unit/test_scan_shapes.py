@@ -150,3 +150,19 @@ def test_a_begin_end_bodys_kept_spans_are_what_splitting_the_body_makes() -> Non
                 )
                 checked += 1
     assert checked > 20
+
+
+def test_many_routines_each_called_once_report_every_body() -> None:
+    # Past NameSearch's few names, routine names are looked up word by word: every call found.
+    count = 3 * 40
+    sql = "".join(
+        f'CREATE FUNCTION f{k}() RETURNS int LANGUAGE sql AS $$ DELETE FROM "T" WHERE "id" = {k} '
+        f"RETURNING 1 $$;\nSELECT f{k}();\n"
+        for k in range(count)
+    )
+    found = findings(sql)
+    assert [line for line, _, _ in found] == [1 + 2 * k for k in range(count)]
+    # A name that is a prefix of another, or a routine never called, runs no body.
+    assert findings(sql.replace("SELECT f7();", "SELECT f7x(), xf7();")) == [
+        row for row in found if row[0] != 15
+    ]
