@@ -2,9 +2,10 @@
 
 Why is this bad? The column's data is deleted, and the release still running during the deploy
 selects or inserts it and fails. ``DROP CONSTRAINT``, ``DROP INDEX``/``KEY``, ``DROP FOREIGN KEY``,
-``DROP PRIMARY KEY``, ``DROP CHECK`` and ``ALTER COLUMN … DROP DEFAULT/NOT NULL`` keep the data and
-are not columns. On SQL Server ``COLUMN`` is required (a bare ``DROP x`` drops a constraint), and
-``DROP COLUMN a, b`` drops two.
+``DROP PRIMARY KEY``, ``DROP CHECK`` (MySQL) and ``ALTER COLUMN … DROP DEFAULT/NOT NULL`` keep the
+data and are not columns. PostgreSQL knows only ``DROP CONSTRAINT`` besides columns, and SQLite
+nothing else: there a column may be named ``key``, ``index`` or ``identity``. On SQL Server
+``COLUMN`` is required (a bare ``DROP x`` drops a constraint), and ``DROP COLUMN a, b`` drops two.
 
 Use instead: expand/contract — stop reading the column, deploy, then drop it in a later
 migration.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pytest_promotion.migrations.lexer import WORD
 from pytest_promotion.migrations.rules.base import Hit, Rule
 from pytest_promotion.migrations.statement import FileContext, Statement
 
@@ -21,12 +23,21 @@ _NOT_COLUMNS = frozenset(
     """CONSTRAINT INDEX KEY FOREIGN PRIMARY CHECK DEFAULT NOT IDENTITY EXPRESSION PARTITION PERIOD
     SYSTEM UNIQUE FULLTEXT SPATIAL""".split()
 )
+"""What a DROP action of ALTER TABLE drops besides columns, in MySQL and SQL Server."""
+_NOT_COLUMNS_BY_DIALECT = {
+    "postgresql": frozenset({"CONSTRAINT"}),
+    "cockroachdb": frozenset({"CONSTRAINT"}),
+    "sqlite": frozenset(),
+}
+# PostgreSQL and SQLite read "DROP key" as a column; DEFAULT and NOT are reserved words there.
+_BARE_DROP = r"DROP(?!\s+(?:CONSTRAINT|DEFAULT|NOT)\b)"
 
 
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """One hit per dropped column, at the line of its DROP action."""
     # T-SQL requires COLUMN (a bare "DROP x" drops a constraint); elsewhere COLUMN is optional.
     bare_is_column = ctx.dialect.name != "sqlserver"
+    not_columns = _NOT_COLUMNS_BY_DIALECT.get(ctx.dialect.name, _NOT_COLUMNS)
     for i in stmt.command_starts():
         alter = stmt.alter_table(i)
         if alter is None:
@@ -38,7 +49,7 @@ def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
             first = action.args[0]
             if first.is_word("COLUMN"):
                 dropping_columns = True
-            elif first.is_word(*_NOT_COLUMNS):
+            elif first.kind is WORD and first.text.upper() in not_columns:
                 dropping_columns = False
             elif not action.continuation:
                 dropping_columns = bare_is_column
@@ -56,7 +67,10 @@ RULE = Rule(
         "DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|TABLE|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|SCHEMA|DATABASE|MATERIALIZED|POLICY|PROCEDURE|IDENTITY|EXPRESSION|UNIQUE)\b)"
     },
     # T-SQL continues a DROP list across kinds: DROP CONSTRAINT c, COLUMN x.
-    dialect_keywords={"sqlserver": {"DROP": None}},
+    dialect_keywords={
+        "sqlserver": {"DROP": None},
+        **{name: {"DROP": _BARE_DROP} for name in _NOT_COLUMNS_BY_DIALECT},
+    },
     check=check,
     starts=frozenset({"ALTER"}),
 )
