@@ -57,7 +57,14 @@ def literal_argument(toks: Sequence[Token], k: int, concat: str = "||") -> tuple
     The argument ends at the end of the statement, at ``;``, ``,`` or ``)``, or at ``USING``,
     ``INTO`` or ``LOOP`` (PL/pgSQL's EXECUTE … USING, FOR … IN EXECUTE … LOOP).
     """
+    opened = 0
+    while k < len(toks) and toks[k].text == "(":  # EXECUTE ('…'): the parentheses hold the same string
+        opened, k = opened + 1, k + 1
     literals, j = joined_literals(toks, k, concat)
+    for _ in range(opened):
+        if not (j < len(toks) and toks[j].text == ")"):
+            return None
+        j += 1
     ends = j >= len(toks) or toks[j].text in (";", ",", ")") or toks[j].is_word("USING", "INTO", "LOOP")
     return tuple(literals) if literals and ends else None
 

@@ -41,7 +41,14 @@ from pytest_promotion.migrations.lexer import (
 )
 from pytest_promotion.migrations.name_search import NameSearch, alternation
 from pytest_promotion.migrations.rules import RULES, Rule, select_rules
-from pytest_promotion.migrations.statement import FileContext, Routine, Statement, holds_one_command, name_key
+from pytest_promotion.migrations.statement import (
+    FileContext,
+    Routine,
+    Statement,
+    definition_query,
+    holds_one_command,
+    name_key,
+)
 
 MIGRATION_FILE = "migration.sql"
 
@@ -647,7 +654,7 @@ class _Scan:
                 )
                 return
             # CREATE TABLE … AS and CREATE MATERIALIZED VIEW … AS run their query now.
-            query = _definition_query(toks)
+            query = definition_query(toks)
             if query is None:
                 return
             first = query
@@ -1108,35 +1115,6 @@ def _matching_close(toks: Sequence[Token], k: int) -> int:
             if depth == 0:
                 return j
     return len(toks)
-
-
-def _definition_query(toks: Sequence[Token]) -> int | None:
-    """Where the query of ``CREATE TABLE … AS`` or ``CREATE MATERIALIZED VIEW … AS`` starts.
-
-    None for any other CREATE, and for ``… WITH NO DATA`` (the query runs later, at REFRESH).
-    """
-    k = 1
-    while k < len(toks) and toks[k].is_word(
-        "OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"
-    ):
-        k += 1
-    if not (k < len(toks) and (toks[k].is_word("TABLE") or toks[k].is_word("MATERIALIZED"))):
-        return None
-    if any(
-        toks[j].is_word("WITH") and toks[j + 1].is_word("NO") and toks[j + 2].is_word("DATA")
-        for j in range(len(toks) - 2)
-    ):
-        return None
-    depth = 0
-    for j in range(k, len(toks)):
-        text = toks[j].text
-        if text == "(":
-            depth += 1
-        elif text == ")":
-            depth -= 1
-        elif depth == 0 and toks[j].is_word("AS"):
-            return j + 1
-    return None
 
 
 _MYSQL_BODY_WORDS = frozenset(

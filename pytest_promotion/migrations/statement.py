@@ -98,6 +98,19 @@ class AlterTable:
         return normalize([*self.head, *verb, *own, *action.args])
 
 
+def _top_level_as(tokens: Sequence[Token], i: int) -> bool:
+    """Is there an ``AS`` outside parentheses from ``i`` on (``CREATE TABLE t (a, b) USING x AS …``)?"""
+    depth = 0
+    for tok in tokens[i:]:
+        if tok.text == "(":
+            depth += 1
+        elif tok.text == ")":
+            depth -= 1
+        elif depth == 0 and tok.is_word("AS"):
+            return True
+    return False
+
+
 def _skip_name(tokens: Sequence[Token], i: int) -> int:
     """Index just past a possibly qualified name starting at ``i``."""
     n = len(tokens)
@@ -157,23 +170,30 @@ class FileContext:
             temp = temp or toks[i].is_word("TEMP", "TEMPORARY")
             i += 1
         if toks[0].is_word("CREATE") and i < len(toks) and toks[i].is_word("TABLE"):
-            names = statement.table_names(i + 1)
-            self.created_tables.update(names)
+            self.created_tables.update(statement.table_names(i + 1))
             j = i + 1
+            absent_only = j < len(toks) and toks[j].is_word("IF")  # IF NOT EXISTS: maybe nothing made
             while j < len(toks) and toks[j].is_word("IF", "NOT", "EXISTS"):
                 j += 1
             after = _skip_name(toks, j)
-            if temp or (after < len(toks) and toks[after].is_word("AS", "SELECT")):
-                self.scratch_tables.update(names)
+            made_as = (after < len(toks) and toks[after].is_word("SELECT")) or _top_level_as(toks, after)
+            # Outside a transaction, ON COMMIT DROP takes the temp table at once: a later DROP
+            # meets a real table of that name.
+            gone = any(
+                toks[k].is_word("COMMIT") and toks[k + 1].is_word("DROP") for k in range(after, len(toks) - 1)
+            )
+            if not gone and (temp or (made_as and not absent_only)):
+                self.scratch_tables.update(statement.table_names(i + 1, qualified=True))
         elif toks[0].is_word("DROP") and toks[1].is_word("TABLE", "TABLES"):
             self.dropped_tables.update(statement.table_names(2))
+            self.scratch_tables -= statement.table_names(2, qualified=True)  # a second DROP meets a real one
         elif toks[0].is_word("SELECT") and not statement.procedural:
             into = next((k for k, t in enumerate(toks) if t.is_word("INTO", "FROM")), None)
             if into is not None and toks[into].is_word("INTO"):
                 k = into + 1
                 while k < len(toks) and toks[k].is_word("TEMP", "TEMPORARY", "UNLOGGED", "TABLE"):
                     k += 1
-                self.scratch_tables.update(statement.table_names(k))
+                self.scratch_tables.update(statement.table_names(k, qualified=True))
         elif toks[0].is_word("ALTER") and toks[1].is_word("TABLE"):
             self._observe_checks(statement)
 
@@ -326,8 +346,11 @@ class Statement:
                 return False
         return True
 
-    def table_names(self, i: int) -> set[str]:
-        """Names in a ``[IF [NOT] EXISTS] a[, b]`` list starting at ``i`` (last name part)."""
+    def table_names(self, i: int, *, qualified: bool = False) -> set[str]:
+        """Names in a ``[IF [NOT] EXISTS] a[, b]`` list starting at ``i``.
+
+        The last name part, or with ``qualified`` every part as written (``s.t``, ``t``).
+        """
         toks = self.tokens
         names: set[str] = set()
         while i < len(toks) and toks[i].is_word("IF", "NOT", "EXISTS", "ONLY"):
@@ -336,7 +359,10 @@ class Statement:
             end = _skip_name(toks, i)
             if end == i:
                 break
-            names.add(name_key(toks[end - 1]))
+            if qualified:
+                names.add(".".join(name_key(toks[k]) for k in range(i, end, 2)))
+            else:
+                names.add(name_key(toks[end - 1]))
             if end < len(toks) and toks[end].text == ",":
                 i = end + 1
             else:
@@ -473,13 +499,20 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
     n = len(toks)
     if n == 0:
         return [], {}
-    if stmt.one_command or stmt.is_definition:
+    pending: dict[int, int] = {0: 0}
+    if stmt.is_definition:
+        # CREATE TABLE … AS runs its query now, and so a data-modifying CTE of it; nothing else
+        # in a CREATE runs (a plain SELECT there holds no command to report: no start either).
+        query = None if stmt.one_command else definition_query(toks)
+        if query is None or query >= n or not toks[query].is_word("WITH"):
+            return [0], {}
+        pending[query] = 0
+    elif stmt.one_command:
         return [0], {}
     close = _matching_parens(toks)
     postgres = stmt.dialect in ("postgresql", "cockroachdb")
     leaders_anywhere = stmt.procedural or not postgres
     text_from: dict[int, int] = {}
-    pending: dict[int, int] = {0: 0}
     starts: list[int] = []
     cases: list[bool] = []  # open CASE blocks: True for a CASE statement, False for an expression
     merge = False
@@ -535,6 +568,35 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
             cases.pop()
         k += 1
     return starts, text_from
+
+
+def definition_query(toks: Sequence[Token]) -> int | None:
+    """Where the query of ``CREATE TABLE … AS`` or ``CREATE MATERIALIZED VIEW … AS`` starts.
+
+    None for any other CREATE, and for ``… WITH NO DATA`` (the query runs later, at REFRESH).
+    """
+    k = 1
+    while k < len(toks) and toks[k].is_word(
+        "OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL"
+    ):
+        k += 1
+    if not (k < len(toks) and (toks[k].is_word("TABLE") or toks[k].is_word("MATERIALIZED"))):
+        return None
+    if any(
+        toks[j].is_word("WITH") and toks[j + 1].is_word("NO") and toks[j + 2].is_word("DATA")
+        for j in range(len(toks) - 2)
+    ):
+        return None
+    depth = 0
+    for j in range(k, len(toks)):
+        text = toks[j].text
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0 and toks[j].is_word("AS"):
+            return j + 1
+    return None
 
 
 def _prepared(toks: Sequence[Token], k: int, close: list[int]) -> int | None:

@@ -10,8 +10,9 @@ Deliberate differences, encoded in the oracle below rather than patched over:
 1. Statements PostgreSQL cannot parse (fixtures that test unterminated quotes, or other
    dialects' syntax) are not compared; they are counted as "not parsed".
 2. ``DROP TABLE a, b`` is one finding (one statement to review), not one per table.
-3. Tables created earlier in the file as TEMP, by ``CREATE TABLE … AS`` or by ``SELECT … INTO``
-   are scratch: dropping only such tables is no finding.
+3. Tables created earlier in the file as TEMP (not ON COMMIT DROP), by ``CREATE TABLE … AS``
+   or by ``SELECT … INTO`` (not IF NOT EXISTS) are scratch: dropping only such tables, named as
+   they were created and not dropped before, is no finding.
 4. The body of a function or procedure counts only when the same file calls it (``SELECT
    f()``, ``CALL p()``, ``PERFORM f()``), and then once per definition (a call after CREATE OR REPLACE runs the new body), as findings of the CREATE statement
    that holds the body (that is where the scanner's offsets point). A trigger created here
@@ -85,6 +86,24 @@ def _name(parts: Any) -> str:
     return str(parts[-1].sval).casefold()
 
 
+def _qualified(relation: Any) -> str:
+    """``schema.table`` or ``table`` as written (a RangeVar), case-folded."""
+    parts = [relation.schemaname, relation.relname] if relation.schemaname else [relation.relname]
+    return ".".join(str(part).casefold() for part in parts)
+
+
+def _scratch(relation: Any, if_not_exists: bool, on_commit: Any, made_as: bool) -> bool:
+    """Does this CREATE make a table that a later DROP may drop with no data lost?
+
+    A temp table, unless ON COMMIT DROP (outside a transaction it is gone at once, and a DROP
+    meets a real table of that name); a table made by CREATE TABLE … AS or SELECT … INTO,
+    unless IF NOT EXISTS (a real table may have been there, and nothing was made).
+    """
+    gone = on_commit == enums.OnCommitAction.ONCOMMIT_DROP
+    temp = relation.relpersistence == "t"
+    return not gone and (temp or (made_as and not if_not_exists))
+
+
 @dataclass
 class Oracle:
     """What the default rules report for one file, statement by statement, from pglast's tree."""
@@ -113,10 +132,11 @@ class Oracle:
         if kind == "CreateFunctionStmt":
             self.remember(node)
             return
-        if kind == "CreateStmt" and node.relation.relpersistence == "t":
-            self.scratch.add(node.relation.relname.casefold())
+        if kind == "CreateStmt" and _scratch(node.relation, node.if_not_exists, node.oncommit, False):
+            self.scratch.add(_qualified(node.relation))
         if kind == "CreateTableAsStmt" and node.into is not None:
-            self.scratch.add(node.into.rel.relname.casefold())
+            if _scratch(node.into.rel, node.if_not_exists, node.into.onCommit, True):
+                self.scratch.add(_qualified(node.into.rel))
             if not node.into.skipData:  # the query runs now, and the routines it calls
                 self.visit(node.query)
             return
@@ -134,8 +154,9 @@ class Oracle:
             if function in self.routines:
                 self.triggers.setdefault(node.relation.relname.casefold(), []).append((node.events, function))
             return
-        if kind == "SelectStmt" and node.intoClause is not None:
-            self.scratch.add(node.intoClause.rel.relname.casefold())
+        into = node.intoClause if kind == "SelectStmt" else None
+        if into is not None and _scratch(into.rel, False, into.onCommit, True):
+            self.scratch.add(_qualified(into.rel))
         if kind.startswith("Create") or kind in ("ViewStmt", "IndexStmt", "RuleStmt", "CreateTrigStmt"):
             return  # a definition: nothing in it runs now (difference 4)
         self.visit(node)
@@ -198,9 +219,10 @@ class Oracle:
         elif kind == "DropStmt":
             remove = enums.ObjectType(node.removeType).name
             if remove == "OBJECT_TABLE":
-                names = {_name(obj) for obj in node.objects}
+                names = {".".join(str(part.sval).casefold() for part in obj) for obj in node.objects}
                 if not names <= self.scratch:  # difference 3
                     found["drop-table"] += 1  # difference 2: one per statement
+                self.scratch -= names  # a second DROP meets a real table
             elif remove in _TYPES and node.behavior == enums.DropBehavior.DROP_CASCADE:
                 found["drop-cascade"] += 1
         elif kind == "AlterTableStmt":

@@ -31,7 +31,7 @@ def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
         elif stmt.words_at(i, "DROP", "TABLE") or (
             ctx.dialect.name == "mysql" and stmt.words_at(i, "DROP", "TABLES")
         ):
-            names = stmt.table_names(i + 2)
+            names = stmt.table_names(i + 2, qualified=True)
             if names and names <= ctx.scratch_tables:
                 continue
             yield Hit(stmt.tokens[i].start, stmt.command_text(i))
