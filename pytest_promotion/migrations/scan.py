@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 from pytest_promotion.migrations.dialects import Dialect, dialect_for
-from pytest_promotion.migrations.dynamic import dynamic_sql, joined_literals
+from pytest_promotion.migrations.dynamic import assigned_literals, dynamic_sql, joined_literals, variable_at
 from pytest_promotion.migrations.lexer import (
     DOLLAR,
     IDENT,
@@ -304,11 +304,30 @@ Only the quote is matched: a match from the closing quote of one literal must no
 opening quote of the next (a ``"…"`` string's text may hold ``'``)."""
 
 
+_RUNS_STRING = (
+    re.compile(r"EXEC(?<![\w$]EXEC)(?:UTE)?(?![\w$])"),
+    re.compile(r"PREPARE(?<![\w$]PREPARE)(?![\w$])"),
+)
+"""EXECUTE, EXEC and PREPARE run a string: one held in a variable (``EXECUTE q``, ``EXEC(@s)``,
+``FROM @q``) is read in the literals the variable was assigned, so the statement is read."""
+
+
 def _spelled_sql(upper: str, start: int, end: int, dialect: Dialect) -> list[int]:
-    """Offsets in ``upper[start:end]`` where quoted SQL may spell a keyword, in order."""
+    """Offsets in ``upper[start:end]`` where quoted SQL may spell a keyword or run, in order.
+
+    The words that run a string are looked for only where ``str.find`` sees them at all (a
+    regex would stop at every E of the text).
+    """
     found = [m.start() for m in _SPELLED_SQL.finditer(upper, start, end)]
+    extra = False
     if dialect.hash_comments:
         found.extend(m.start() for m in _MYSQL_ESCAPED.finditer(upper, start, end))
+        extra = True
+    for word, pattern in zip(("EXEC", "PREPARE"), _RUNS_STRING, strict=True):
+        if upper.find(word, start, end) >= 0:
+            found.extend(m.start() for m in pattern.finditer(upper, start, end))
+            extra = True
+    if extra:
         found.sort()
     return found
 
@@ -414,6 +433,12 @@ class _Scan:
     longest_name: int = 0
     indexed: set[str] = field(default_factory=set)
     """The names :attr:`calls` holds."""
+    ranges: list[tuple[int, int]] = field(default_factory=list)
+    """The ranges being read, innermost last (a DO body inside the file, …)."""
+    assignments: dict[tuple[int, int, str], list[tuple[Token, ...]]] = field(default_factory=dict)
+    """(text, range start, variable) -> the literals the variable is assigned there."""
+    ran_assigned: set[tuple[int, int]] = field(default_factory=set)
+    """(text, offset) of each assigned literal already read as the SQL a variable runs."""
     watched: re.Pattern[str] | None = None
     """Enum values added so far, for finding the statements that use them."""
     watched_count: int = 0
@@ -439,6 +464,24 @@ class _Scan:
         self.opaque = opaque_search(self.dialect)
 
     def hits(
+        self,
+        text: str,
+        upper: str,
+        start: int,
+        end: int,
+        procedural: bool,
+        out: list[_Hit],
+        origin: _Origin,
+        split: Sequence[tuple[int, int]] | None = None,
+    ) -> None:
+        """:meth:`_range_hits`, with the range known to what it reads (a variable's assignments)."""
+        self.ranges.append((start, end))
+        try:
+            self._range_hits(text, upper, start, end, procedural, out, origin, split)
+        finally:
+            self.ranges.pop()
+
+    def _range_hits(
         self,
         text: str,
         upper: str,
@@ -673,11 +716,19 @@ class _Scan:
                     )
                     self._run_literals(text, upper, body, procedural, out, origin)
         for found in dynamic_sql(stmt, self.dialect):
+            inner_procedural = stmt.procedural and not postgres  # a T-SQL batch; one PL/pgSQL command
             if found.literals is not None:
-                inner_procedural = stmt.procedural and not postgres  # a T-SQL batch; one PL/pgSQL command
                 self._run_literals(
                     text, upper, found.literals, inner_procedural, out, origin, found.backslashes
                 )
+            elif found.variable is not None:
+                for literals in self._assigned(text, found.variable):
+                    if (id(text), literals[0].start) in self.ran_assigned:
+                        continue  # another EXECUTE of the same variable: read once
+                    self.ran_assigned.add((id(text), literals[0].start))
+                    self._run_literals(
+                        text, upper, literals, inner_procedural, out, origin, found.backslashes
+                    )
         if calls and self.calls is not None and not _names_routines(toks, 0):
             # A step that drops, alters, comments on or grants a routine names it without
             # calling it, as such a statement does (a body's step after BEGIN or THEN).
@@ -706,6 +757,30 @@ class _Scan:
                     for fired_by, name in self.ctx.triggers.get(table, ()):
                         if events & fired_by:
                             self._run_routine(name, out)
+
+    def _assigned(self, text: str, variable: str) -> list[tuple[Token, ...]]:
+        """The literals ``variable`` is assigned in the range being read (every one, in any order:
+        a loop may run a later assignment before a later EXECUTE)."""
+        start, end = self.ranges[-1]
+        key = (id(text), start, variable.casefold())
+        found = self.assignments.get(key)
+        if found is None:
+            code = list(code_stretches(text, self.dialect, start, end))
+            lows = [lo for lo, _ in code]
+
+            def in_code(at: int) -> bool:
+                k = bisect_right(lows, at) - 1
+                return k >= 0 and at < code[k][1]
+
+            name = re.compile(r"(?<![\w$@])" + re.escape(variable) + r"(?![\w$])", re.IGNORECASE)
+            places = (m.start() for m in name.finditer(text, start, end) if in_code(m.start()))
+            found = [
+                literals
+                for _, literals in assigned_literals(text, self.dialect, variable, places)
+                if literals
+            ]
+            self.assignments[key] = found
+        return found
 
     def _run_routine(self, name: str, out: list[_Hit]) -> None:
         """Scan the body of routine ``name`` as it runs now (once per definition)."""
@@ -1155,13 +1230,12 @@ def _word_before_name(toks: Sequence[Token], k: int) -> Token | None:
         while j >= 1 and toks[j].text == ".":  # master..p
             j -= 1
         j -= 1
-    if (
-        j >= 2
-        and toks[j].text == "="
-        and toks[j - 1].text.startswith("@")
-        and toks[j - 2].is_word("EXEC", "EXECUTE")
-    ):
-        j -= 2
+    if j >= 2 and toks[j].text == "=":  # EXEC @rc = p, EXEC @r = p (the lexer splits "@" off "r")
+        for back in (1, 2):
+            if j - back - 1 >= 0 and toks[j - back - 1].is_word("EXEC", "EXECUTE"):
+                named = variable_at(toks, j - back)
+                if named is not None and named[1] == j:
+                    return toks[j - back - 1]
     return toks[j] if j >= 0 else None
 
 
