@@ -48,6 +48,7 @@ from pytest_promotion.migrations.statement import (
     definition_query,
     holds_one_command,
     name_key,
+    outside_parentheses,
 )
 
 MIGRATION_FILE = "migration.sql"
@@ -433,8 +434,6 @@ class _Scan:
     longest_name: int = 0
     indexed: set[str] = field(default_factory=set)
     """The names :attr:`calls` holds."""
-    ranges: list[tuple[int, int]] = field(default_factory=list)
-    """The ranges being read, innermost last (a DO body inside the file, …)."""
     assignments: dict[tuple[int, int, str], list[tuple[Token, ...]]] = field(default_factory=dict)
     """(text, range start, variable) -> the literals the variable is assigned there."""
     ran_assigned: set[tuple[int, int]] = field(default_factory=set)
@@ -464,24 +463,6 @@ class _Scan:
         self.opaque = opaque_search(self.dialect)
 
     def hits(
-        self,
-        text: str,
-        upper: str,
-        start: int,
-        end: int,
-        procedural: bool,
-        out: list[_Hit],
-        origin: _Origin,
-        split: Sequence[tuple[int, int]] | None = None,
-    ) -> None:
-        """:meth:`_range_hits`, with the range known to what it reads (a variable's assignments)."""
-        self.ranges.append((start, end))
-        try:
-            self._range_hits(text, upper, start, end, procedural, out, origin, split)
-        finally:
-            self.ranges.pop()
-
-    def _range_hits(
         self,
         text: str,
         upper: str,
@@ -621,7 +602,7 @@ class _Scan:
                     # One command: only its first word can be DO or EXECUTE (then it is no CREATE).
                     else toks and toks[0].kind is WORD and toks[0].text.upper() in _RUNS_INNER
                 ):
-                    self._inner(text, upper, stmt, calls, out, origin)
+                    self._inner(text, upper, stmt, calls, out, origin, (start, end))
                     if self.calls_version != version:  # the inner SQL created routines
                         calls_re, version = self.calls, self.calls_version
                         names = _Names(self.calls_upper, text, upper, end, self.longest_name)
@@ -679,7 +660,14 @@ class _Scan:
         return readers
 
     def _inner(
-        self, text: str, upper: str, stmt: Statement, calls: bool, out: list[_Hit], origin: _Origin
+        self,
+        text: str,
+        upper: str,
+        stmt: Statement,
+        calls: bool,
+        out: list[_Hit],
+        origin: _Origin,
+        within: tuple[int, int],
     ) -> None:
         """SQL that the statement runs now: DO bodies, EXECUTE of literals, routines it calls.
 
@@ -722,7 +710,7 @@ class _Scan:
                     text, upper, found.literals, inner_procedural, out, origin, found.backslashes
                 )
             elif found.variable is not None:
-                for literals in self._assigned(text, found.variable):
+                for literals in self._assigned(text, found.variable, within):
                     if (id(text), literals[0].start) in self.ran_assigned:
                         continue  # another EXECUTE of the same variable: read once
                     self.ran_assigned.add((id(text), literals[0].start))
@@ -758,10 +746,10 @@ class _Scan:
                         if events & fired_by:
                             self._run_routine(name, out)
 
-    def _assigned(self, text: str, variable: str) -> list[tuple[Token, ...]]:
-        """The literals ``variable`` is assigned in the range being read (every one, in any order:
+    def _assigned(self, text: str, variable: str, within: tuple[int, int]) -> list[tuple[Token, ...]]:
+        """The literals ``variable`` is assigned in the range ``within`` (every one, in any order:
         a loop may run a later assignment before a later EXECUTE)."""
-        start, end = self.ranges[-1]
+        start, end = within
         key = (id(text), start, variable.casefold())
         found = self.assignments.get(key)
         if found is None:
@@ -1202,21 +1190,16 @@ def _mysql_body(toks: Sequence[Token], k: int) -> int | None:
     """Where the body of a MySQL routine without BEGIN starts: after ``(…)`` and the characteristics."""
     if not (k < len(toks) and toks[k].text == "("):
         return None
-    depth = 0
-    for j in range(k, len(toks)):
-        text = toks[j].text
-        if text == "(":
-            depth += 1
-        elif text == ")":
-            depth -= 1
-        elif (
-            depth == 0
-            and toks[j].kind is WORD
-            and text.upper() in _MYSQL_BODY_WORDS
+    return next(
+        (
+            j
+            for j in outside_parentheses(toks, k)
+            if toks[j].kind is WORD
+            and toks[j].text.upper() in _MYSQL_BODY_WORDS
             and not toks[j - 1].is_word("CHARACTER")  # RETURNS VARCHAR(9) CHARACTER SET utf8mb4
-        ):
-            return j
-    return None
+        ),
+        None,
+    )
 
 
 def _word_before_name(toks: Sequence[Token], k: int) -> Token | None:

@@ -98,17 +98,22 @@ class AlterTable:
         return normalize([*self.head, *verb, *own, *action.args])
 
 
+def outside_parentheses(tokens: Sequence[Token], i: int) -> Iterator[int]:
+    """Indices from ``i`` on of the tokens outside any parentheses (the parentheses not included)."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        text = tokens[j].text
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0:
+            yield j
+
+
 def _top_level_as(tokens: Sequence[Token], i: int) -> bool:
     """Is there an ``AS`` outside parentheses from ``i`` on (``CREATE TABLE t (a, b) USING x AS …``)?"""
-    depth = 0
-    for tok in tokens[i:]:
-        if tok.text == "(":
-            depth += 1
-        elif tok.text == ")":
-            depth -= 1
-        elif depth == 0 and tok.is_word("AS"):
-            return True
-    return False
+    return any(tokens[j].is_word("AS") for j in outside_parentheses(tokens, i))
 
 
 def _skip_name(tokens: Sequence[Token], i: int) -> int:
@@ -587,16 +592,7 @@ def definition_query(toks: Sequence[Token]) -> int | None:
         for j in range(len(toks) - 2)
     ):
         return None
-    depth = 0
-    for j in range(k, len(toks)):
-        text = toks[j].text
-        if text == "(":
-            depth += 1
-        elif text == ")":
-            depth -= 1
-        elif depth == 0 and toks[j].is_word("AS"):
-            return j + 1
-    return None
+    return next((j + 1 for j in outside_parentheses(toks, k) if toks[j].is_word("AS")), None)
 
 
 def _prepared(toks: Sequence[Token], k: int, close: list[int]) -> int | None:
