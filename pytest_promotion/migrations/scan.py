@@ -227,32 +227,67 @@ def _prefilter(rules: tuple[Rule, ...], dialect: Dialect) -> _Prefilter:
 _BLOCK_WORDS = re.compile(r"(?<![\w$])(BEGIN|CASE|END)(?![\w$])(?:(?=\s+(\w+)))?|[()]", re.IGNORECASE)
 
 
-def _block_depth(text: str, dialect: Dialect, start: int, end: int) -> int:
-    """How many parentheses and BEGIN/CASE … END blocks ``text[start:end]`` opens (negative: closes).
+def _open_blocks(text: str, dialect: Dialect, start: int, end: int, stack: list[str]) -> None:
+    """Push the parentheses and BEGIN/CASE … END blocks ``text[start:end]`` opens onto ``stack``;
+    pop those it closes.
 
     Only the code between literals and comments is read, with one regex, so joining a routine of
-    any number of statements costs one pass over it.
+    any number of statements costs one pass over it. A BEGIN that is a name (a column ``begin``,
+    ``NEW.begin``, ``AS begin FROM``) opens nothing, nor does ``BEGIN;`` (a transaction); the END
+    of a CASE expression closes it even when an alias follows that reads like ``END LOOP``.
     """
     if _BLOCK_WORDS.search(text, start, end) is None:
-        return 0  # most steps of a routine body: no block word or parenthesis even in literals
-    depth = 0
+        return  # most steps of a routine body: no block word or parenthesis even in literals
     closing_case = False  # the CASE of "END CASE" closes, it does not open
     for lo, hi in code_stretches(text, dialect, start, end):
         for m in _BLOCK_WORDS.finditer(text, lo, hi):
             word = m.group(1)
             if word is None:
-                depth += 1 if m.group() == "(" else -1
+                if m.group() == "(":
+                    stack.append("(")
+                elif stack:
+                    stack.pop()
                 continue
             word, nxt = word.upper(), (m.group(2) or "").upper()
             if word == "END":
                 closing_case = nxt == "CASE"
-                if nxt not in _END_OF_STATEMENT_BLOCKS:
-                    depth -= 1
+                if stack and (stack[-1] == "CASE" or nxt not in _END_OF_STATEMENT_BLOCKS):
+                    stack.pop()
             elif word == "CASE" and closing_case:
                 closing_case = False
-            elif word == "CASE" or nxt not in _NOT_BLOCKS:
-                depth += 1
-    return depth
+            elif word == "CASE":
+                stack.append("CASE")
+            elif nxt not in _NOT_BLOCKS and not _begin_is_a_name(text, m.start(), m.end(), lo, hi):
+                stack.append("BEGIN")
+
+
+_NAME_BEFORE = frozenset(".,(")
+_NAME_AFTER = frozenset(".,)=<>!+-*/|%;")
+_WORDS_AROUND_NAMES = frozenset(
+    {"SELECT", "DISTINCT", "BY", "WHERE", "WHEN", "AND", "OR", "NOT", "ON", "SET"}
+)
+_WORDS_AFTER_NAMES = frozenset(
+    {"FROM", "AS", "IS", "IN", "AND", "OR", "LIKE", "GLOB", "BETWEEN", "ASC", "DESC", "THEN", "COLLATE"}
+)
+_WORD_BEFORE = re.compile(r"(\w+)\s*$")
+_WORD_AFTER = re.compile(r"\w+")
+
+
+def _begin_is_a_name(text: str, at: int, past: int, lo: int, hi: int) -> bool:
+    """Is the BEGIN at ``text[at:past]`` a name, or ``BEGIN;``, rather than the start of a block?"""
+    before = text[max(lo, at - 40) : at].rstrip()
+    if before and before[-1] in _NAME_BEFORE:
+        return True
+    word = _WORD_BEFORE.search(before)
+    if word is not None and word.group(1).upper() in _WORDS_AROUND_NAMES:
+        return True
+    after = text[past : min(hi, past + 40)].lstrip()
+    if not after:
+        return False
+    if after[0] in _NAME_AFTER:
+        return True
+    following = _WORD_AFTER.match(after)
+    return following is not None and following.group().upper() in _WORDS_AFTER_NAMES
 
 
 def _head_tokens(text: str, dialect: Dialect, start: int, end: int) -> list[Token]:
@@ -519,15 +554,21 @@ class _Scan:
                 # A body of BEGIN … END holds ';' of its own: keep the definition whole. It runs
                 # only if this file calls it, so it is remembered, not scanned; the spans it was
                 # joined from are kept for the call, which reads the same statements.
-                depth = _block_depth(text, dialect, s, e)
+                blocks: list[str] = []
+                _open_blocks(text, dialect, s, e, blocks)
                 joined = [(s, e)]
-                while depth > 0 and spans:
+                while blocks and spans:
                     span = next_span()
                     joined.append(span)
                     following = span[1]
                     if block_words.first_from(e) < following:  # else it opens and closes no block
-                        depth += _block_depth(text, dialect, e, following)
+                        _open_blocks(text, dialect, e, following, blocks)
                     e = following
+                if blocks and len(joined) > 1:
+                    # Never closed: the block words were misread, no body runs to the end of the
+                    # range. The definition is its first statement; the rest is read as usual.
+                    spans.extendleft(reversed(joined[1:]))
+                    joined, e = joined[:1], joined[0][1]
                 self._remember_routine(text, upper, s, e, origin, joined)
                 if self.calls_version != version:
                     calls_re, version = self.calls, self.calls_version
@@ -1256,6 +1297,8 @@ def _written(stmt: Statement, i: int, end: int) -> list[tuple[str, frozenset[str
     events = _FIRES.get(verb)
     if events is None:
         return []
+    if k + 1 < end and toks[k].is_word("OR"):
+        k += 2  # SQLite: INSERT OR IGNORE INTO …, UPDATE OR REPLACE …
     lead = ("TABLE",) if verb == "TRUNCATE" else ("INTO", "FROM")  # TRUNCATE [TABLE], INSERT INTO, …
     if k < len(toks) and toks[k].is_word(*lead):
         k += 1
