@@ -40,7 +40,7 @@ def dynamic_sql(stmt: Statement, dialect: Dialect) -> Iterator[DynamicSql]:
     PostgreSQL: ``EXECUTE`` in a procedural body (top-level ``EXECUTE name`` runs a prepared
     statement, whose ``PREPARE … AS`` command is read as a command of its own). SQL Server:
     ``EXEC(…)``/``EXECUTE(…)`` and ``sp_executesql`` — looked for at every token, as T-SQL needs
-    no ``;`` between statements. MySQL: ``PREPARE name FROM …``.
+    no ``;`` between statements. MySQL: ``PREPARE name FROM …``, MariaDB's ``EXECUTE IMMEDIATE``.
     """
     toks = stmt.tokens
     if dialect.dollar_quotes:
@@ -171,6 +171,12 @@ def _statement_argument(toks: Sequence[Token], j: int) -> tuple[Token, ...] | No
 def _mysql(toks: Sequence[Token]) -> Iterator[DynamicSql]:
     n = len(toks)
     for k, tok in enumerate(toks):
+        if tok.is_word("EXECUTE") and k + 2 < n and toks[k + 1].is_word("IMMEDIATE"):  # MariaDB
+            literals = literal_argument(toks, k + 2)
+            named = None if literals is not None else variable_at(toks, k + 2)
+            variable = None if named is None else named[0]
+            yield DynamicSql(k, literals, backslashes=True, variable=variable)
+            continue
         if tok.is_word("PREPARE") and k + 3 < n and toks[k + 2].is_word("FROM"):
             literals = literal_argument(toks, k + 3)
             named = None if literals is not None else variable_at(toks, k + 3)  # FROM @q

@@ -1299,6 +1299,8 @@ def _written(stmt: Statement, i: int, end: int) -> list[tuple[str, frozenset[str
         return []
     if k + 1 < end and toks[k].is_word("OR"):
         k += 2  # SQLite: INSERT OR IGNORE INTO …, UPDATE OR REPLACE …
+    while k < end and toks[k].is_word("LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED", "IGNORE", "QUICK"):
+        k += 1  # MySQL: INSERT IGNORE INTO …, UPDATE LOW_PRIORITY IGNORE …
     lead = ("TABLE",) if verb == "TRUNCATE" else ("INTO", "FROM")  # TRUNCATE [TABLE], INSERT INTO, …
     if k < len(toks) and toks[k].is_word(*lead):
         k += 1
@@ -1423,12 +1425,37 @@ def iter_hits(
     yield from found
 
 
-_VERSIONED_COMMENT = re.compile(r"/\*!\d*(.*?)\*/", re.DOTALL)
+_MYSQL_OPENERS = re.compile(r"/\*(?:M?!\d*)?|['\"`#]|--(?=[\s\x00-\x1f]|$)")
+_MYSQL_LITERAL_END = {q: re.compile(rf"(?:[^{q}\\]|\\.|{q}{q})*{q}", re.DOTALL) for q in "'\""}
+_MYSQL_LITERAL_END["`"] = re.compile(r"(?:[^`]|``)*`")
 
 
 def _unwrap_versioned_comments(text: str) -> str:
-    """MySQL runs the body of ``/*!50503 … */``: blank out only the wrapper, keeping offsets."""
-    return _VERSIONED_COMMENT.sub(lambda m: " " * (m.start(1) - m.start()) + m.group(1) + "  ", text)
+    """MySQL runs the body of ``/*!50503 … */`` and MariaDB of ``/*M!100100 … */``: blank out
+    only the wrapper, keeping offsets.
+
+    Read as the server reads them: in code only (``'/*!'`` in a string opens nothing), and a
+    comment ends at its first ``*/`` (``/* note /*!50000 */`` is a plain comment).
+    """
+    pieces: list[str] = []
+    pos = done = 0
+    while (m := _MYSQL_OPENERS.search(text, pos)) is not None:
+        opener = m.group()
+        if opener.startswith("/*"):
+            close = text.find("*/", m.end())
+            close = len(text) if close < 0 else close
+            if "!" in opener:  # executable: the body is code, the wrapper goes
+                pieces += [text[done : m.start()], " " * len(opener), text[m.end() : close], "  "]
+                done = min(close + 2, len(text))
+            pos = close + 2
+        elif opener in _MYSQL_LITERAL_END:
+            end = _MYSQL_LITERAL_END[opener].match(text, m.end())
+            pos = len(text) if end is None else end.end()
+        else:  # "#" or "-- ": to the end of the line
+            newline = text.find("\n", m.end())
+            pos = len(text) if newline < 0 else newline + 1
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 _new = object.__new__
@@ -1478,7 +1505,7 @@ def scan_text(text: str, dialect: Dialect, rules: tuple[Rule, ...], migration: s
     token tuples, which hold no cycles, and re-examining them on every collection costs up to
     a third of the scan.
     """
-    if dialect.hash_comments and "/*!" in text:
+    if dialect.hash_comments and ("/*!" in text or "/*M!" in text):
         text = _unwrap_versioned_comments(text)
     order = {rule.id: k for k, rule in enumerate(RULES.values())}
     collecting = gc.isenabled()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
 from pytest_promotion.migrations.dialects import Dialect
-from pytest_promotion.migrations.lexer import IDENT, PUNCT, WORD, Token
+from pytest_promotion.migrations.lexer import IDENT, OTHER, PUNCT, WORD, Token
 
 _NO_SPACE_BEFORE = frozenset({",", ")", ";", ".", "::", "]"})
 _NO_SPACE_AFTER = frozenset({"(", ".", "::", "["})
@@ -227,7 +227,9 @@ class FileContext:
 # Text with none of these (in ASCII) holds one command: no "(" for a subquery or CTE body, no word
 # that leads a step, opens a CASE, or starts an inner query (WITH, EXPLAIN, MERGE, FOR, OPEN, RETURN,
 # PREPARE … AS).
-_INNER_WORDS = "THEN ELSE LOOP BEGIN ATOMIC CASE END WITH EXPLAIN MERGE FOR OPEN RETURN PREPARE".split()
+_INNER_WORDS = (
+    "THEN ELSE LOOP BEGIN ATOMIC CASE END WITH EXPLAIN MERGE FOR OPEN RETURN PREPARE ANALYZE DO REPEAT"
+).split()
 # ``\bWORD\b`` written as ``WORD(?<!\wWORD)\b``: a pattern whose every branch starts with a
 # letter or "(" is searched by a fast scan for those first characters; a leading ``\b`` is
 # tried at every position instead.
@@ -248,7 +250,7 @@ def holds_one_command(text: str, upper: str, start: int, end: int, ascii: bool |
 # Words that begin a query (a CTE body, a subquery, the target of EXPLAIN ANALYZE or FOR … IN).
 _QUERY_WORDS = frozenset({"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE"})
 # After one of these a word starts a step of a procedural block (PL/pgSQL in DO bodies, T-SQL).
-_STEP_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN", "ATOMIC"})
+_STEP_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN", "ATOMIC", "DO", "REPEAT"})
 
 
 _T = TypeVar("_T")
@@ -375,11 +377,18 @@ class Statement:
         return names
 
     def alter_table(self, i: int) -> AlterTable | None:
-        """Parse ``ALTER TABLE`` at ``i`` into head and actions, or None if it is not one."""
+        """Parse ``ALTER TABLE`` at ``i`` into head and actions, or None if it is not one.
+
+        MariaDB's ``ALTER ONLINE|IGNORE TABLE`` and the lock options after the name (``NOWAIT``,
+        ``WAIT n``) belong to the head.
+        """
         toks = self.tokens
-        if not self.words_at(i, "ALTER", "TABLE"):
+        j = i + 1
+        while j < len(toks) and toks[j].is_word("ONLINE", "IGNORE"):
+            j += 1
+        if not (i < len(toks) and toks[i].is_word("ALTER") and j < len(toks) and toks[j].is_word("TABLE")):
             return None
-        j = i + 2
+        j += 1
         while j < len(toks) and toks[j].is_word("IF", "EXISTS", "ONLY"):
             j += 1
         name_end = _skip_name(toks, j)
@@ -388,6 +397,10 @@ class Statement:
         table = toks[name_end - 1]
         if name_end < len(toks) and toks[name_end].text == "*":
             name_end += 1
+        if name_end < len(toks) and toks[name_end].is_word("NOWAIT"):
+            name_end += 1
+        elif name_end + 1 < len(toks) and toks[name_end].is_word("WAIT") and toks[name_end + 1].kind is OTHER:
+            name_end += 2
         actions: list[Action] = []
         depth = 0
         part: list[Token] = []
@@ -555,10 +568,30 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
                     pending[target] = origin
             elif up == "MERGE":
                 merge = True
+            elif up == "SET" and not postgres and k + 1 < n and toks[k + 1].is_word("STATEMENT"):
+                command = next((j + 1 for j in outside_parentheses(toks, k) if toks[j].is_word("FOR")), n)
+                if command < n and command not in pending:
+                    pending[command] = origin  # MariaDB: SET STATEMENT var = value FOR <statement>
+            elif (
+                up == "DECLARE"
+                and not postgres
+                and k + 3 < n
+                and toks[k + 2].is_word("HANDLER")
+                and toks[k + 3].is_word("FOR")
+            ):
+                body = _handler_body(toks, k + 4)
+                if body < n and body not in pending:
+                    pending[body] = origin  # DECLARE … HANDLER FOR conditions <statement>
+            elif up == "ANALYZE" and not postgres:
+                command = next(
+                    (j for j in range(k + 1, min(n, k + 6)) if toks[j].is_word(*_QUERY_WORDS, "REPLACE")), n
+                )
+                if command < n and command not in pending:
+                    pending[command] = origin  # MariaDB: ANALYZE runs the statement, then explains it
             elif up == "PREPARE" and postgres:
-                command = _prepared(toks, k, close)
-                if command is not None and command not in pending:
-                    pending[command] = origin
+                prepared = _prepared(toks, k, close)
+                if prepared is not None and prepared not in pending:
+                    pending[prepared] = origin
             elif stmt.procedural:
                 query = _procedural_query(toks, k)
                 if query is not None:
@@ -593,6 +626,22 @@ def definition_query(toks: Sequence[Token]) -> int | None:
     ):
         return None
     return next((j + 1 for j in outside_parentheses(toks, k) if toks[j].is_word("AS")), None)
+
+
+def _handler_body(toks: Sequence[Token], j: int) -> int:
+    """Where the statement of ``HANDLER FOR cond[, cond …]`` starts, the conditions read from ``j``."""
+    n = len(toks)
+    while j < n:
+        if toks[j].is_word("SQLSTATE"):
+            j += 3 if j + 1 < n and toks[j + 1].is_word("VALUE") else 2
+        elif toks[j].is_word("NOT"):
+            j += 2  # NOT FOUND
+        else:
+            j += 1  # SQLEXCEPTION, SQLWARNING, an error number or a condition's name
+        if not (j < n and toks[j].text == ","):
+            return j
+        j += 1
+    return n
 
 
 def _prepared(toks: Sequence[Token], k: int, close: list[int]) -> int | None:

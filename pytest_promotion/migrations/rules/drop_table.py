@@ -6,7 +6,8 @@ In a SQLite ``RedefineTables`` block Prisma copies the rows to ``new_<table>`` f
 still stands there because columns left out of the copy are lost.
 
 MySQL's ``DROP TABLES a, b`` is the same statement, and so is PostgreSQL's ``DROP OWNED BY role``,
-which drops every table the role owns in the database (and everything else it owns). A table created earlier in the same migration
+which drops every table the role owns in the database (and everything else it owns), and
+MariaDB's ``CREATE OR REPLACE TABLE``, which drops the table of that name before it creates one. A table created earlier in the same migration
 as ``TEMP``, by ``CREATE TABLE … AS`` or by ``SELECT … INTO`` is scratch work: dropping it loses no
 data that existed before the migration, so it is not reported (a list that also names a real
 table is).
@@ -26,7 +27,9 @@ from pytest_promotion.migrations.statement import FileContext, Statement
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """One hit per DROP TABLE command (a list of tables is one statement to review)."""
     for i in stmt.command_starts():
-        if stmt.words_at(i, "DROP", "OWNED") and ctx.dialect.dollar_quotes:
+        if ctx.dialect.name == "mysql" and stmt.words_at(i, "CREATE", "OR", "REPLACE", "TABLE"):
+            yield Hit(stmt.tokens[i].start, stmt.command_text(i))  # MariaDB drops the table first
+        elif stmt.words_at(i, "DROP", "OWNED") and ctx.dialect.dollar_quotes:
             yield Hit(stmt.tokens[i].start, stmt.command_text(i))  # every table the roles own
         elif stmt.words_at(i, "DROP", "TABLE") or (
             ctx.dialect.name == "mysql" and stmt.words_at(i, "DROP", "TABLES")
@@ -45,7 +48,8 @@ RULE = Rule(
     keywords={
         "DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|SCHEMA|DATABASE|MATERIALIZED|POLICY|PROCEDURE|ENUM|IDENTITY|EXPRESSION|COLUMN|UNIQUE)\b)"
     },
+    dialect_keywords={"mysql": {"REPLACE": r"REPLACE\s+TABLE\b"}},
     check=check,
-    starts=frozenset({"DROP"}),
+    starts=frozenset({"DROP", "CREATE"}),
     scratch_context=True,
 )

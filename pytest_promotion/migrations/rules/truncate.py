@@ -20,12 +20,11 @@ from pytest_promotion.migrations.statement import Action, FileContext, Statement
 
 
 def _empties_partitions(action: Action, ctx: FileContext) -> bool:
-    return (
-        ctx.dialect.name == "mysql"
-        and action.verb in ("TRUNCATE", "DROP")
-        and not action.continuation
-        and bool(action.args)
-        and action.args[0].is_word("PARTITION")
+    """MySQL's TRUNCATE/DROP PARTITION, and DISCARD TABLESPACE (the table's data file goes)."""
+    if ctx.dialect.name != "mysql" or action.continuation or not action.args:
+        return False
+    return (action.verb in ("TRUNCATE", "DROP") and action.args[0].is_word("PARTITION")) or (
+        action.verb == "DISCARD" and action.args[0].is_word("TABLESPACE")
     )
 
 
@@ -45,7 +44,7 @@ RULE = Rule(
     reason="TRUNCATE removes every row of the table at once and cannot be undone after commit.",
     instead="Remove only the rows you must with a bounded DELETE … WHERE, or archive the table first.",
     keywords={"TRUNCATE": None},
-    dialect_keywords={"mysql": {"DROP": r"DROP\s+PARTITION\b"}},
+    dialect_keywords={"mysql": {"DROP": r"DROP\s+PARTITION\b", "DISCARD": r"DISCARD\s+TABLESPACE\b"}},
     check=check,
     starts=frozenset({"TRUNCATE", "ALTER"}),
 )
