@@ -80,8 +80,8 @@ _NAMES_ROUTINES = ("DROP", "COMMENT", "GRANT", "REVOKE", "SECURITY")
 _ROUTINE_OBJECTS = ("FUNCTION", "PROCEDURE", "ROUTINE", "PROC", "AGGREGATE")
 _RUNS_QUOTED = re.compile(r"(?<![\w$])(?:DO|EXEC(?:UTE)?|PREPARE)(?![\w$])", re.IGNORECASE)
 # Read on the upper-cased text, case-sensitively: one fast pass per file.
-_SCRATCH_TRIGGER = re.compile(r"(?:TEMP(?:ORARY)?|AS|SELECT)(?![A-Z0-9_$])")
-_CONTEXT_TRIGGER = re.compile(r"(?:CREATE|DROP|VALIDATE|INTO)(?![A-Z0-9_$])")
+_SCRATCH_TRIGGER = re.compile(r"(?:TEMP(?:ORARY)?|AS|SELECT|RENAME)(?![A-Z0-9_$])")
+_CONTEXT_TRIGGER = re.compile(r"(?:CREATE|DROP|VALIDATE|INTO|RENAME)(?![A-Z0-9_$])")
 _NOT_BLOCKS = frozenset({"TRAN", "TRANSACTION", "WORK", "DISTRIBUTED"})
 _END_OF_STATEMENT_BLOCKS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
 _HEAD_CHARS = 256

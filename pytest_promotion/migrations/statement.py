@@ -111,6 +111,31 @@ def outside_parentheses(tokens: Sequence[Token], i: int) -> Iterator[int]:
             yield j
 
 
+def _head_name_at(toks: Sequence[Token]) -> int:
+    """Index of the table name in ``ALTER [ONLINE|IGNORE] TABLE [IF EXISTS] [ONLY] name``."""
+    j = 1
+    while j < len(toks) and toks[j].is_word("ONLINE", "IGNORE", "TABLE", "IF", "EXISTS", "ONLY"):
+        j += 1
+    return j
+
+
+def _exact_name(tokens: Sequence[Token], i: int, end: int) -> str:
+    """A table's name as written, each part apart: a quoted part exactly, an unquoted one with
+    ASCII letters lower-cased (the folding every database agrees on); "main.t" quoted is one part."""
+    parts = []
+    for k in range(i, end, 2):
+        tok = tokens[k]
+        parts.append(tok.text[1:-1] if tok.kind is IDENT else tok.text.translate(_ASCII_LOWER))
+    return "\x1f".join(parts)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _last_part(name: str) -> str:
+    return name.rsplit("\x1f", 1)[-1]
+
+
 def _top_level_as(tokens: Sequence[Token], i: int) -> bool:
     """Is there an ``AS`` outside parentheses from ``i`` on (``CREATE TABLE t (a, b) USING x AS …``)?"""
     return any(tokens[j].is_word("AS") for j in outside_parentheses(tokens, i))
@@ -165,7 +190,19 @@ class FileContext:
     def observe(self, statement: Statement) -> None:
         """Remember tables this statement creates or drops, and checks it adds or validates."""
         toks = statement.tokens
-        if len(toks) < 3 or not toks[0].is_word("CREATE", "DROP", "SELECT", "ALTER"):
+        if len(toks) < 3 or not toks[0].is_word("CREATE", "DROP", "SELECT", "ALTER", "RENAME"):
+            return
+        if toks[0].is_word("RENAME") and toks[1].is_word("TABLE", "TABLES"):  # MySQL: RENAME TABLE a TO b, …
+            k = 2
+            while k < len(toks):
+                old_end = _skip_name(toks, k)
+                if not (old_end < len(toks) and toks[old_end].is_word("TO")):
+                    break
+                new_end = _skip_name(toks, old_end + 1)
+                self._moved({_exact_name(toks, k, old_end)}, _exact_name(toks, old_end + 1, new_end))
+                if not (new_end < len(toks) and toks[new_end].text == ","):
+                    break
+                k = new_end + 1
             return
         i = 1
         temp = False
@@ -191,7 +228,7 @@ class FileContext:
                 self.scratch_tables.update(statement.table_names(i + 1, qualified=True))
         elif toks[0].is_word("DROP") and toks[1].is_word("TABLE", "TABLES"):
             self.dropped_tables.update(statement.table_names(2))
-            self.scratch_tables -= statement.table_names(2, qualified=True)  # a second DROP meets a real one
+            self._unscratch(statement.table_names(2, qualified=True))  # a second DROP meets a real one
         elif toks[0].is_word("SELECT") and not statement.procedural:
             into = next((k for k, t in enumerate(toks) if t.is_word("INTO", "FROM")), None)
             if into is not None and toks[into].is_word("INTO"):
@@ -201,6 +238,35 @@ class FileContext:
                 self.scratch_tables.update(statement.table_names(k, qualified=True))
         elif toks[0].is_word("ALTER") and toks[1].is_word("TABLE"):
             self._observe_checks(statement)
+            self._observe_rename(statement)
+
+    def _unscratch(self, names: set[str]) -> None:
+        """``names`` no longer are scratch tables, nor any of the same last name (``temp.t``, ``t``)."""
+        last = {_last_part(name) for name in names}
+        self.scratch_tables = {name for name in self.scratch_tables if _last_part(name) not in last}
+
+    def _observe_rename(self, statement: Statement) -> None:
+        """``ALTER TABLE a RENAME TO b``: the scratch table moves to ``b``; a real one there is real."""
+        toks = statement.tokens
+        alter = statement.alter_table(0)
+        if alter is None:
+            return
+        for action in alter.actions:
+            if not (action.verb == "RENAME" and action.args and action.args[0].is_word("TO", "AS")):
+                continue  # RENAME COLUMN, RENAME CONSTRAINT …
+            start = 1
+            end = _skip_name(action.args, start)
+            if end == start:
+                continue
+            old_names = statement.table_names(_head_name_at(toks), qualified=True)
+            self._moved(old_names, _exact_name(action.args, start, end))
+
+    def _moved(self, old_names: set[str], new: str) -> None:
+        """A table renamed from ``old_names`` to ``new``: scratch there only if it was scratch."""
+        was_scratch = bool(old_names & self.scratch_tables)
+        self._unscratch(old_names | {new})
+        if was_scratch:
+            self.scratch_tables.add(new)
 
     def _observe_checks(self, statement: Statement) -> None:
         alter = statement.alter_table(0)
@@ -248,7 +314,9 @@ def holds_one_command(text: str, upper: str, start: int, end: int, ascii: bool |
 
 
 # Words that begin a query (a CTE body, a subquery, the target of EXPLAIN ANALYZE or FOR … IN).
-_QUERY_WORDS = frozenset({"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE"})
+_QUERY_WORDS = frozenset(
+    {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE", "REPLACE"}
+)
 # After one of these a word starts a step of a procedural block (PL/pgSQL in DO bodies, T-SQL).
 _STEP_LEADERS = frozenset({"THEN", "ELSE", "LOOP", "BEGIN", "ATOMIC", "DO", "REPEAT"})
 
@@ -356,7 +424,7 @@ class Statement:
     def table_names(self, i: int, *, qualified: bool = False) -> set[str]:
         """Names in a ``[IF [NOT] EXISTS] a[, b]`` list starting at ``i``.
 
-        The last name part, or with ``qualified`` every part as written (``s.t``, ``t``).
+        The last name part, or with ``qualified`` every part as written (:func:`_exact_name`).
         """
         toks = self.tokens
         names: set[str] = set()
@@ -367,7 +435,7 @@ class Statement:
             if end == i:
                 break
             if qualified:
-                names.add(".".join(name_key(toks[k]) for k in range(i, end, 2)))
+                names.add(_exact_name(toks, i, end))
             else:
                 names.add(name_key(toks[end - 1]))
             if end < len(toks) and toks[end].text == ",":

@@ -26,8 +26,8 @@ Deliberate differences, encoded in the oracle below rather than patched over:
    read as SQL; a computed string is the opt-in dynamic-sql rule, not a default one.
 7. Every ``ALTER TYPE`` form is alter-type, and so is a later statement that uses a value that
    ``ADD VALUE`` added in the same file (PostgreSQL refuses it in that transaction).
-8. Names compare case-folded, quoted or not (the scanner cannot tell ``"T"`` from ``t``
-   apart when deciding whether a table is scratch).
+8. A scratch table's name compares as PostgreSQL names tables (unquoted ASCII letters folded,
+   quoted names exact, schema apart): ``"T"`` is not ``t``, and ``"s.t"`` is not ``s.t``.
 """
 
 from __future__ import annotations
@@ -87,9 +87,9 @@ def _name(parts: Any) -> str:
 
 
 def _qualified(relation: Any) -> str:
-    """``schema.table`` or ``table`` as written (a RangeVar), case-folded."""
+    """``schema``, ``table`` of a RangeVar as PostgreSQL names them (unquoted parts already folded)."""
     parts = [relation.schemaname, relation.relname] if relation.schemaname else [relation.relname]
-    return ".".join(str(part).casefold() for part in parts)
+    return "\x1f".join(str(part) for part in parts)
 
 
 def _scratch(relation: Any, if_not_exists: bool, on_commit: Any, made_as: bool) -> bool:
@@ -219,7 +219,7 @@ class Oracle:
         elif kind == "DropStmt":
             remove = enums.ObjectType(node.removeType).name
             if remove == "OBJECT_TABLE":
-                names = {".".join(str(part.sval).casefold() for part in obj) for obj in node.objects}
+                names = {"\x1f".join(str(part.sval) for part in obj) for obj in node.objects}
                 if not names <= self.scratch:  # difference 3
                     found["drop-table"] += 1  # difference 2: one per statement
                 self.scratch -= names  # a second DROP meets a real table
