@@ -569,7 +569,7 @@ class _Scan:
                     # range. The definition is its first statement; the rest is read as usual.
                     spans.extendleft(reversed(joined[1:]))
                     joined, e = joined[:1], joined[0][1]
-                self._remember_routine(text, upper, s, e, origin, joined)
+                self._remember_routine(text, upper, s, e, origin, joined, out)
                 if self.calls_version != version:
                     calls_re, version = self.calls, self.calls_version
                     names = _Names(self.calls_upper, text, upper, end, self.longest_name)
@@ -859,6 +859,7 @@ class _Scan:
             elif tok.is_word("ON") and k + 1 < len(toks):
                 k = _last_name_part(toks, k + 1)
                 table = name_key(toks[k])
+                self._index_written(toks[k])
             k += 1
         body: int | None = None
         if self.dialect.name == "sqlserver":  # ON table {AFTER|INSTEAD OF} INSERT, UPDATE AS body
@@ -890,6 +891,20 @@ class _Scan:
         self.ctx.triggers.setdefault(table, []).append((frozenset(events), runs))
         self._index_name(table)
 
+    def _run_event(
+        self, toks: Sequence[Token], place: _Place, e: int, joined: list[tuple[int, int]], out: list[_Hit]
+    ) -> None:
+        """Scan the body of ``CREATE EVENT … DO body`` as a routine that runs now."""
+        body = next((j + 1 for j in outside_parentheses(toks, 1) if toks[j].is_word("DO")), len(toks))
+        if body >= len(toks):
+            return
+        start = toks[body].start
+        at = bisect_right(joined, (start, 1 << 62)) - 1
+        spans = [(start, joined[at][1]), *joined[at + 1 :]] if at >= 0 else None
+        key = f"\x00event {len(self.ctx.routines)}"  # never a name in SQL text
+        self._store_routine(key, Routine(start, e, True, None, spans), place.text, place.upper, place.origin)
+        self._run_routine(key, out)
+
     def _remember_rule(self, toks: Sequence[Token], place: _Place, e: int) -> None:
         """Note ``CREATE RULE … AS ON event TO table DO [ALSO|INSTEAD] actions``: they run with the event."""
         event = table = None
@@ -898,6 +913,7 @@ class _Scan:
                 event = toks[k + 1].text.upper()
             elif table is None and event is not None and tok.is_word("TO") and k + 1 < len(toks):
                 table = name_key(toks[_last_name_part(toks, k + 1)])
+                self._index_written(toks[_last_name_part(toks, k + 1)])
             elif table is not None and event is not None and tok.is_word("DO"):
                 j = k + 1
                 while j < len(toks) and toks[j].is_word("ALSO", "INSTEAD"):
@@ -935,7 +951,14 @@ class _Scan:
         self.hits(inner, upper_same_length(inner), 0, len(inner), procedural, out, (source, *origin))
 
     def _remember_routine(
-        self, text: str, upper: str, s: int, e: int, origin: _Origin, joined: list[tuple[int, int]]
+        self,
+        text: str,
+        upper: str,
+        s: int,
+        e: int,
+        origin: _Origin,
+        joined: list[tuple[int, int]],
+        out: list[_Hit],
     ) -> None:
         """Note a created function or procedure, to scan its body if the file calls it.
 
@@ -950,6 +973,10 @@ class _Scan:
                 self._remember_trigger(toks, _Place(text, upper, origin), e, joined)
             elif kind == "RULE" and self.dialect.dollar_quotes:
                 self._remember_rule(toks, _Place(text, upper, origin), e)
+            elif kind == "EVENT" and self.dialect.name == "mysql":
+                # An event runs its body unattended: at once, when scheduled AT CURRENT_TIMESTAMP
+                # with the scheduler on (MySQL 8's default), else soon. Read it as run now.
+                self._run_event(toks, _Place(text, upper, origin), e, joined, out)
             return
         toks = _routine_head(text, self.dialect, head.end(), e)
         if not toks:
@@ -1020,6 +1047,12 @@ class _Scan:
             self.ctx.called.discard(name)  # re-created: the next call runs the new body
         if not name.startswith("\x00"):  # a trigger's or rule's own body has no name to call it by
             self._index_name(name)
+
+    def _index_written(self, tok: Token) -> None:
+        """Index a name also as written: case-folding makes "ß" "ss", which the text does not say."""
+        written = tok.text[1:-1] if tok.kind is IDENT else tok.text
+        if written.casefold() != written.lower():
+            self._index_name(written.lower())
 
     def _index_name(self, name: str) -> None:
         """Let later statements be searched for ``name``: a routine made here, or a trigger's table."""
@@ -1178,9 +1211,9 @@ def _trigger_head(toks: Sequence[Token]) -> bool:
 
 
 def _definition_kind(toks: Sequence[Token]) -> str | None:
-    """TRIGGER or RULE for ``CREATE [OR REPLACE|DEFINER = u|TEMP|CONSTRAINT …] TRIGGER|RULE``.
+    """TRIGGER, RULE or EVENT for ``CREATE [OR REPLACE|DEFINER = u|TEMP|CONSTRAINT …] TRIGGER|RULE|EVENT``.
 
-    None for anything else, an event trigger included (it fires on DDL, not on a table).
+    None for anything else, PostgreSQL's event trigger included (it fires on DDL, not on a table).
     """
     for k in range(1, min(len(toks), 12)):
         tok = toks[k]
@@ -1188,7 +1221,9 @@ def _definition_kind(toks: Sequence[Token]) -> str | None:
             return None if toks[k - 1].is_word("EVENT") else "TRIGGER"
         if tok.is_word("RULE"):
             return "RULE"
-        if tok.is_word("FUNCTION", "PROCEDURE", "PROC", "EVENT", "TABLE", "VIEW", "INDEX", "ON"):
+        if tok.is_word("EVENT"):
+            return None if k + 1 < len(toks) and toks[k + 1].is_word("TRIGGER") else "EVENT"
+        if tok.is_word("FUNCTION", "PROCEDURE", "PROC", "TABLE", "VIEW", "INDEX", "ON"):
             return None
     return None
 
@@ -1222,7 +1257,8 @@ def _matching_close(toks: Sequence[Token], k: int) -> int:
 
 
 _MYSQL_BODY_WORDS = frozenset(
-    "DELETE INSERT UPDATE REPLACE DROP TRUNCATE ALTER CREATE RENAME SELECT CALL SET DO RETURN".split()
+    "DELETE INSERT UPDATE REPLACE DROP TRUNCATE ALTER CREATE RENAME SELECT CALL SET DO RETURN EXECUTE PREPARE"
+    " WHILE REPEAT LOOP IF CASE".split()
 )
 """Words a MySQL routine's one-statement body starts with (no characteristic is one of them)."""
 

@@ -693,7 +693,12 @@ def definition_query(toks: Sequence[Token]) -> int | None:
         for j in range(len(toks) - 2)
     ):
         return None
-    return next((j + 1 for j in outside_parentheses(toks, k) if toks[j].is_word("AS")), None)
+    for j in outside_parentheses(toks, k):
+        if toks[j].is_word("AS"):
+            return j + 1
+        if toks[j].is_word("SELECT"):
+            return j  # MySQL: CREATE TABLE t [(…)] SELECT …
+    return None
 
 
 def _handler_body(toks: Sequence[Token], j: int) -> int:
