@@ -76,6 +76,19 @@ SQLSERVER = Dialect(
 
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (POSTGRESQL, COCKROACHDB, MYSQL, SQLITE, SQLSERVER)}
 
+_SQL_DOUBLE_STRING = r'"(?:[^"]|"")*"'
+
+
+def mysql_modes(*, ansi_quotes: bool, no_backslash_escapes: bool) -> Dialect:
+    """MySQL read under ``sql_mode`` ANSI_QUOTES (``"…"`` is a name) and/or NO_BACKSLASH_ESCAPES."""
+    single = _SQL_STRING if no_backslash_escapes else _BACKSLASH_SINGLE
+    double = _SQL_DOUBLE_STRING if no_backslash_escapes else _BACKSLASH_DOUBLE
+    return replace(
+        MYSQL,
+        strings=(single,) if ansi_quotes else (single, double),
+        identifiers=(_BACKTICK_IDENT, _DOUBLE_IDENT) if ansi_quotes else (_BACKTICK_IDENT,),
+    )
+
 
 def dialect_for(migrations_dir: Path) -> Dialect:
     """Return the dialect named by ``migration_lock.toml``, PostgreSQL when there is none.

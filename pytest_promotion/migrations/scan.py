@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from pytest_promotion.migrations.dialects import Dialect, dialect_for
+from pytest_promotion.migrations.dialects import MYSQL, Dialect, dialect_for, mysql_modes
 from pytest_promotion.migrations.dynamic import assigned_literals, dynamic_sql, joined_literals, variable_at
 from pytest_promotion.migrations.lexer import (
     DOLLAR,
@@ -1453,12 +1453,37 @@ def iter_hits(
 ) -> Iterator[tuple[int, Rule, str]]:
     """Yield ``(offset, rule, statement)`` for every risky command in ``text[start:end]``."""
     end = len(text) if end is None else end
+    upper = upper_same_length(text)
     # One regex pass over the whole text: most migrations hold no risky keyword at all, and in
     # the others only statements holding one in code are tokenized.
     scan = _Scan(dialect, rules, FileContext(dialect), _context_trigger(rules))
     found: list[_Hit] = []
-    scan.hits(text, upper_same_length(text), start, end, False, found, ())
+    scan.hits(text, upper, start, end, False, found, ())
+    modes = _quoting_modes(upper, start, end) if dialect is MYSQL else []
+    if not modes:
+        yield from found
+        return
+    # A migration that switches how MySQL reads quotes is read each way; what runs in any is reported.
+    seen = {(offset, rule.id) for offset, rule, _ in found}
+    for variant in modes:
+        again: list[_Hit] = []
+        _Scan(variant, rules, FileContext(variant), _context_trigger(rules)).hits(
+            text, upper, start, end, False, again, ()
+        )
+        for hit in again:
+            if (hit[0], hit[1].id) not in seen:
+                seen.add((hit[0], hit[1].id))
+                found.append(hit)
+    found.sort(key=lambda hit: hit[0])
     yield from found
+
+
+def _quoting_modes(upper: str, start: int, end: int) -> list[Dialect]:
+    """The MySQL readings a migration's ``sql_mode`` may switch to (ANSI_QUOTES, NO_BACKSLASH_ESCAPES)."""
+    ansi = upper.find("ANSI_QUOTES", start, end) >= 0 or upper.find("'ANSI'", start, end) >= 0
+    plain = upper.find("NO_BACKSLASH_ESCAPES", start, end) >= 0
+    pairs = [(a, b) for a in (False, ansi) for b in (False, plain) if a or b]
+    return [mysql_modes(ansi_quotes=a, no_backslash_escapes=b) for a, b in dict.fromkeys(pairs)]
 
 
 _MYSQL_OPENERS = re.compile(r"/\*(?:M?!\d*)?|['\"`#]|--(?=[\s\x00-\x1f]|$)")
