@@ -239,6 +239,15 @@ class Oracle:
                 self.added_values.add(node.newVal)
         elif kind in ("RenameStmt", "AlterOwnerStmt", "AlterObjectSchemaStmt"):
             obj = getattr(node, "renameType", None) or getattr(node, "objectType", None)
+            if kind == "RenameStmt" and enums.ObjectType(obj).name == "OBJECT_TABLE":
+                # The scratch table moves with its name; a real one renamed to a scratch name is real.
+                old, new = _qualified(node.relation), node.newname
+                was = old in self.scratch
+                self.scratch = {
+                    n for n in self.scratch if n.rsplit("\x1f", 1)[-1] not in (node.relation.relname, new)
+                }
+                if was:
+                    self.scratch.add(new)
             relation = getattr(node, "relationType", None)
             if enums.ObjectType(obj).name == "OBJECT_TYPE" or (
                 kind == "RenameStmt"
