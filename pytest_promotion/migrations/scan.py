@@ -1350,7 +1350,14 @@ def _written(stmt: Statement, i: int, end: int) -> list[tuple[str, frozenset[str
         events = frozenset({"INSERT", "UPDATE"})  # ON CONFLICT DO UPDATE, MySQL's ON DUPLICATE KEY UPDATE
     if verb == "TRUNCATE":
         return [(name, events) for name in stmt.table_names(k)]
-    return [(name_key(toks[_last_name_part(toks, k)]), events)]
+    written = [(name_key(toks[_last_name_part(toks, k)]), events)]
+    if verb == "UPDATE":  # MySQL's UPDATE a JOIN b …, UPDATE a, b SET …: every table named may be set
+        for j in range(k + 1, end):
+            if toks[j].is_word("SET"):
+                break
+            if toks[j].kind in (WORD, IDENT) and (toks[j - 1].is_word("JOIN") or toks[j - 1].text == ","):
+                written.append((name_key(toks[_last_name_part(toks, j)]), events))
+    return written
 
 
 def _runs_inner(stmt: Statement, calls: bool) -> bool:
