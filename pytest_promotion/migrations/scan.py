@@ -66,6 +66,11 @@ _ROUTINE_HEAD = re.compile(
     rf"(?:(?:TEMP|TEMPORARY|CONSTRAINT|DEFINER\s*=\s*\S+){_GAP})*(?:TRIGGER|FUNCTION|PROCEDURE|PROC|RULE|EVENT)\b",
     re.IGNORECASE | re.DOTALL,
 )
+_ROUTINE_HEAD_TRIGGER = re.compile(
+    rf"(?:\s|--[^\n]*|/\*(?:[^*]|\*(?!/))*\*/)*+CREATE{_GAP}(?:OR{_GAP}REPLACE{_GAP})?(?:CONSTRAINT{_GAP})?TRIGGER\b",
+    re.IGNORECASE | re.DOTALL,
+)
+"""``CREATE [OR REPLACE] [CONSTRAINT] TRIGGER`` at a statement's start."""
 # A function or procedure created anywhere in a text (read on the upper-cased text, case-sensitively,
 # the look-behind after the first letter so that sre scans for "C" in C): a step of a body that runs
 # now (``BEGIN CREATE FUNCTION …`` in a DO block) creates it as much as the file does.
@@ -80,8 +85,9 @@ _NAMES_ROUTINES = ("DROP", "COMMENT", "GRANT", "REVOKE", "SECURITY")
 _ROUTINE_OBJECTS = ("FUNCTION", "PROCEDURE", "ROUTINE", "PROC", "AGGREGATE")
 _RUNS_QUOTED = re.compile(r"(?<![\w$])(?:DO|EXEC(?:UTE)?|PREPARE)(?![\w$])", re.IGNORECASE)
 # Read on the upper-cased text, case-sensitively: one fast pass per file.
-_SCRATCH_TRIGGER = re.compile(r"(?:TEMP(?:ORARY)?|AS|SELECT|RENAME)(?![A-Z0-9_$])")
-_CONTEXT_TRIGGER = re.compile(r"(?:CREATE|DROP|VALIDATE|INTO|RENAME)(?![A-Z0-9_$])")
+# A rename moves a scratch table's name: RENAME TO/AS, MySQL's RENAME TABLE (not RENAME COLUMN …).
+_SCRATCH_TRIGGER = re.compile(r"(?:TEMP(?:ORARY)?|AS|SELECT|RENAME\s+(?:TO|AS|TABLE))(?![A-Z0-9_$])")
+_CONTEXT_TRIGGER = re.compile(r"(?:CREATE|DROP|VALIDATE|INTO|RENAME\s+(?:TO|AS|TABLE))(?![A-Z0-9_$])")
 _NOT_BLOCKS = frozenset({"TRAN", "TRANSACTION", "WORK", "DISTRIBUTED"})
 _END_OF_STATEMENT_BLOCKS = frozenset({"IF", "LOOP", "WHILE", "REPEAT", "FOR"})
 _HEAD_CHARS = 256
@@ -967,6 +973,12 @@ class _Scan:
         head = _ROUTINE_NAME.match(text, s, e)
         if head is None:
             # A trigger or rule runs its routine or its own body when a later statement writes its table.
+            if (
+                self.dialect.dollar_quotes
+                and not self.ctx.routines
+                and _ROUTINE_HEAD_TRIGGER.match(text, s, e)
+            ):
+                return  # a PostgreSQL trigger runs a routine, and none was made here to read
             toks = tokenize(text, self.dialect, s, e)
             kind = _definition_kind(toks)
             if kind == "TRIGGER":

@@ -218,13 +218,17 @@ class FileContext:
             while j < len(toks) and toks[j].is_word("IF", "NOT", "EXISTS"):
                 j += 1
             after = _skip_name(toks, j)
-            made_as = (after < len(toks) and toks[after].is_word("SELECT")) or _top_level_as(toks, after)
-            # Outside a transaction, ON COMMIT DROP takes the temp table at once: a later DROP
-            # meets a real table of that name.
-            gone = any(
-                toks[k].is_word("COMMIT") and toks[k + 1].is_word("DROP") for k in range(after, len(toks) - 1)
-            )
-            if not gone and (temp or (made_as and not absent_only)):
+            if temp:
+                # Outside a transaction, ON COMMIT DROP takes the temp table at once: a later
+                # DROP meets a real table of that name.
+                scratch = not any(
+                    toks[k].is_word("COMMIT") and toks[k + 1].is_word("DROP")
+                    for k in range(after, len(toks) - 1)
+                )
+            else:
+                made_as = (after < len(toks) and toks[after].is_word("SELECT")) or _top_level_as(toks, after)
+                scratch = made_as and not absent_only
+            if scratch:
                 self.scratch_tables.update(statement.table_names(i + 1, qualified=True))
         elif toks[0].is_word("DROP") and toks[1].is_word("TABLE", "TABLES"):
             self.dropped_tables.update(statement.table_names(2))
@@ -238,7 +242,10 @@ class FileContext:
                 self.scratch_tables.update(statement.table_names(k, qualified=True))
         elif toks[0].is_word("ALTER") and toks[1].is_word("TABLE"):
             self._observe_checks(statement)
-            self._observe_rename(statement)
+            if any(
+                tok.is_word("RENAME") and toks[k + 1].is_word("TO", "AS") for k, tok in enumerate(toks[:-1])
+            ):
+                self._observe_rename(statement)
 
     def _unscratch(self, names: set[str]) -> None:
         """``names`` no longer are scratch tables, nor any of the same last name (``temp.t``, ``t``)."""

@@ -29,8 +29,17 @@ _NOT_COLUMNS_BY_DIALECT = {
     "cockroachdb": frozenset({"CONSTRAINT"}),
     "sqlite": frozenset(),
 }
-# PostgreSQL and SQLite read "DROP key" as a column; DEFAULT and NOT are reserved words there.
-_BARE_DROP = r"DROP(?!\s+(?:CONSTRAINT|DEFAULT|NOT)\b)"
+# PostgreSQL and SQLite read "DROP key" as a column. The pre-filter still passes over "DROP
+# INDEX i" and the like (a Prisma history holds hundreds): a column named so is followed by
+# what ends an action, not by a name.
+_BARE_DROP = (
+    r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|TABLE|VIEW|TYPE|SEQUENCE"
+    r"|TRIGGER|FUNCTION|EXTENSION|SCHEMA|DATABASE|MATERIALIZED|POLICY|PROCEDURE|IDENTITY|EXPRESSION"
+    r"|UNIQUE|OWNED|ROLE|USER|RULE|DOMAIN|PUBLICATION|SUBSCRIPTION|SERVER|STATISTICS|AGGREGATE"
+    r"|OPERATOR|CAST|COLLATION|CONVERSION|LANGUAGE|ROUTINE|TRANSFORM|EVENT|FOREIGN|ACCESS|TEXT"
+    r"|TABLESPACE|OWNED|GROUP|PARTITION|PERIOD|SYSTEM)\b)"
+    r"|DROP\s+\w+\s*(?:[,;)]|--|/\*|$|CASCADE\b|RESTRICT\b)"
+)
 
 
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
