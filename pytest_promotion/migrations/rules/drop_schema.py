@@ -15,9 +15,20 @@ from pytest_promotion.migrations.statement import FileContext, Statement
 
 
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
-    """DROP SCHEMA / DROP DATABASE commands."""
+    """DROP SCHEMA / DROP DATABASE commands, and MariaDB's CREATE OR REPLACE of either."""
+    replaces = ctx.dialect.name == "mysql"
     for i in stmt.command_starts():
-        if stmt.words_at(i, "DROP", "SCHEMA") or stmt.words_at(i, "DROP", "DATABASE"):
+        if (
+            stmt.words_at(i, "DROP", "SCHEMA")
+            or stmt.words_at(i, "DROP", "DATABASE")
+            or (
+                replaces
+                and (
+                    stmt.words_at(i, "CREATE", "OR", "REPLACE", "DATABASE")
+                    or stmt.words_at(i, "CREATE", "OR", "REPLACE", "SCHEMA")
+                )
+            )
+        ):
             yield Hit(stmt.tokens[i].start, stmt.command_text(i))
 
 
@@ -29,6 +40,7 @@ RULE = Rule(
     keywords={
         "DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|MATERIALIZED|POLICY|PROCEDURE|ENUM|IDENTITY|EXPRESSION|COLUMN|UNIQUE|TABLE)\b)"
     },
+    dialect_keywords={"mysql": {"REPLACE": r"REPLACE\s+(?:DATABASE|SCHEMA)\b"}},
     check=check,
-    starts=frozenset({"DROP"}),
+    starts=frozenset({"DROP", "CREATE"}),
 )
