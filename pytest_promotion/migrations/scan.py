@@ -659,6 +659,11 @@ class _Scan:
                 watched_re = self.watched
             if context is not None:
                 ctx.observe(stmt)
+                while ctx.renamed_triggers:  # a renamed table brings its triggers: search its new name
+                    self._index_name(ctx.renamed_triggers.pop())
+                if self.calls_version != version:
+                    calls_re, version = self.calls, self.calls_version
+                    names = _Names(self.calls_upper, text, upper, end, self.longest_name)
 
     def _names_routine(self, text: str, upper: str, s: int, e: int, ascii: bool) -> bool:
         """Does ``text[s:e]`` name a routine created so far (as :attr:`calls` finds it)?

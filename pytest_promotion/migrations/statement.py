@@ -186,6 +186,8 @@ class FileContext:
     called: set[str] = field(default_factory=set)
     triggers: dict[str, list[tuple[frozenset[str], str]]] = field(default_factory=dict)
     """Table -> (events, routine) of each trigger created here on a routine created here."""
+    renamed_triggers: list[str] = field(default_factory=list)
+    """Tables whose triggers came to them by a rename, not yet searched for (the scan takes them)."""
 
     def observe(self, statement: Statement) -> None:
         """Remember tables this statement creates or drops, and checks it adds or validates."""
@@ -269,7 +271,13 @@ class FileContext:
             self._moved(old_names, _exact_name(action.args, start, end))
 
     def _moved(self, old_names: set[str], new: str) -> None:
-        """A table renamed from ``old_names`` to ``new``: scratch there only if it was scratch."""
+        """A table renamed from ``old_names`` to ``new``: scratch there only if it was scratch,
+        and its triggers go with it."""
+        for old in old_names:
+            fired = self.triggers.pop(_last_part(old).casefold(), None)
+            if fired:
+                self.triggers.setdefault(_last_part(new).casefold(), []).extend(fired)
+                self.renamed_triggers.append(_last_part(new).casefold())
         was_scratch = bool(old_names & self.scratch_tables)
         self._unscratch(old_names | {new})
         if was_scratch:

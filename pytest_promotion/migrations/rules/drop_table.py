@@ -21,13 +21,32 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pytest_promotion.migrations.rules.base import Hit, Rule
-from pytest_promotion.migrations.statement import FileContext, Statement
+from pytest_promotion.migrations.statement import FileContext, Statement, name_key
+
+
+_SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"})
+
+
+def _writes_schema_table(stmt: Statement, i: int) -> bool:
+    """SQLite: ``UPDATE|INSERT INTO sqlite_master`` (with PRAGMA writable_schema) rewrites or
+    removes table definitions, their columns and rows with them."""
+    toks = stmt.tokens
+    if not toks[i].is_word("UPDATE", "INSERT", "REPLACE"):
+        return False
+    k = i + 1
+    while k < len(toks) and toks[k].is_word("OR", "IGNORE", "REPLACE", "ABORT", "FAIL", "ROLLBACK", "INTO"):
+        k += 1
+    while k + 2 < len(toks) and toks[k + 1].text == ".":
+        k += 2
+    return k < len(toks) and name_key(toks[k]) in _SCHEMA_TABLES
 
 
 def check(stmt: Statement, ctx: FileContext) -> Iterator[Hit]:
     """One hit per DROP TABLE command (a list of tables is one statement to review)."""
     for i in stmt.command_starts():
-        if ctx.dialect.name == "mysql" and stmt.words_at(i, "CREATE", "OR", "REPLACE", "TABLE"):
+        if ctx.dialect.name == "sqlite" and _writes_schema_table(stmt, i):
+            yield Hit(stmt.tokens[i].start, stmt.command_text(i))  # PRAGMA writable_schema's rewrite
+        elif ctx.dialect.name == "mysql" and stmt.words_at(i, "CREATE", "OR", "REPLACE", "TABLE"):
             yield Hit(stmt.tokens[i].start, stmt.command_text(i))  # MariaDB drops the table first
         elif stmt.words_at(i, "DROP", "OWNED") and ctx.dialect.dollar_quotes:
             yield Hit(stmt.tokens[i].start, stmt.command_text(i))  # every table the roles own
@@ -48,8 +67,16 @@ RULE = Rule(
     keywords={
         "DROP": r"DROP(?!\s+(?:CONSTRAINT|INDEX|DEFAULT|NOT|FOREIGN|PRIMARY|KEY|CHECK|VIEW|TYPE|SEQUENCE|TRIGGER|FUNCTION|EXTENSION|SCHEMA|DATABASE|MATERIALIZED|POLICY|PROCEDURE|ENUM|IDENTITY|EXPRESSION|COLUMN|UNIQUE)\b)"
     },
-    dialect_keywords={"mysql": {"REPLACE": r"REPLACE\s+TABLE\b"}},
+    dialect_keywords={
+        "mysql": {"REPLACE": r"REPLACE\s+TABLE\b"},
+        "sqlite": {
+            "SQLITE_MASTER": None,
+            "SQLITE_SCHEMA": None,
+            "SQLITE_TEMP_MASTER": None,
+            "SQLITE_TEMP_SCHEMA": None,
+        },
+    },
     check=check,
-    starts=frozenset({"DROP", "CREATE"}),
+    starts=frozenset({"DROP", "CREATE", "UPDATE", "INSERT", "REPLACE"}),
     scratch_context=True,
 )
