@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from pytest_promotion.migrations.rules.base import Hit, Rule
 from pytest_promotion.migrations.statement import FileContext, Statement, name_key
 
-
 _SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"})
 
 
