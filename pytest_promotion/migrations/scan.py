@@ -47,6 +47,7 @@ from pytest_promotion.migrations.statement import (
     Statement,
     definition_query,
     holds_one_command,
+    matching_parens,
     name_key,
     outside_parentheses,
 )
@@ -549,9 +550,8 @@ class _Scan:
         next_span = spans.popleft
         opaque = self.opaque
         tokens = Tokenizer(text, dialect, end).tokens
-        calls_re, watched_re = self.calls, self.watched
-        version = self.calls_version
-        names = _Names(self.calls_upper, text, upper, end, self.longest_name)
+        watched_re = self.watched
+        calls_re, version, names = self._name_search(text, upper, end)
         block_words = _BlockWords(text, upper, end)
         while spans:
             s, e = next_span()
@@ -577,8 +577,7 @@ class _Scan:
                     joined, e = joined[:1], joined[0][1]
                 self._remember_routine(text, upper, s, e, origin, joined, out)
                 if self.calls_version != version:
-                    calls_re, version = self.calls, self.calls_version
-                    names = _Names(self.calls_upper, text, upper, end, self.longest_name)
+                    calls_re, version, names = self._name_search(text, upper, end)
                 continue
             # The usual case inline: the first keyword comes before any literal or comment.
             first = marks.first_from(s)
@@ -651,8 +650,7 @@ class _Scan:
                 ):
                     self._inner(text, upper, stmt, calls, out, origin, (start, end))
                     if self.calls_version != version:  # the inner SQL created routines
-                        calls_re, version = self.calls, self.calls_version
-                        names = _Names(self.calls_upper, text, upper, end, self.longest_name)
+                        calls_re, version, names = self._name_search(text, upper, end)
                 if len(ctx.added_enum_values) != self.watched_count:
                     self.watched_count = len(ctx.added_enum_values)
                     self.watched = re.compile("|".join(re.escape(v) for v in sorted(ctx.added_enum_values)))
@@ -662,8 +660,11 @@ class _Scan:
                 while ctx.renamed_triggers:  # a renamed table brings its triggers: search its new name
                     self._index_name(ctx.renamed_triggers.pop())
                 if self.calls_version != version:
-                    calls_re, version = self.calls, self.calls_version
-                    names = _Names(self.calls_upper, text, upper, end, self.longest_name)
+                    calls_re, version, names = self._name_search(text, upper, end)
+
+    def _name_search(self, text: str, upper: str, end: int) -> tuple[NameSearch | None, int, _Names]:
+        """The names made so far, their version, and a fresh lazy search of them up to ``end``."""
+        return self.calls, self.calls_version, _Names(self.calls_upper, text, upper, end, self.longest_name)
 
     def _names_routine(self, text: str, upper: str, s: int, e: int, ascii: bool) -> bool:
         """Does ``text[s:e]`` name a routine created so far (as :attr:`calls` finds it)?
@@ -892,10 +893,8 @@ class _Scan:
                     break
         elif body is not None:
             start = toks[body].start
-            at = bisect_right(joined, (start, 1 << 62)) - 1
-            spans = [(start, joined[at][1]), *joined[at + 1 :]] if at >= 0 else None
             runs = f"\x00trigger {len(self.ctx.routines)}"  # never a name in SQL text
-            routine = Routine(start, e, True, None, spans)
+            routine = Routine(start, e, True, None, _body_spans(joined, start))
             self._store_routine(runs, routine, place.text, place.upper, place.origin)
         if runs is None:
             return
@@ -910,10 +909,9 @@ class _Scan:
         if body >= len(toks):
             return
         start = toks[body].start
-        at = bisect_right(joined, (start, 1 << 62)) - 1
-        spans = [(start, joined[at][1]), *joined[at + 1 :]] if at >= 0 else None
         key = f"\x00event {len(self.ctx.routines)}"  # never a name in SQL text
-        self._store_routine(key, Routine(start, e, True, None, spans), place.text, place.upper, place.origin)
+        routine = Routine(start, e, True, None, _body_spans(joined, start))
+        self._store_routine(key, routine, place.text, place.upper, place.origin)
         self._run_routine(key, out)
 
     def _remember_rule(self, toks: Sequence[Token], place: _Place, e: int) -> None:
@@ -933,7 +931,7 @@ class _Scan:
                     return
                 start, end = toks[j].start, e
                 if toks[j].text == "(":
-                    close = _matching_close(toks, j)
+                    close = matching_parens(toks)[j]
                     start = toks[j + 1].start if j + 1 < len(toks) else e
                     end = toks[close].start if close < len(toks) else e
                 key = f"\x00rule {len(self.ctx.routines)}"  # never a name in SQL text
@@ -998,9 +996,7 @@ class _Scan:
         toks = _routine_head(text, self.dialect, head.end(), e)
         if not toks:
             return
-        k = 0
-        while k + 2 < len(toks) and toks[k + 1].text == ".":
-            k += 2
+        k = _last_name_part(toks, 0)
         name = name_key(toks[k])
         words = [t.upper for t in toks if t.kind is WORD]
         language = words[words.index("LANGUAGE") + 1 :][:1] if "LANGUAGE" in words else []
@@ -1027,9 +1023,8 @@ class _Scan:
             )
             if at is not None:
                 start = toks[at].start
-                k = bisect_right(joined, (start, 1 << 62)) - 1
-                spans = [(start, joined[k][1]), *joined[k + 1 :]]
-                self._store_routine(name, Routine(start, e, True, None, spans), text, upper, origin)
+                routine = Routine(start, e, True, None, _body_spans(joined, start))
+                self._store_routine(name, routine, text, upper, origin)
             return
         if at is None and self.dialect.name == "mysql":
             # MySQL: one statement after the parameters and the characteristics is a body too.
@@ -1051,10 +1046,7 @@ class _Scan:
         else:  # BEGIN [ATOMIC] … END: the body runs to the end of the definition
             start, end = body.start, e
             procedural = True
-            # The body's statements are the definition's spans from the one holding BEGIN on:
-            # BEGIN is code, where splitting from it reads the text as splitting the file did.
-            k = bisect_right(joined, (start, 1 << 62)) - 1
-            spans = [(start, joined[k][1]), *joined[k + 1 :]]
+            spans = _body_spans(joined, start)
         self._store_routine(name, Routine(start, end, procedural, literal, spans), text, upper, origin)
 
     def _store_routine(self, name: str, routine: Routine, text: str, upper: str, origin: _Origin) -> None:
@@ -1260,19 +1252,6 @@ def _trigger_body(toks: Sequence[Token], k: int) -> int | None:
     return None
 
 
-def _matching_close(toks: Sequence[Token], k: int) -> int:
-    """Index of the ``)`` closing the ``(`` at ``k`` (``len(toks)`` when unbalanced)."""
-    depth = 0
-    for j in range(k, len(toks)):
-        if toks[j].text == "(":
-            depth += 1
-        elif toks[j].text == ")":
-            depth -= 1
-            if depth == 0:
-                return j
-    return len(toks)
-
-
 _MYSQL_BODY_WORDS = frozenset(
     "DELETE INSERT UPDATE REPLACE DROP TRUNCATE ALTER CREATE RENAME SELECT CALL SET DO RETURN EXECUTE PREPARE"
     " WHILE REPEAT LOOP IF CASE".split()
@@ -1314,6 +1293,16 @@ def _word_before_name(toks: Sequence[Token], k: int) -> Token | None:
                 if named is not None and named[1] == j:
                     return toks[j - back - 1]
     return toks[j] if j >= 0 else None
+
+
+def _body_spans(joined: list[tuple[int, int]], start: int) -> list[tuple[int, int]] | None:
+    """A body's statements: the definition's spans (``joined``) from the one holding ``start`` on.
+
+    The body starts at code (BEGIN, a trigger's first word), where splitting from it reads the
+    text as splitting the file did. None when no span holds it (the scan splits the body itself).
+    """
+    at = bisect_right(joined, (start, 1 << 62)) - 1
+    return [(start, joined[at][1]), *joined[at + 1 :]] if at >= 0 else None
 
 
 def _last_name_part(toks: Sequence[Token], k: int) -> int:

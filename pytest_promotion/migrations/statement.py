@@ -90,6 +90,8 @@ class AlterTable:
     head: Sequence[Token]
     table: Token
     actions: Sequence[Action]
+    name: str = ""
+    """The table's name as written, every part (:func:`_exact_name`)."""
 
     def text(self, action: Action) -> str:
         """The statement as if it held only ``action``: one finding's identity."""
@@ -109,14 +111,6 @@ def outside_parentheses(tokens: Sequence[Token], i: int) -> Iterator[int]:
             depth -= 1
         elif depth == 0:
             yield j
-
-
-def _head_name_at(toks: Sequence[Token]) -> int:
-    """Index of the table name in ``ALTER [ONLINE|IGNORE] TABLE [IF EXISTS] [ONLY] name``."""
-    j = 1
-    while j < len(toks) and toks[j].is_word("ONLINE", "IGNORE", "TABLE", "IF", "EXISTS", "ONLY"):
-        j += 1
-    return j
 
 
 def _exact_name(tokens: Sequence[Token], i: int, end: int) -> str:
@@ -256,7 +250,6 @@ class FileContext:
 
     def _observe_rename(self, statement: Statement) -> None:
         """``ALTER TABLE a RENAME TO b``: the scratch table moves to ``b``; a real one there is real."""
-        toks = statement.tokens
         alter = statement.alter_table(0)
         if alter is None:
             return
@@ -267,8 +260,7 @@ class FileContext:
             end = _skip_name(action.args, start)
             if end == start:
                 continue
-            old_names = statement.table_names(_head_name_at(toks), qualified=True)
-            self._moved(old_names, _exact_name(action.args, start, end))
+            self._moved({alter.name}, _exact_name(action.args, start, end))
 
     def _moved(self, old_names: set[str], new: str) -> None:
         """A table renamed from ``old_names`` to ``new``: scratch there only if it was scratch,
@@ -477,7 +469,7 @@ class Statement:
         name_end = _skip_name(toks, j)
         if name_end == j:
             return None
-        table = toks[name_end - 1]
+        table, name = toks[name_end - 1], _exact_name(toks, j, name_end)
         if name_end < len(toks) and toks[name_end].text == "*":
             name_end += 1
         if name_end < len(toks) and toks[name_end].is_word("NOWAIT"):
@@ -498,7 +490,7 @@ class Statement:
                 part = []
             else:
                 part.append(tok)
-        return AlterTable(head=toks[i:name_end], table=table, actions=actions)
+        return AlterTable(head=toks[i:name_end], table=table, actions=actions, name=name)
 
 
 def _action(part: list[Token], previous: Action | None) -> Action:
@@ -508,7 +500,7 @@ def _action(part: list[Token], previous: Action | None) -> Action:
     return Action(verb=first.upper, args=part[1:], start=first, continuation=False)
 
 
-def _matching_parens(toks: Sequence[Token]) -> list[int]:
+def matching_parens(toks: Sequence[Token]) -> list[int]:
     """For each ``(`` the index of its ``)`` (the end when unbalanced); -1 elsewhere."""
     close = [-1] * len(toks)
     stack: list[int] = []
@@ -610,7 +602,7 @@ def _command_starts(stmt: Statement) -> tuple[list[int], dict[int, int]]:
         pending[query] = 0
     elif stmt.one_command:
         return [0], {}
-    close = _matching_parens(toks)
+    close = matching_parens(toks)
     postgres = stmt.dialect in ("postgresql", "cockroachdb")
     leaders_anywhere = stmt.procedural or not postgres
     text_from: dict[int, int] = {}
