@@ -122,3 +122,31 @@ def test_importing_the_plugin_imports_nothing_heavy() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_a_subcommand_imports_only_its_own_feature() -> None:
+    """A rollback during an incident must not wait for the scanner, the overrides or the sample to load."""
+    code = (
+        "import sys\n"
+        "from pytest_promotion.cli import main\n"
+        "main(['rollback', '--help'])\n"
+        "other = ('pytest_promotion.cli_init', 'pytest_promotion.migrations', 'pytest_promotion.overrides.commands',"
+        " 'pytest_promotion.sample.commands')\n"
+        "print(','.join(m for m in other if m in sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stderr.strip() == ""
+    assert "--no-safety-dump" in done.stdout
+
+
+def test_the_command_table_names_what_each_feature_registers() -> None:
+    import argparse
+    import importlib
+
+    from pytest_promotion.cli import FEATURES
+
+    for module, commands in FEATURES.items():
+        parser = argparse.ArgumentParser()
+        subparsers = parser.add_subparsers()
+        importlib.import_module(module).add_commands(subparsers)
+        assert tuple(subparsers.choices) == commands, module
