@@ -100,8 +100,13 @@ def package_dirs(directory: Path) -> list[Path]:
 
 
 def is_prisma8_dir(directory: Path) -> bool:
-    """True for a Prisma 8 ``migrations/app`` folder: packages and no ``<name>/migration.sql``."""
-    return bool(package_dirs(directory)) and not migration_files(directory)
+    """True for a folder of Prisma 8 packages, such as ``migrations/app``.
+
+    A stray ``<name>/migration.sql`` among the packages does not make it a Prisma 7 folder: the
+    gate reads both layouts in one folder (a package holding both fails its item), so no package
+    drops out of the gate because of one extra file.
+    """
+    return bool(package_dirs(directory))
 
 
 def migration_names(directory: Path) -> set[str]:
@@ -110,11 +115,22 @@ def migration_names(directory: Path) -> set[str]:
 
 
 def gated_folder(directory: Path) -> Path:
-    """The folder to gate when ``directory`` is given: its ``app/`` when it is a Prisma 8 ``migrations``."""
+    """The folder to gate when ``directory`` is given: its ``app/`` when it is a Prisma 8 ``migrations``.
+
+    A ``migrations`` folder holding migrations of its own beside ``app/`` packages would gate only
+    one of them, so that is a configuration error.
+    """
     app = directory / APP_SPACE
-    if not migration_files(directory) and not package_dirs(directory) and is_prisma8_dir(app):
-        return app
-    return directory
+    if not is_prisma8_dir(app):
+        return directory
+    if migration_files(directory) or package_dirs(directory):
+        raise ConfigError(
+            f"{directory}: holds migrations of its own and Prisma 8 packages in {app}, so one of them "
+            "would go ungated. Set migrations_dir in [tool.promotion] to the folder your Prisma runs "
+            '(e.g. migrations_dir = "migrations/app"), and gate the other in a second run with '
+            "--promotion-migrations-dir."
+        )
+    return app
 
 
 def default_folder(project: Path, prisma7_default: Path) -> Path:

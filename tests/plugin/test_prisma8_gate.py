@@ -266,3 +266,37 @@ def test_a_prisma8_project_without_a_promotion_table_is_gated_by_a_plain_run(
     (prisma8.path / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["checks"]\n')
     result = run(prisma8)
     result.assert_outcomes(passed=5, failed=3)  # checks/test_app.py and the seven packages
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["migrations_dir=migrations", "no migrations_dir"])
+@pytest.mark.parametrize("stray", ["new folder", "inside a package"])
+def test_a_stray_migration_sql_among_the_packages_does_not_ungate_them(
+    prisma8: pytest.Pytester, named: bool, stray: str
+) -> None:
+    """One ``<name>/migration.sql`` under migrations/app once made the gate pass with 0 checks."""
+    app = prisma8.path / "migrations" / "app"
+    if stray == "new folder":
+        (app / "20261201T2013_notes").mkdir()
+        (app / "20261201T2013_notes" / "migration.sql").write_text("SELECT 1;\n")
+    else:
+        (app / PACKAGES[2] / "migration.sql").write_text('DROP TABLE "public"."User";\n')
+    args = ["--promotion-migrations-dir", "migrations"] if named else []
+    result = run(prisma8, "-m", "migrations", "--launch-gate", *args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*migration safety   FAILED*", "LAUNCH GATE FAILED"])
+    result.stdout.fnmatch_lines(
+        [f"{DROP_BIO}: 1 risky statement*"] if stray == "new folder" else ["*holds both*"]
+    )
+    assert "passed (0 checks)" not in result.stdout.str()
+
+
+def test_a_migrations_folder_holding_migrations_and_packages_in_app_is_a_usage_error(
+    prisma8: pytest.Pytester,
+) -> None:
+    top = prisma8.path / "migrations" / "20240101000000_init"
+    top.mkdir()
+    (top / "migration.sql").write_text("SELECT 1;\n")
+    result = run(prisma8, "-m", "migrations", "--promotion-migrations-dir", "migrations")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*migrations*holds migrations of its own and Prisma 8 packages in *app*"])
+    assert "Traceback" not in result.stderr.str()
