@@ -51,6 +51,7 @@ from pytest_promotion.database.preflight import (
     holder_table,
     inspect,
     lock_holders,
+    require_no_outside_dependents,
     require_pg_dump_for,
     require_restore_privileges,
     require_schema,
@@ -446,6 +447,7 @@ def preflight(ctx: Context, args: argparse.Namespace, *, safety_dump: bool = Fal
             facts = server.result()
             require_schema(facts, ctx.target)
             require_restore_privileges(facts, ctx.target)
+            require_no_outside_dependents(facts, ctx.target)
             refusal = contract.result()
             if refusal is not None:  # Prisma 8: the restored ledger would not match the schema
                 raise BackupRefusedError(refusal)

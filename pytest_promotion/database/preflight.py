@@ -34,6 +34,8 @@ class ServerFacts:
     """Whether the user is (a member of) the schema's owner: DROP SCHEMA needs that."""
     can_create_schema: bool
     """CREATE on the database: re-creating the schema needs it."""
+    outside_dependents: tuple[str, ...] = ()
+    """Objects of other schemas that ``DROP SCHEMA … CASCADE`` would take with it (see :func:`dependents_sql`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +61,8 @@ def inspect(target: DatabaseTarget, tools: PgTools) -> ServerFacts:
         "'schema_exists', n.oid IS NOT NULL, "
         "'superuser', (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), "
         "'owns_schema', coalesce(pg_catalog.pg_has_role(current_user, n.nspowner, 'USAGE'), false), "
-        "'can_create', pg_catalog.has_database_privilege(current_database(), 'CREATE')) "
+        "'can_create', pg_catalog.has_database_privilege(current_database(), 'CREATE'), "
+        f"'outside', (SELECT coalesce(json_agg(what ORDER BY what), '[]') FROM ({dependents_sql(target.schema)}) d)) "
         f"FROM (SELECT 1) AS one LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = {schema}"
     )
     out = run_psql(tools, target, sql, what=f"connect to {target.describe()}")
@@ -72,6 +75,49 @@ def inspect(target: DatabaseTarget, tools: PgTools) -> ServerFacts:
         superuser=bool(data["superuser"]),
         owns_schema=bool(data["owns_schema"]),
         can_create_schema=bool(data["can_create"]),
+        outside_dependents=tuple(str(what) for what in data["outside"]),
+    )
+
+
+def dependents_sql(schema: str, also_dropped: tuple[str, ...] = ()) -> str:
+    """``SELECT what``: objects outside ``schema`` (and ``also_dropped``) that depend on objects in it.
+
+    ``DROP SCHEMA … CASCADE`` drops them too — a partition or an inheriting table in another
+    schema with its rows, a view, a foreign key, a default — while the backup, a dump of this
+    schema alone, holds none of them. A view's rule, a default, a trigger and a policy count by
+    the schema of the table they belong to. Extensions (no schema) are the dump's own business.
+    """
+    names = ", ".join(quote_literal(name) for name in (schema, *also_dropped))
+    return (
+        "SELECT DISTINCT pg_catalog.pg_describe_object(d.classid, d.objid, 0) AS what "
+        "FROM pg_catalog.pg_depend d "
+        "CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.refclassid, d.refobjid, 0) r "
+        "LEFT JOIN pg_catalog.pg_rewrite rw ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND rw.oid = d.objid "
+        "LEFT JOIN pg_catalog.pg_attrdef ad ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND ad.oid = d.objid "
+        "LEFT JOIN pg_catalog.pg_trigger tg ON d.classid = 'pg_catalog.pg_trigger'::regclass AND tg.oid = d.objid "
+        "LEFT JOIN pg_catalog.pg_policy po ON d.classid = 'pg_catalog.pg_policy'::regclass AND po.oid = d.objid "
+        "CROSS JOIN LATERAL (SELECT coalesce(rw.ev_class, ad.adrelid, tg.tgrelid, po.polrelid) AS relid) owner "
+        "CROSS JOIN LATERAL pg_catalog.pg_identify_object(CASE WHEN owner.relid IS NULL THEN d.classid "
+        "ELSE 'pg_catalog.pg_class'::regclass END, coalesce(owner.relid, d.objid), 0) o "
+        f"WHERE d.deptype IN ('n', 'a') AND r.schema = {quote_literal(schema)} AND o.schema IS NOT NULL "
+        f"AND o.schema NOT IN ({names}) AND o.schema !~ '^pg_(temp|toast)'"
+    )
+
+
+def require_no_outside_dependents(facts: ServerFacts, target: DatabaseTarget) -> None:
+    """Refuse a rollback whose ``DROP SCHEMA … CASCADE`` would destroy objects of other schemas."""
+    if facts.outside_dependents:
+        raise DatabaseError(outside_dependents_message(target, facts.outside_dependents))
+
+
+def outside_dependents_message(target: DatabaseTarget, found: tuple[str, ...]) -> str:
+    """The one paragraph a refused rollback prints, listing what would have been lost."""
+    shown = "; ".join(found[:10]) + (f"; and {len(found) - 10} more" if len(found) > 10 else "")
+    return (
+        f'Objects in other schemas depend on schema "{target.schema}" of {target.display()}: {shown}. '
+        f"The rollback replaces the schema with DROP SCHEMA … CASCADE, which would drop them (their rows "
+        "too), and the backup holds only this schema, so they would be lost. Nothing was changed. Move "
+        "them into the schema, or drop them yourself after taking a backup of their schemas, and run again."
     )
 
 

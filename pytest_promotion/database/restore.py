@@ -17,6 +17,12 @@ frees the app's tables) if nothing feeds psql for a minute; ``statement_timeout`
 pg_dump wants it, because one large table's COPY may rightly take minutes. With
 ``terminate=True`` the same transaction first terminates the sessions holding locks in the
 schema — never its own.
+
+A backup is code psql runs, and a planted one must not reach the machine: after its own lines,
+the preamble turns on psql's ``\\restrict`` with a random key the file cannot know, and the
+file's own ``\\restrict``/``\\unrestrict`` pair (pg_dump's, around the whole dump) is taken out.
+Any meta-command in the file (``\\!``, ``\\connect``, ``\\unrestrict`` with its own key) then
+fails, and the transaction with it.
 """
 
 from __future__ import annotations
@@ -38,11 +44,18 @@ from typing import IO
 from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database.backup import DEFAULT_LOCK_TIMEOUT
 from pytest_promotion.database.checks import BackupScanner, CheckedBackup
-from pytest_promotion.database.contract_schema import drop_companions
+from pytest_promotion.database.contract_schema import CONTRACT_SCHEMA, carries_contract, drop_companions
 from pytest_promotion.database.errors import BackupRefusedError, RestoreBlockedError, RestoreFailedError
 from pytest_promotion.database.gzipstream import GzipStreamError, gzip_chunks
-from pytest_promotion.database.preflight import holders_sql
-from pytest_promotion.database.tools import PgTools, child_environment, psql_command, run_psql, tool_message
+from pytest_promotion.database.preflight import dependents_sql, holders_sql
+from pytest_promotion.database.tools import (
+    PgTools,
+    child_environment,
+    psql_command,
+    run_psql,
+    tool_message,
+    understands_restrict,
+)
 from pytest_promotion.database.url import DatabaseTarget, quote_ident, quote_literal
 
 Progress = Callable[[int, int, int], None]
@@ -52,20 +65,48 @@ Verify = Callable[[CheckedBackup], None]
 
 
 def guard(token: int) -> str:
-    """The deferred check only the trailer satisfies; ``token`` is random, so no backup can forge it."""
+    """The deferred check only the trailer satisfies; ``token`` is random, so no backup can forge it.
+
+    A foreign key is a trigger, and ``session_replication_role = replica`` (settable on a role or
+    database) would keep it from ever being queued: the guard refuses to start under it.
+    """
     return (
-        "CREATE TEMPORARY TABLE promotion_restore_complete (id bigint PRIMARY KEY) ON COMMIT DROP;\n"
-        "CREATE TEMPORARY TABLE promotion_restore_guard (id bigint REFERENCES "
-        "pg_temp.promotion_restore_complete DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP;\n"
-        f"INSERT INTO pg_temp.promotion_restore_guard VALUES ({token});\n"
+        "DO $promotion$ BEGIN IF current_setting('session_replication_role') <> 'origin' THEN "
+        "RAISE EXCEPTION 'session_replication_role is % for this session (set on the role or database), "
+        "which switches off the foreign key that keeps a cut-off restore from committing', "
+        "current_setting('session_replication_role') USING HINT = 'Reset it (ALTER ROLE … RESET "
+        "session_replication_role, or ALTER DATABASE …) and run the rollback again.'; END IF; END $promotion$;\n"
+        f"CREATE TEMPORARY TABLE promotion_restore_complete_{token} (id bigint PRIMARY KEY) ON COMMIT DROP;\n"
+        f"CREATE TEMPORARY TABLE promotion_restore_guard_{token} (id bigint REFERENCES "
+        f"pg_temp.promotion_restore_complete_{token} DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP;\n"
+        f"INSERT INTO pg_temp.promotion_restore_guard_{token} VALUES ({token});\n"
     )
 
 
 def completion(token: int) -> bytes:
     """The last line sent: it satisfies the guard, so only a stream that got this far commits."""
-    return f"\nINSERT INTO pg_temp.promotion_restore_complete VALUES ({token});\n".encode()
+    return f"\nINSERT INTO pg_temp.promotion_restore_complete_{token} VALUES ({token});\n".encode()
 
 
+def restricted(key: str) -> str:
+    """The preamble's last line: from here on psql runs no meta-command the backup holds."""
+    return f"\\restrict {key}\n"
+
+
+def without_restrict_line(head: bytes) -> bytes:
+    """The dump's head with pg_dump's own ``\\restrict`` line emptied (ours is on; lines keep their numbers)."""
+    return _RESTRICT_LINE.sub(b"\n", head, count=1)
+
+
+def without_unrestrict_line(tail: bytes) -> bytes:
+    """The dump's end with pg_dump's closing ``\\unrestrict`` line emptied: ours stays on to the end."""
+    return _UNRESTRICT_LAST.sub(b"\n", tail, count=1)
+
+
+_RESTRICT_LINE = re.compile(rb"^\\restrict [A-Za-z0-9]+\r?\n", re.MULTILINE)
+_UNRESTRICT_LAST = re.compile(rb"^\\unrestrict [A-Za-z0-9]+[ \t\r]*\n?\s*\Z", re.MULTILINE)
+_TAIL_HELD = 4096
+"""Bytes of the stream held back until its end, so its closing ``\\unrestrict`` can be taken out."""
 _STDIN_LINE = re.compile(r"psql:<stdin>:(\d+):")
 _LOCK_TIMEOUT = re.compile(r"lock timeout|55P03")
 _TERMINATED = re.compile(r"^promotion-terminated: ?(.*)$", re.MULTILINE)
@@ -106,6 +147,7 @@ def preamble(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     terminate: bool = False,
     token: int = 1,
+    also_dropped: tuple[str, ...] = (),
 ) -> str:
     """The input sent before the backup: quiet notices, the guard, and the schema reset.
 
@@ -141,7 +183,16 @@ def preamble(
             f"  WHERE pg_catalog.pg_terminate_backend(pid, {timeout_ms(lock_timeout)}) \\gset\n",
             "\\warn promotion-terminated: :promotion_terminated\n",
         ]
-    lines += [f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE;\n"]
+    # Checked again inside the transaction, just before the drop: nothing outside goes with it.
+    tag = f"$promotion{token}$"
+    lines += [
+        f"DO {tag} DECLARE found text; BEGIN SELECT string_agg(what, '; ' ORDER BY what) INTO found FROM "
+        f"({dependents_sql(schema, also_dropped)}) d; IF found IS NOT NULL THEN RAISE EXCEPTION "
+        "'objects in other schemas depend on schema %, and DROP SCHEMA … CASCADE would drop them: %', "
+        f"{name}, found USING HINT = 'Move them into the schema, or drop them yourself, and run again.'; "
+        f"END IF; END {tag};\n",
+        f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE;\n",
+    ]
     if create:  # a schema dump creates the schema itself, with its owner and grants
         lines.append(f'CREATE SCHEMA {quote_ident(schema)} AUTHORIZATION :"promotion_schema_owner";\n')
     return "".join(lines)
@@ -175,6 +226,7 @@ def restore(
     database is as it was.
     """
     token = secrets.randbelow(2**62) + 1
+    restrict = understands_restrict(tools.psql_version)  # older psql cannot refuse meta-commands
     head = (
         preamble(
             target.schema,
@@ -182,8 +234,10 @@ def restore(
             lock_timeout=lock_timeout,
             terminate=terminate,
             token=token,
+            also_dropped=(CONTRACT_SCHEMA,) if carries_contract(target, backup.created_schemas) else (),
         )
         + drop_companions(target, backup.created_schemas)  # Prisma 8's prisma_contract, same transaction
+        + (restricted(secrets.token_hex(16)) if restrict else "")
     ).encode()
     offset = head.count(b"\n")
     name = backup.file.path.name
@@ -206,7 +260,7 @@ def restore(
         )
         assert proc.stdin is not None
         try:
-            _stream(proc.stdin, head, backup, scanner, closing, progress, lock_timeout)
+            _stream(proc.stdin, head, backup, scanner, closing, progress, lock_timeout, restrict=restrict)
             returncode = proc.wait()
         except (BackupRefusedError, ConfigError):
             proc.wait()  # psql's input ended without the completion line: its COMMIT fails
@@ -249,6 +303,8 @@ def _stream(
     closing: Callable[[], bytes],
     progress: Progress | None,
     lock_timeout: float,
+    *,
+    restrict: bool = False,
 ) -> None:
     """Write preamble, backup and (once every check passed) the closing lines.
 
@@ -256,13 +312,17 @@ def _stream(
     the GIL), so the restore overlaps the two the way ``gunzip -c | psql`` does. The dump's first
     bytes are held back until its ``SET`` lines can be rewritten with our timeouts. A check that
     fails raises before the closing lines: psql's input ends and its COMMIT fails on the guard.
-    If psql stops early (an SQL error), the rest is not sent; its exit status says why.
+    If psql stops early (an SQL error), the rest is not sent; its exit status says why. With
+    ``restrict`` (the preamble turned psql's ``\\restrict`` on), pg_dump's own ``\\restrict`` and
+    closing ``\\unrestrict`` lines are emptied; the stream's last bytes are held until its end to
+    find the latter.
     """
     chunks: queue.Queue[tuple[bytes, int] | BaseException | None] = queue.Queue(maxsize=_QUEUED_CHUNKS)
     stop = threading.Event()
     reader = threading.Thread(target=_decompress, args=(backup, chunks, stop), daemon=True)
     total = backup.compressed_size
     held: bytes | None = b""
+    out = _TailHeld(pipe, _TAIL_HELD if restrict else 0)
     try:
         try:
             pipe.write(head)
@@ -276,13 +336,15 @@ def _stream(
                     held += chunk
                     if len(held) < _HEAD_BYTES:
                         continue
-                    chunk, held = _bounded(held, lock_timeout), None
-                pipe.write(chunk)
+                    chunk, held = _bounded(held, lock_timeout, restrict=restrict), None
+                out.write(chunk)
                 if progress is not None:
                     progress(scanner.size, consumed, total)
             if held:
-                pipe.write(_bounded(held, lock_timeout))
-            pipe.write(closing())
+                out.write(_bounded(held, lock_timeout, restrict=restrict))
+            ending = closing()  # raises before anything more is sent when a check fails
+            out.finish(without_unrestrict_line if restrict else None)
+            pipe.write(ending)
         except BrokenPipeError:
             pass  # psql stopped on an error; its exit status and stderr say which
     finally:
@@ -291,11 +353,38 @@ def _stream(
             pipe.close()
 
 
-def _bounded(head: bytes, lock_timeout: float) -> bytes:
+def _bounded(head: bytes, lock_timeout: float, *, restrict: bool = False) -> bytes:
     """The dump's head with its ``SET lock_timeout = 0`` (and idle timeout) replaced by ours."""
     for zero, ours in _DUMP_SETTINGS:
         head = head.replace(zero, ours.format(ms=timeout_ms(lock_timeout)).encode(), 1)
-    return head
+    return without_restrict_line(head) if restrict else head
+
+
+class _TailHeld:
+    """Writes to ``pipe`` all but the last ``hold`` bytes, until :meth:`finish` sends those too."""
+
+    def __init__(self, pipe: IO[bytes], hold: int) -> None:
+        self.pipe = pipe
+        self.hold = hold
+        self.kept = b""
+
+    def write(self, data: bytes) -> None:
+        if not self.hold:
+            self.pipe.write(data)
+            return
+        if self.kept:
+            data = self.kept + data
+        if len(data) > self.hold:
+            self.pipe.write(memoryview(data)[: -self.hold])
+            self.kept = data[-self.hold :]
+        else:
+            self.kept = data
+
+    def finish(self, edit: Callable[[bytes], bytes] | None) -> None:
+        """Send what is held, through ``edit``."""
+        if self.kept:
+            self.pipe.write(edit(self.kept) if edit is not None else self.kept)
+            self.kept = b""
 
 
 def _decompress(
