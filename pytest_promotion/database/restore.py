@@ -447,7 +447,7 @@ def analyze(target: DatabaseTarget, tools: PgTools, connections: int = ANALYZE_C
     listing = run_psql(
         tools,
         target,
-        "SELECT pg_catalog.pg_table_size(c.oid), format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+        "SELECT coalesce(pg_catalog.pg_table_size(c.oid), 0), format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         f"WHERE n.nspname = {quote_literal(target.schema)} AND c.relkind IN ('r', 'p', 'm') ORDER BY 1 DESC, 2",
         what=f"list the tables of schema {target.schema!r} to ANALYZE",

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pytest_promotion.core.errors import ConfigError
 from pytest_promotion.database.errors import DatabaseError
 from pytest_promotion.database.exit_codes import ExitCode
 from pytest_promotion.database.tools import PgTools, run_psql
@@ -189,8 +190,18 @@ def matches_checksum(content: bytes, stored: str) -> bool:
 
 
 def local_migrations(folder: Path) -> list[LocalMigration]:
-    """Every ``<name>/migration.sql`` in folder order, as bytes."""
-    return [LocalMigration(path.parent.name, path.read_bytes()) for path in migration_files(folder)]
+    """Every ``<name>/migration.sql`` in folder order, as bytes; ConfigError for one that cannot be read."""
+    return [LocalMigration(path.parent.name, _read(path)) for path in migration_files(folder)]
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # a dangling link, a folder or a FIFO carrying the name
+        raise ConfigError(
+            f"{path}: cannot be read ({exc.strerror or exc}), so its checksum cannot be compared with "
+            "the database's. Fix or remove it and run again."
+        ) from None
 
 
 def compare(local: list[LocalMigration], rows: list[HistoryRow] | None) -> StatusReport:

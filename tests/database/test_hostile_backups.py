@@ -103,3 +103,21 @@ def test_objects_of_other_schemas_that_depend_on_the_schema_stop_the_rollback(pr
         assert "view archive.report" in run.err, run.err
         assert "constraint note_id_fkey on table archive.note" in run.err, run.err
     assert project.db.dump() == before
+
+
+def test_an_unreadable_migration_file_after_the_commit_is_a_note_not_a_failure(project: Project) -> None:
+    """A traceback and exit 1 after a committed restore invite a retry, and a retry loses writes."""
+    take_backup(project)
+    project.db.sql(MUTATE)
+    broken = project.migrations / "20990101000000_broken"
+    broken.mkdir()
+    (broken / "migration.sql").symlink_to(project.path / "nowhere.sql")
+
+    result = project.cli("rollback", "--yes", "--no-safety-dump")
+    status = project.cli("status")
+
+    assert result.code == ExitCode.OK, result.err
+    assert "migrate status could not be read" in result.err
+    assert "Traceback" not in result.err + status.err
+    assert status.code == ExitCode.CONFIG
+    assert "20990101000000_broken/migration.sql: cannot be read" in status.err
