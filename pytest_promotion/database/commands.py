@@ -344,15 +344,17 @@ def _confirm_and_restore(
             analyze(ctx.target, ctx.tools)
         except DatabaseError as exc:
             print(f"Warning: the rollback is done, but {exc}", file=sys.stderr)
-        except Exception as exc:  # noqa: BLE001 - after the commit every error is a warning
-            print(f"Warning: the rollback is done, but ANALYZE failed ({type(exc).__name__}).", file=sys.stderr)
+        except Exception as exc:  # after the commit every error is a warning
+            print(
+                f"Warning: the rollback is done, but ANALYZE failed ({type(exc).__name__}).", file=sys.stderr
+            )
         phases.done("analyze", time.perf_counter() - started)
         try:
             report, seconds = reading.result()
         except (ConfigError, DatabaseError) as exc:
             print(f"Note: the rollback is done; migrate status could not be read: {exc}", file=sys.stderr)
             return ExitCode.OK
-        except Exception as exc:  # noqa: BLE001 - after the commit every error is a note
+        except Exception as exc:  # after the commit every error is a note
             print(
                 f"Note: the rollback is done; migrate status could not be read ({type(exc).__name__}); "
                 "run pytest-promotion status to see why.",
