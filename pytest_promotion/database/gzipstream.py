@@ -12,6 +12,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK = 1 << 20
 _GZIP = 16 + zlib.MAX_WBITS
@@ -59,6 +60,10 @@ def gzip_chunks(
                 yield out
             if decoder.eof:
                 pending = decoder.unused_data + pending
+                if pending[:1] == b"\0":  # not a gzip header: zero padding (as gzip allows) or garbage
+                    if _only_zeros(pending, handle, size):
+                        break
+                    raise GzipStreamError("it holds data after the end of its compressed stream", out_total)
                 decoder = zlib.decompressobj(_GZIP)
                 fed = False
         if fed and not decoder.eof:
@@ -67,3 +72,11 @@ def gzip_chunks(
                 out_total += len(tail)
                 yield tail
             raise GzipStreamError("it ends before the end of the compressed stream", out_total)
+
+
+def _only_zeros(pending: bytes, handle: BinaryIO, size: int) -> bool:
+    """Whether ``pending`` and the rest of ``handle`` are zero bytes; reads the rest either way."""
+    zeros = not pending.strip(b"\0")
+    while chunk := handle.read(size):
+        zeros = zeros and not chunk.strip(b"\0")
+    return zeros

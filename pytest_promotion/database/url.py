@@ -159,6 +159,11 @@ def parse_database_url(url: SecretStr, *, source: str = "DATABASE_URL") -> Datab
     it holds the password.
     """
     raw = url.get_secret_value().strip()
+    if "\0" in raw or "%00" in raw:
+        raise ConfigError(
+            f"{source}: holds a NUL character (%00), which no PostgreSQL user name, password, database or "
+            "schema can contain. Remove it and run again."
+        )
     scheme_match = _SCHEME.match(raw)
     scheme = scheme_match.group(1).lower() if scheme_match else ""
     if scheme not in SCHEMES:

@@ -143,6 +143,13 @@ def test_trailing_garbage_after_the_gzip_stream_is_refused(tmp_path: Path) -> No
         check(write(tmp_path, gzip.compress(DUMP.encode()) + b"garbage"))
 
 
+def test_zero_padding_after_the_gzip_stream_is_accepted_as_gzip_does(tmp_path: Path) -> None:
+    """A backup copied through a block device gains trailing zeros; ``gunzip -t`` accepts it."""
+    assert check(write(tmp_path, gzip.compress(DUMP.encode()) + bytes(512))).size == len(DUMP.encode())
+    with pytest.raises(BackupRefusedError, match="is not a complete gzip file"):
+        check(write(tmp_path, gzip.compress(DUMP.encode()) + bytes(512) + b"garbage"))
+
+
 def test_metadata_line_records_the_source_and_a_mismatch_is_named(tmp_path: Path) -> None:
     moment = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
     target = parse_database_url(SecretStr("postgresql://u:pw@h/shop?schema=app"))

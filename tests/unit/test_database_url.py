@@ -58,6 +58,8 @@ def test_multi_host_ipv6_and_socket_forms() -> None:
         ("postgresql://u:hunter2@host", "names no database"),
         ("postgresql://u:hunter2@host:port/db", "a port is not a number"),
         ("postgresql://u:hun/ter2@host/db", "must be percent-encoded"),
+        ("postgresql://u:hunter2%00@host/db", "holds a NUL character"),
+        ("postgresql://u:hunter2@host/db?schema=a%00b", "holds a NUL character"),
     ],
 )
 def test_bad_urls_are_one_clear_paragraph_without_the_password(url: str, expected: str) -> None:
