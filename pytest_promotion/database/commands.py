@@ -55,6 +55,7 @@ from pytest_promotion.database.preflight import (
     require_pg_dump_for,
     require_restore_privileges,
     require_schema,
+    require_writable,
 )
 from pytest_promotion.database.progress import Phases, rate
 from pytest_promotion.database.restore import analyze, restore
@@ -459,6 +460,7 @@ def preflight(ctx: Context, args: argparse.Namespace, *, safety_dump: bool = Fal
             facts = server.result()
             require_schema(facts, ctx.target)
             require_restore_privileges(facts, ctx.target)
+            require_writable(facts, ctx.target)
             require_no_outside_dependents(facts, ctx.target)
             refusal = contract.result()
             if refusal is not None:  # Prisma 8: the restored ledger would not match the schema

@@ -34,6 +34,8 @@ class ServerFacts:
     """Whether the user is (a member of) the schema's owner: DROP SCHEMA needs that."""
     can_create_schema: bool
     """CREATE on the database: re-creating the schema needs it."""
+    read_only: str | None = None
+    """Why this session cannot write (a standby, default_transaction_read_only); None when it can."""
     outside_dependents: tuple[str, ...] = ()
     """Objects of other schemas that ``DROP SCHEMA … CASCADE`` would take with it (see :func:`dependents_sql`)."""
 
@@ -62,6 +64,9 @@ def inspect(target: DatabaseTarget, tools: PgTools) -> ServerFacts:
         "'superuser', (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), "
         "'owns_schema', coalesce(pg_catalog.pg_has_role(current_user, n.nspowner, 'USAGE'), false), "
         "'can_create', pg_catalog.has_database_privilege(current_database(), 'CREATE'), "
+        "'read_only', CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'the server is a standby in recovery' "
+        "WHEN current_setting('transaction_read_only') = 'on' THEN 'default_transaction_read_only is on for this "
+        "user or database' END, "
         f"'outside', (SELECT coalesce(json_agg(what ORDER BY what), '[]') FROM ({dependents_sql(target.schema)}) d)) "
         f"FROM (SELECT 1) AS one LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = {schema}"
     )
@@ -75,6 +80,7 @@ def inspect(target: DatabaseTarget, tools: PgTools) -> ServerFacts:
         superuser=bool(data["superuser"]),
         owns_schema=bool(data["owns_schema"]),
         can_create_schema=bool(data["can_create"]),
+        read_only=None if data["read_only"] is None else str(data["read_only"]),
         outside_dependents=tuple(str(what) for what in data["outside"]),
     )
 
@@ -102,6 +108,16 @@ def dependents_sql(schema: str, also_dropped: tuple[str, ...] = ()) -> str:
         f"WHERE d.deptype IN ('n', 'a') AND r.schema = {quote_literal(schema)} AND o.schema IS NOT NULL "
         f"AND o.schema NOT IN ({names}) AND o.schema !~ '^pg_(temp|toast)'"
     )
+
+
+def require_writable(facts: ServerFacts, target: DatabaseTarget) -> None:
+    """A read-only session would fail at the restore's first statement, after the plan and the safety dump."""
+    if facts.read_only is not None:
+        raise DatabaseError(
+            f"{target.display()} cannot be written by this session: {facts.read_only}. Point DATABASE_URL "
+            "at the primary, or reset the setting (ALTER ROLE … RESET default_transaction_read_only), "
+            "and run again. Nothing was changed."
+        )
 
 
 def require_no_outside_dependents(facts: ServerFacts, target: DatabaseTarget) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pytest_promotion.database.exit_codes import ExitCode
-from tests.database.conftest import Project, rewrite_backup
+from tests.database.conftest import Project, _psql_admin, rewrite_backup
 from tests.database.test_rollback import MUTATE, take_backup
 
 AFTER_SETTINGS = "SET row_security = off;\n"
@@ -121,3 +121,18 @@ def test_an_unreadable_migration_file_after_the_commit_is_a_note_not_a_failure(p
     assert "Traceback" not in result.err + status.err
     assert status.code == ExitCode.CONFIG
     assert "20990101000000_broken/migration.sql: cannot be read" in status.err
+
+
+def test_a_read_only_database_fails_the_checks_and_the_dry_run(project: Project) -> None:
+    take_backup(project)
+    project.db.sql(f'ALTER DATABASE "{project.db.name}" SET default_transaction_read_only = on')
+    try:
+        for args in (("--dry-run",), ("--yes",)):
+            result = project.cli("rollback", *args)
+            assert result.code == ExitCode.DATABASE, result.err
+            assert "default_transaction_read_only is on" in result.err
+            assert "Nothing was changed" in result.err
+        assert not list(project.backups.glob("pre-rollback-*"))
+    finally:
+        reset = _psql_admin(f'ALTER DATABASE "{project.db.name}" RESET default_transaction_read_only')
+        assert reset.returncode == 0, reset.stderr
