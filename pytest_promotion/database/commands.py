@@ -678,7 +678,12 @@ def plan_lines(ctx: Context, found: Preflight, safety: str | None, args: argpars
         ),
         f'  LOST:     every write to schema "{schema}" since {taken:%Y-%m-%d %H:%M:%S} UTC (when the '
         "backup was taken) is lost"
-        + (", except in the safety dump" if safety else "; no safety dump keeps it (--no-safety-dump)"),
+        + (
+            ", except in the safety dump, which keeps writes up to the moment it starts: writes after that "
+            "and before the restore locks the schema are in neither (stop the app's writes first)"
+            if safety
+            else "; no safety dump keeps it (--no-safety-dump)"
+        ),
     ]
     if found.mismatches:
         lines.append(f"  FOREIGN:  {'; '.join(found.mismatches)} (--allow-foreign-backup)")
