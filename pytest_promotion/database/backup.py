@@ -352,8 +352,12 @@ def dump_facts(target: DatabaseTarget, tools: PgTools) -> DumpFacts:
         "'extensions', coalesce((SELECT json_agg(e.extname ORDER BY e.extname) FROM pg_catalog.pg_extension e "
         f"JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = {schema}), '[]'), "
         f"'contract', EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = {contract}), "
-        "'bytes', (SELECT coalesce(sum(pg_catalog.pg_table_size(c.oid)), 0) FROM pg_catalog.pg_class c "
+        # relpages, not pg_table_size: that takes a lock, and a session holding ACCESS EXCLUSIVE
+        # (a stuck migration: what a rollback is for) would hang the checks behind it.
+        "'bytes', (SELECT coalesce(sum(c.relpages::bigint + coalesce(t.relpages, 0)), 0) "
+        "* current_setting('block_size')::bigint FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_catalog.pg_class t ON t.oid = c.reltoastrelid "
         f"WHERE c.relkind = 'r' AND n.nspname IN ({schema}, {contract})))"
     )
     out = run_psql(tools, target, sql, what=f"list the extensions of schema {target.schema!r}")

@@ -266,8 +266,8 @@ def run_rollback(args: argparse.Namespace) -> int:
     try:
         return _confirm_and_restore(ctx, args, found, pending, phases)
     finally:
-        if pending is not None and pending.proc.returncode is None:
-            pending.cancel()  # not confirmed, or interrupted: no half safety dump stays behind
+        if pending is not None:  # not confirmed, or interrupted: no half safety dump stays behind
+            pending.cancel()  # (pg_dump may have ended already: Ctrl-C reaches the whole process group)
 
 
 def _confirm_and_restore(

@@ -92,6 +92,9 @@ def restrict_release(major: int) -> str:
 
 
 CHECK_SESSION = f"pytest-promotion check {secrets.token_hex(6)}"
+CHECK_SESSION_OPTIONS = (
+    "-c statement_timeout=120s -c lock_timeout=10s -c idle_in_transaction_session_timeout=0"
+)
 """The ``application_name`` of this process's own query sessions (:func:`run_psql`), unguessable
 by others. The lock-holder listing leaves them out: a check running beside it (``pg_table_size``,
 the ledger read) holds read locks in the schema for a moment, and is no session to wait for."""
@@ -130,6 +133,9 @@ def run_tool(args: Sequence[str], target: DatabaseTarget, *, what: str, session:
     env = child_environment(target)
     if session is not None:
         env["PGAPPNAME"] = session
+        # A check reads catalogs only: bounded, whatever the role or database sets (a role's
+        # statement_timeout = 1 made every check "could not connect").
+        env["PGOPTIONS"] = CHECK_SESSION_OPTIONS
     try:
         done = subprocess.run(list(args), capture_output=True, text=True, env=env, check=False)
     except OSError as exc:

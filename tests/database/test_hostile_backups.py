@@ -9,7 +9,12 @@ and ``DROP SCHEMA … CASCADE`` took tables, views and keys in other schemas wit
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -136,3 +141,48 @@ def test_a_read_only_database_fails_the_checks_and_the_dry_run(project: Project)
     finally:
         reset = _psql_admin(f'ALTER DATABASE "{project.db.name}" RESET default_transaction_read_only')
         assert reset.returncode == 0, reset.stderr
+
+
+def test_ctrl_c_during_the_safety_dump_leaves_no_partial_file(project: Project) -> None:
+    """Ctrl-C reaches pg_dump too (one process group): it had ended, so the partial file stayed."""
+    take_backup(project)
+    holder = subprocess.Popen(
+        ["psql", "-X", "-q", "-d", project.db.url.split("?")[0]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert holder.stdin is not None
+    holder.stdin.write('BEGIN; LOCK TABLE public."User" IN ACCESS EXCLUSIVE MODE;\n')
+    holder.stdin.flush()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest_promotion", "rollback", "--yes", "--lock-timeout", "30"],
+        cwd=project.path,
+        env={**os.environ, "DATABASE_URL": project.db.url},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not [p for p in project.backups.iterdir() if p.name.startswith(".pre-rollback-")]:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, (list(project.backups.iterdir()), proc.poll())
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        proc.communicate(timeout=30)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert proc.returncode != ExitCode.OK
+    assert [p.name for p in project.backups.iterdir() if "pre-rollback-" in p.name] == []
+
+
+def test_a_tiny_statement_timeout_on_the_database_does_not_break_the_checks(project: Project) -> None:
+    take_backup(project)
+    project.db.sql(f'ALTER DATABASE "{project.db.name}" SET statement_timeout = 1')
+
+    result = project.cli("rollback", "--dry-run")
+
+    assert result.code == ExitCode.OK, result.err
