@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -188,8 +189,18 @@ def js_number(x: float) -> str:
     return f"{sign}{digits[0]}{'.' + digits[1:] if k > 1 else ''}e{'+' if e >= 0 else '-'}{abs(e)}"
 
 
+class _NotADouble(ValueError):
+    """A JSON number beyond a double (``1e400``): JavaScript reads Infinity, which Prisma 8 never writes."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 def _js_float(text: str) -> int | str:
     number = float(text)
+    if not math.isfinite(number):
+        raise _NotADouble(text)  # js_number cannot spell it, and JSON.stringify would write null
     if number.is_integer() and abs(number) <= _SAFE_INTEGER:
         return int(number)
     return f"{_MARK}{js_number(number)}{_MARK}"  # printed bare by canon
@@ -281,9 +292,29 @@ def _required_text(path: Path, display: str) -> str:
     return text
 
 
+_JSON_NUMBER = re.compile(r'"(?:[^"\\]|\\.)*"|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)')
+
+
+def _number_line(text: str, number: str) -> int:
+    """The line of the first JSON number spelled ``number`` (outside strings), for the error message."""
+    for m in _JSON_NUMBER.finditer(text):
+        if m.group(1) == number:
+            return text.count("\n", 0, m.start()) + 1
+    return 0
+
+
 def _load_json(text: str, display: str) -> Any:
     try:
         return js_loads(text)
+    except _NotADouble as exc:
+        shown = exc.text if len(exc.text) <= 40 else exc.text[:37] + "..."
+        line = _number_line(text, exc.text)
+        raise MigrationFileError(
+            f"{display}: line {line} holds the number {shown}, which is beyond what a double can hold "
+            "(JavaScript reads it as Infinity, and JSON.stringify writes that as null), so it is not a "
+            "number Prisma 8 writes and the package's hash cannot be checked. Re-emit the package from "
+            "its migration.ts (`npx jiti migration.ts`), or restore it from version control."
+        ) from None
     except json.JSONDecodeError as exc:
         raise MigrationFileError(
             f"{display}: is not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}). "
@@ -296,6 +327,18 @@ def _shape_error(display: str, where: str, problem: str) -> MigrationFileError:
     return MigrationFileError(
         f"{display}: {where} {problem}, which is not how Prisma 8 writes ops.json, so its SQL cannot "
         "be gated. Re-emit the package from its migration.ts, or restore it from version control."
+    )
+
+
+def _surrogate_error(display: str, where: str, line: int, sql: str) -> MigrationFileError:
+    """A lone surrogate (``\\ud800``) is valid JSON but no text: Node.js sends U+FFFD in its place."""
+    char = _SURROGATE.search(sql)
+    code = f"\\u{ord(char.group()):04x}" if char else "?"
+    return MigrationFileError(
+        f"{display}: {where} (line {line}) holds a lone surrogate ({code}) in its sql. That is not "
+        "text: Node.js sends U+FFFD in its place, so the statement reviewed here is not the one that "
+        "runs. Write the character you mean in migration.ts and re-emit the package "
+        "(`npx jiti migration.ts`), or restore it from version control."
     )
 
 
@@ -330,6 +373,10 @@ def _steps(ops: list[Any], lines: dict[tuple[str | int, ...], int], display: str
                         display, f"operation {number} ({op_id}) {phase}[{index}]", 'has no string "sql"'
                     )
                 line = lines.get((k, phase, index, "sql"), 0)
+                if _SURROGATE.search(sql):
+                    raise _surrogate_error(
+                        display, f"operation {number} ({op_id}) {phase}[{index}]", line, sql
+                    )
                 yield SqlStep(number, op_id, label, str(op_class), phase, index, line, sql, dialect)
 
 
