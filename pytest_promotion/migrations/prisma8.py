@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promotion.core.errors import ConfigError
+from pytest_promotion.core.text import printable
 from pytest_promotion.migrations.dialects import POSTGRESQL, SQLITE, Dialect
 from pytest_promotion.migrations.scan import MigrationFileError, decode_migration, migration_files
 
@@ -64,8 +65,17 @@ class SqlStep:
 
     @property
     def where(self) -> str:
-        """``op 2 "Set NOT NULL on "User"."name"" (alterNullability.setNotNull.User.name), execute[0]``."""
-        return f'op {self.op_number} "{self.label}" ({self.op_id}), {self.phase}[{self.index}]'
+        """``op 2 "Set NOT NULL on "User"."name"" (alterNullability.setNotNull.User.name), execute[0]``.
+
+        Every report prints this (terminal, summary, notes, annotations), so label and id are shown
+        escaped (:func:`operation_name`): they come from the PR's migration.ts.
+        """
+        return f"{operation_name(self.op_number, self.label, self.op_id)}, {self.phase}[{self.index}]"
+
+
+def operation_name(number: int, label: object, op_id: object) -> str:
+    """``op 2 "label" (id)``, with control characters escaped: a raw newline could start a CI log line."""
+    return f'op {number} "{printable(str(label))}" ({printable(str(op_id))})'
 
 
 @dataclass(frozen=True)
@@ -356,7 +366,7 @@ def _steps(ops: list[Any], lines: dict[tuple[str | int, ...], int], display: str
         if dialect is None:
             known = ", ".join(DIALECTS_BY_TARGET)
             raise MigrationFileError(
-                f"{display}: operation {number} ({op_id}) has target.id {target_id!r}, which this plugin "
+                f"{display}: operation {number} ({printable(op_id)}) has target.id {target_id!r}, which this plugin "
                 f"does not scan (it reads {known}). Gate this package with a supported target, or remove it."
             )
         op_class = op.get("operationClass", "")
@@ -364,18 +374,20 @@ def _steps(ops: list[Any], lines: dict[tuple[str | int, ...], int], display: str
             steps = op.get(phase, [])
             if not isinstance(steps, list):
                 raise _shape_error(
-                    display, f"operation {number} ({op_id})", f'has a "{phase}" that is not a list'
+                    display, f"operation {number} ({printable(op_id)})", f'has a "{phase}" that is not a list'
                 )
             for index, step in enumerate(steps):
                 sql = step.get("sql") if isinstance(step, dict) else None
                 if not isinstance(sql, str):
                     raise _shape_error(
-                        display, f"operation {number} ({op_id}) {phase}[{index}]", 'has no string "sql"'
+                        display,
+                        f"operation {number} ({printable(op_id)}) {phase}[{index}]",
+                        'has no string "sql"',
                     )
                 line = lines.get((k, phase, index, "sql"), 0)
                 if _SURROGATE.search(sql):
                     raise _surrogate_error(
-                        display, f"operation {number} ({op_id}) {phase}[{index}]", line, sql
+                        display, f"operation {number} ({printable(op_id)}) {phase}[{index}]", line, sql
                     )
                 yield SqlStep(number, op_id, label, str(op_class), phase, index, line, sql, dialect)
 

@@ -337,3 +337,29 @@ def test_a_lone_surrogate_in_a_risky_statement_fails_its_item_naming_file_and_li
     )
     assert "could not finish" not in result.stdout.str()
     assert "Traceback" not in result.stdout.str()
+
+
+def test_control_characters_in_op_labels_and_ids_are_printed_escaped(
+    prisma8: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A label starting a line with ``::`` would be a GitHub Actions workflow command (``::stop-commands::``)."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    summary = prisma8.path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    injected = "\n::stop-commands::pausetoken\n"
+    for name, number in ((PACKAGES[2], 0), (PACKAGES[3], 1)):  # a finding's op; an op with only a note
+        folder = prisma8.path / "migrations" / "app" / name
+        ops = json.loads((folder / "ops.json").read_text())
+        ops[number]["label"] = f"Drop{injected}"
+        ops[number]["id"] = f"id\x1b[2J{injected}"
+        (folder / "ops.json").write_text(json.dumps(ops, indent=2))
+        reemit(folder)
+    result = run(prisma8, "-m", "migrations")
+    result.assert_outcomes(passed=4, failed=3)
+    out = result.stdout.str() + result.stderr.str() + summary.read_text()
+    assert "::stop-commands" not in [line[:15] for line in out.splitlines()]
+    assert "\x1b" not in out
+    result.stdout.fnmatch_lines(
+        [r'      at: op 1 "Drop\n::stop-commands::pausetoken\n" (id\x1b?2J\n::stop-commands*']
+    )
+    result.stdout.fnmatch_lines([r'*note: line 55: op 2 "Drop\n::stop-commands::pausetoken\n"*'])
