@@ -99,8 +99,11 @@ class Package:
 
 
 def is_package(folder: Path) -> bool:
-    """A folder holding ``ops.json`` or ``migration.json``: a Prisma 8 package (maybe a broken one)."""
-    return (folder / OPS_FILE).is_file() or (folder / META_FILE).is_file()
+    """A folder holding ``ops.json``, ``migration.json`` or ``migration.ts``: a Prisma 8 package (maybe a broken one).
+
+    ``migration.ts`` alone is a package never emitted: it must fail its item, not drop out of the gate.
+    """
+    return any((folder / name).is_file() for name in (OPS_FILE, META_FILE, SOURCE_FILE))
 
 
 def package_dirs(directory: Path) -> list[Path]:
@@ -399,6 +402,13 @@ def read_package(folder: Path, display: str) -> Package:
     or not shaped the way Prisma 8 writes it.
     """
     ops_display, meta_display = f"{display}/{OPS_FILE}", f"{display}/{META_FILE}"
+    if not (folder / OPS_FILE).exists() and not (folder / META_FILE).exists():
+        raise MigrationFileError(
+            f"{display}: holds {SOURCE_FILE} but no {OPS_FILE} or {META_FILE}: the package was never "
+            "emitted, so there is no SQL to gate and nothing `prisma db migrate` can run. Run the Prisma 8 "
+            f"emit step in the folder (`npx jiti {SOURCE_FILE}`), review the {OPS_FILE} it writes, and "
+            "commit both files."
+        )
     ops_text = _required_text(folder / OPS_FILE, ops_display)
     meta_text = _required_text(folder / META_FILE, meta_display)
     ops = _load_json(ops_text, ops_display)

@@ -208,3 +208,25 @@ def test_a_number_no_double_holds_is_invalid_locally(p8: Project) -> None:
     detail = next(m["detail"] for m in data["migrations"] if m["name"] == RENAME)
     assert "1e400" in detail
     assert "ops.json" in detail
+
+
+def test_a_package_holding_only_migration_ts_is_listed_not_invisible(p8: Project) -> None:
+    apply_packages(p8.db, app(p8), PACKAGES[:5])
+    (app(p8) / RENAME / "ops.json").unlink()
+    (app(p8) / RENAME / "migration.json").unlink()
+    code, found, _ = states(p8)
+    assert RENAME in found
+    assert code != ExitCode.OK
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="status_contract.local_packages puts the read error in `origin`, not `problem` (see above)",
+)
+def test_a_package_holding_only_migration_ts_is_invalid_locally(p8: Project) -> None:
+    apply_packages(p8.db, app(p8), PACKAGES[:5])
+    (app(p8) / RENAME / "ops.json").unlink()
+    (app(p8) / RENAME / "migration.json").unlink()
+    code, found, _ = states(p8)
+    assert code == ExitCode.NEEDS_ATTENTION
+    assert found[RENAME] == "invalid locally"

@@ -363,3 +363,16 @@ def test_control_characters_in_op_labels_and_ids_are_printed_escaped(
         [r'      at: op 1 "Drop\n::stop-commands::pausetoken\n" (id\x1b?2J\n::stop-commands*']
     )
     result.stdout.fnmatch_lines([r'*note: line 55: op 2 "Drop\n::stop-commands::pausetoken\n"*'])
+
+
+def test_a_package_holding_only_migration_ts_fails_as_not_emitted(prisma8: pytest.Pytester) -> None:
+    """It was invisible: 6 items, and the run passed."""
+    folder = prisma8.path / "migrations" / "app" / PACKAGES[6]
+    (folder / "ops.json").unlink()
+    (folder / "migration.json").unlink()
+    result = run(prisma8, "-m", "migrations", "-rA")
+    result.assert_outcomes(passed=3, failed=4)
+    result.stdout.fnmatch_lines(
+        [f"migrations/app/{PACKAGES[6]}: holds migration.ts but no ops.json or migration.json*never emitted*"]
+    )
+    assert "Traceback" not in result.stdout.str()
