@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promotion.core.errors import ConfigError
+from pytest_promotion.core.text import printable
 from pytest_promotion.migrations.dialects import POSTGRESQL, SQLITE, Dialect
 from pytest_promotion.migrations.scan import MigrationFileError, decode_migration, migration_files
 
@@ -63,8 +65,17 @@ class SqlStep:
 
     @property
     def where(self) -> str:
-        """``op 2 "Set NOT NULL on "User"."name"" (alterNullability.setNotNull.User.name), execute[0]``."""
-        return f'op {self.op_number} "{self.label}" ({self.op_id}), {self.phase}[{self.index}]'
+        """``op 2 "Set NOT NULL on "User"."name"" (alterNullability.setNotNull.User.name), execute[0]``.
+
+        Every report prints this (terminal, summary, notes, annotations), so label and id are shown
+        escaped (:func:`operation_name`): they come from the PR's migration.ts.
+        """
+        return f"{operation_name(self.op_number, self.label, self.op_id)}, {self.phase}[{self.index}]"
+
+
+def operation_name(number: int, label: object, op_id: object) -> str:
+    """``op 2 "label" (id)``, with control characters escaped: a raw newline could start a CI log line."""
+    return f'op {number} "{printable(str(label))}" ({printable(str(op_id))})'
 
 
 @dataclass(frozen=True)
@@ -88,8 +99,11 @@ class Package:
 
 
 def is_package(folder: Path) -> bool:
-    """A folder holding ``ops.json`` or ``migration.json``: a Prisma 8 package (maybe a broken one)."""
-    return (folder / OPS_FILE).is_file() or (folder / META_FILE).is_file()
+    """A folder holding ``ops.json``, ``migration.json`` or ``migration.ts``: a Prisma 8 package (maybe a broken one).
+
+    ``migration.ts`` alone is a package never emitted: it must fail its item, not drop out of the gate.
+    """
+    return any((folder / name).is_file() for name in (OPS_FILE, META_FILE, SOURCE_FILE))
 
 
 def package_dirs(directory: Path) -> list[Path]:
@@ -188,8 +202,18 @@ def js_number(x: float) -> str:
     return f"{sign}{digits[0]}{'.' + digits[1:] if k > 1 else ''}e{'+' if e >= 0 else '-'}{abs(e)}"
 
 
+class _NotADouble(ValueError):
+    """A JSON number beyond a double (``1e400``): JavaScript reads Infinity, which Prisma 8 never writes."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 def _js_float(text: str) -> int | str:
     number = float(text)
+    if not math.isfinite(number):
+        raise _NotADouble(text)  # js_number cannot spell it, and JSON.stringify would write null
     if number.is_integer() and abs(number) <= _SAFE_INTEGER:
         return int(number)
     return f"{_MARK}{js_number(number)}{_MARK}"  # printed bare by canon
@@ -281,9 +305,29 @@ def _required_text(path: Path, display: str) -> str:
     return text
 
 
+_JSON_NUMBER = re.compile(r'"(?:[^"\\]|\\.)*"|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)')
+
+
+def _number_line(text: str, number: str) -> int:
+    """The line of the first JSON number spelled ``number`` (outside strings), for the error message."""
+    for m in _JSON_NUMBER.finditer(text):
+        if m.group(1) == number:
+            return text.count("\n", 0, m.start()) + 1
+    return 0
+
+
 def _load_json(text: str, display: str) -> Any:
     try:
         return js_loads(text)
+    except _NotADouble as exc:
+        shown = exc.text if len(exc.text) <= 40 else exc.text[:37] + "..."
+        line = _number_line(text, exc.text)
+        raise MigrationFileError(
+            f"{display}: line {line} holds the number {shown}, which is beyond what a double can hold "
+            "(JavaScript reads it as Infinity, and JSON.stringify writes that as null), so it is not a "
+            "number Prisma 8 writes and the package's hash cannot be checked. Re-emit the package from "
+            "its migration.ts (`npx jiti migration.ts`), or restore it from version control."
+        ) from None
     except json.JSONDecodeError as exc:
         raise MigrationFileError(
             f"{display}: is not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}). "
@@ -296,6 +340,18 @@ def _shape_error(display: str, where: str, problem: str) -> MigrationFileError:
     return MigrationFileError(
         f"{display}: {where} {problem}, which is not how Prisma 8 writes ops.json, so its SQL cannot "
         "be gated. Re-emit the package from its migration.ts, or restore it from version control."
+    )
+
+
+def _surrogate_error(display: str, where: str, line: int, sql: str) -> MigrationFileError:
+    """A lone surrogate (``\\ud800``) is valid JSON but no text: Node.js sends U+FFFD in its place."""
+    char = _SURROGATE.search(sql)
+    code = f"\\u{ord(char.group()):04x}" if char else "?"
+    return MigrationFileError(
+        f"{display}: {where} (line {line}) holds a lone surrogate ({code}) in its sql. That is not "
+        "text: Node.js sends U+FFFD in its place, so the statement reviewed here is not the one that "
+        "runs. Write the character you mean in migration.ts and re-emit the package "
+        "(`npx jiti migration.ts`), or restore it from version control."
     )
 
 
@@ -313,7 +369,7 @@ def _steps(ops: list[Any], lines: dict[tuple[str | int, ...], int], display: str
         if dialect is None:
             known = ", ".join(DIALECTS_BY_TARGET)
             raise MigrationFileError(
-                f"{display}: operation {number} ({op_id}) has target.id {target_id!r}, which this plugin "
+                f"{display}: operation {number} ({printable(op_id)}) has target.id {target_id!r}, which this plugin "
                 f"does not scan (it reads {known}). Gate this package with a supported target, or remove it."
             )
         op_class = op.get("operationClass", "")
@@ -321,15 +377,21 @@ def _steps(ops: list[Any], lines: dict[tuple[str | int, ...], int], display: str
             steps = op.get(phase, [])
             if not isinstance(steps, list):
                 raise _shape_error(
-                    display, f"operation {number} ({op_id})", f'has a "{phase}" that is not a list'
+                    display, f"operation {number} ({printable(op_id)})", f'has a "{phase}" that is not a list'
                 )
             for index, step in enumerate(steps):
                 sql = step.get("sql") if isinstance(step, dict) else None
                 if not isinstance(sql, str):
                     raise _shape_error(
-                        display, f"operation {number} ({op_id}) {phase}[{index}]", 'has no string "sql"'
+                        display,
+                        f"operation {number} ({printable(op_id)}) {phase}[{index}]",
+                        'has no string "sql"',
                     )
                 line = lines.get((k, phase, index, "sql"), 0)
+                if _SURROGATE.search(sql):
+                    raise _surrogate_error(
+                        display, f"operation {number} ({printable(op_id)}) {phase}[{index}]", line, sql
+                    )
                 yield SqlStep(number, op_id, label, str(op_class), phase, index, line, sql, dialect)
 
 
@@ -340,6 +402,13 @@ def read_package(folder: Path, display: str) -> Package:
     or not shaped the way Prisma 8 writes it.
     """
     ops_display, meta_display = f"{display}/{OPS_FILE}", f"{display}/{META_FILE}"
+    if not (folder / OPS_FILE).exists() and not (folder / META_FILE).exists():
+        raise MigrationFileError(
+            f"{display}: holds {SOURCE_FILE} but no {OPS_FILE} or {META_FILE}: the package was never "
+            "emitted, so there is no SQL to gate and nothing `prisma db migrate` can run. Run the Prisma 8 "
+            f"emit step in the folder (`npx jiti {SOURCE_FILE}`), review the {OPS_FILE} it writes, and "
+            "commit both files."
+        )
     ops_text = _required_text(folder / OPS_FILE, ops_display)
     meta_text = _required_text(folder / META_FILE, meta_display)
     ops = _load_json(ops_text, ops_display)

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pytest_promotion.core.text import printable
 from pytest_promotion.migrations.lexer import Kind, Token, statement_spans, tokenize
 from pytest_promotion.migrations.prisma8 import (
     OPS_FILE,
@@ -30,6 +31,7 @@ from pytest_promotion.migrations.prisma8 import (
     SqlStep,
     gated_folder,
     integrity_problems,
+    operation_name,
     package_dirs,
     read_package,
 )
@@ -294,7 +296,7 @@ def scan_package(package: Package, rules: tuple[Rule, ...]) -> PackageScan:
                 statement,
                 fingerprint(ALTER_TYPE, statement),
                 OPS_FILE,
-                f"{step.where}; {detail}",
+                f"{step.where}; {printable(detail)}",  # names from the SQL may hold newlines
             )
             findings.append(finding)
             by_op.setdefault(step.op_number, []).append(finding)
@@ -308,7 +310,9 @@ def scan_package(package: Package, rules: tuple[Rule, ...]) -> PackageScan:
         steps = [s for s in package.steps if s.op_number == number]
         first = next((s for s in steps if s.phase == "execute"), steps[0] if steps else None)
         line = first.line if first is not None else package.op_lines[number - 1]
-        where = first.where if first is not None else f'op {number} "{op.get("label", "")}" ({op.get("id")})'
+        where = (
+            first.where if first is not None else operation_name(number, op.get("label", ""), op.get("id"))
+        )
         if opt_in:
             statement = _operation_statement(steps) or f"operation {op.get('id')}"
             findings.append(

@@ -208,9 +208,10 @@ class FileContext:
             temp = temp or toks[i].is_word("TEMP", "TEMPORARY")
             i += 1
         if toks[0].is_word("CREATE") and i < len(toks) and toks[i].is_word("TABLE"):
-            self.created_tables.update(statement.table_names(i + 1))
             j = i + 1
             absent_only = j < len(toks) and toks[j].is_word("IF")  # IF NOT EXISTS: maybe nothing made
+            if not absent_only:  # a table that was there already keeps its rows: not exempt
+                self.created_tables.update(statement.table_names(i + 1))
             while j < len(toks) and toks[j].is_word("IF", "NOT", "EXISTS"):
                 j += 1
             after = _skip_name(toks, j)

@@ -176,3 +176,57 @@ def test_migrations_dir_picks_one_generation(p8: Project) -> None:
     result = p8.cli("status", "--migrations-dir", "migrations")  # Prisma 8's folder: its app/ packages
     assert result.code == ExitCode.OK
     assert "Prisma 8 packages applied" in result.out
+
+
+def _overflow_rename(p8: Project) -> None:
+    """Five packages applied; rename_name (pending) holds ``1e400``, re-emitted."""
+    apply_packages(p8.db, app(p8), PACKAGES[:5])
+    ops = app(p8) / RENAME / "ops.json"
+    ops.write_text(
+        ops.read_text().replace('"fullName"\n        ]', '"fullName",\n          1e400\n        ]')
+    )
+    reemit(ops.parent)
+
+
+def test_a_number_no_double_holds_is_no_traceback(p8: Project) -> None:
+    _overflow_rename(p8)
+    for args in (("status",), ("status", "--json")):
+        result = p8.cli(*args)
+        assert "Traceback" not in result.out + result.err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="status_contract.local_packages builds LocalPackage(name, None, None, None, str(exc)), "
+    "which puts the error in `origin`, not `problem`: needs problem=str(exc) in pytest_promotion/database/",
+)
+def test_a_number_no_double_holds_is_invalid_locally(p8: Project) -> None:
+    _overflow_rename(p8)
+    code, found, data = states(p8)
+    assert code == ExitCode.NEEDS_ATTENTION
+    assert found[RENAME] == "invalid locally"
+    detail = next(m["detail"] for m in data["migrations"] if m["name"] == RENAME)
+    assert "1e400" in detail
+    assert "ops.json" in detail
+
+
+def test_a_package_holding_only_migration_ts_is_listed_not_invisible(p8: Project) -> None:
+    apply_packages(p8.db, app(p8), PACKAGES[:5])
+    (app(p8) / RENAME / "ops.json").unlink()
+    (app(p8) / RENAME / "migration.json").unlink()
+    code, found, _ = states(p8)
+    assert RENAME in found
+    assert code != ExitCode.OK
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="status_contract.local_packages puts the read error in `origin`, not `problem` (see above)",
+)
+def test_a_package_holding_only_migration_ts_is_invalid_locally(p8: Project) -> None:
+    apply_packages(p8.db, app(p8), PACKAGES[:5])
+    (app(p8) / RENAME / "ops.json").unlink()
+    (app(p8) / RENAME / "migration.json").unlink()
+    code, found, _ = states(p8)
+    assert code == ExitCode.NEEDS_ATTENTION
+    assert found[RENAME] == "invalid locally"

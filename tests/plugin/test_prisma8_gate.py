@@ -300,3 +300,79 @@ def test_a_migrations_folder_holding_migrations_and_packages_in_app_is_a_usage_e
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*migrations*holds migrations of its own and Prisma 8 packages in *app*"])
     assert "Traceback" not in result.stderr.str()
+
+
+RENAME_OPS = f"migrations/app/{PACKAGES[6]}/ops.json"
+
+
+def test_a_number_no_double_holds_fails_its_item_naming_file_line_and_value(prisma8: pytest.Pytester) -> None:
+    """``1e400`` is valid JSON (JavaScript reads Infinity), but no number Prisma 8 writes."""
+    ops = prisma8.path / RENAME_OPS
+    ops.write_text(
+        ops.read_text().replace('"fullName"\n        ]', '"fullName",\n          1e400\n        ]')
+    )
+    reemit(ops.parent)
+    result = run(prisma8, "-m", "migrations", "-k", "rename_name")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [f"{RENAME_OPS}: line 40 holds the number 1e400, which*not a number Prisma 8*"]
+    )
+    assert "could not finish" not in result.stdout.str()
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_a_lone_surrogate_in_a_risky_statement_fails_its_item_naming_file_and_line(
+    prisma8: pytest.Pytester,
+) -> None:
+    """``\\ud800`` is valid JSON but no text: Node.js would send U+FFFD in its place."""
+    folder = prisma8.path / "migrations" / "app" / PACKAGES[5]
+    ops = json.loads((folder / "ops.json").read_text())
+    ops[0]["execute"][0]["sql"] = "DELETE FROM t WHERE a = '\ud800'"
+    (folder / "ops.json").write_text(json.dumps(ops, indent=2))  # ensure_ascii: written as \ud800
+    reemit(folder)
+    result = run(prisma8, "-m", "migrations", "-k", "purge")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [f"migrations/app/{PACKAGES[5]}/ops.json: operation 1 * execute?0? (line 14) holds a lone surrogate*"]
+    )
+    assert "could not finish" not in result.stdout.str()
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_control_characters_in_op_labels_and_ids_are_printed_escaped(
+    prisma8: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A label starting a line with ``::`` would be a GitHub Actions workflow command (``::stop-commands::``)."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    summary = prisma8.path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    injected = "\n::stop-commands::pausetoken\n"
+    for name, number in ((PACKAGES[2], 0), (PACKAGES[3], 1)):  # a finding's op; an op with only a note
+        folder = prisma8.path / "migrations" / "app" / name
+        ops = json.loads((folder / "ops.json").read_text())
+        ops[number]["label"] = f"Drop{injected}"
+        ops[number]["id"] = f"id\x1b[2J{injected}"
+        (folder / "ops.json").write_text(json.dumps(ops, indent=2))
+        reemit(folder)
+    result = run(prisma8, "-m", "migrations")
+    result.assert_outcomes(passed=4, failed=3)
+    out = result.stdout.str() + result.stderr.str() + summary.read_text()
+    assert "::stop-commands" not in [line[:15] for line in out.splitlines()]
+    assert "\x1b" not in out
+    result.stdout.fnmatch_lines(
+        [r'      at: op 1 "Drop\n::stop-commands::pausetoken\n" (id\x1b?2J\n::stop-commands*']
+    )
+    result.stdout.fnmatch_lines([r'*note: line 55: op 2 "Drop\n::stop-commands::pausetoken\n"*'])
+
+
+def test_a_package_holding_only_migration_ts_fails_as_not_emitted(prisma8: pytest.Pytester) -> None:
+    """It was invisible: 6 items, and the run passed."""
+    folder = prisma8.path / "migrations" / "app" / PACKAGES[6]
+    (folder / "ops.json").unlink()
+    (folder / "migration.json").unlink()
+    result = run(prisma8, "-m", "migrations", "-rA")
+    result.assert_outcomes(passed=3, failed=4)
+    result.stdout.fnmatch_lines(
+        [f"migrations/app/{PACKAGES[6]}: holds migration.ts but no ops.json or migration.json*never emitted*"]
+    )
+    assert "Traceback" not in result.stdout.str()

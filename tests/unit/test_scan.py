@@ -289,3 +289,26 @@ def test_an_escape_string_is_read_as_postgresql_decodes_it(sql: str, rule: str) 
 
 def test_backslashes_in_a_plain_string_are_no_escapes() -> None:
     assert findings("DO 'BEGIN \\x44ELETE FROM t; END';") == []  # standard strings: "\x44ELETE"
+
+
+def test_create_table_if_not_exists_does_not_exempt_the_table() -> None:
+    """``IF NOT EXISTS`` of a table that is there creates nothing: the table keeps its rows."""
+    sql = (
+        'CREATE TABLE IF NOT EXISTS "User" (id int);\n'
+        'ALTER TABLE "User" ALTER COLUMN "name" SET NOT NULL;\n'
+        'ALTER TABLE "User" ADD COLUMN "x" int NOT NULL;\n'
+        'CREATE INDEX "i" ON "User"(id);\n'
+        'ALTER TABLE "User" ALTER COLUMN "x" TYPE bigint;'
+    )
+    assert [(line, rule) for line, rule, _ in findings(sql, ("all",))] == [
+        (2, "set-not-null"),
+        (3, "add-required-column"),
+        (4, "create-index-blocking"),
+        (5, "alter-column-type"),
+    ]
+
+
+def test_create_table_if_not_exists_after_create_table_keeps_the_exemption() -> None:
+    """The table made by the plain CREATE TABLE earlier is still new and empty."""
+    sql = 'CREATE TABLE "T" (id int);\nCREATE TABLE IF NOT EXISTS "T" (id int);\nCREATE INDEX "i" ON "T"(id);'
+    assert findings(sql, ("create-index-blocking",)) == []
