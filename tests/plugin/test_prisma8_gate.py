@@ -305,6 +305,15 @@ def test_a_migrations_folder_holding_migrations_and_packages_in_app_is_a_usage_e
 RENAME_OPS = f"migrations/app/{PACKAGES[6]}/ops.json"
 
 
+def fails_in_one_paragraph(pytester: pytest.Pytester, package: str, message: str) -> None:
+    """The package's item fails with ``message``, not as a check that could not finish, no traceback."""
+    result = run(pytester, "-m", "migrations", "-k", package)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([message])
+    assert "could not finish" not in result.stdout.str()
+    assert "Traceback" not in result.stdout.str()
+
+
 def test_a_number_no_double_holds_fails_its_item_naming_file_line_and_value(prisma8: pytest.Pytester) -> None:
     """``1e400`` is valid JSON (JavaScript reads Infinity), but no number Prisma 8 writes."""
     ops = prisma8.path / RENAME_OPS
@@ -312,13 +321,9 @@ def test_a_number_no_double_holds_fails_its_item_naming_file_line_and_value(pris
         ops.read_text().replace('"fullName"\n        ]', '"fullName",\n          1e400\n        ]')
     )
     reemit(ops.parent)
-    result = run(prisma8, "-m", "migrations", "-k", "rename_name")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        [f"{RENAME_OPS}: line 40 holds the number 1e400, which*not a number Prisma 8*"]
+    fails_in_one_paragraph(
+        prisma8, "rename_name", f"{RENAME_OPS}: line 40 holds the number 1e400, which*not a number Prisma 8*"
     )
-    assert "could not finish" not in result.stdout.str()
-    assert "Traceback" not in result.stdout.str()
 
 
 def test_a_lone_surrogate_in_a_risky_statement_fails_its_item_naming_file_and_line(
@@ -330,13 +335,11 @@ def test_a_lone_surrogate_in_a_risky_statement_fails_its_item_naming_file_and_li
     ops[0]["execute"][0]["sql"] = "DELETE FROM t WHERE a = '\ud800'"
     (folder / "ops.json").write_text(json.dumps(ops, indent=2))  # ensure_ascii: written as \ud800
     reemit(folder)
-    result = run(prisma8, "-m", "migrations", "-k", "purge")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        [f"migrations/app/{PACKAGES[5]}/ops.json: operation 1 * execute?0? (line 14) holds a lone surrogate*"]
+    fails_in_one_paragraph(
+        prisma8,
+        "purge",
+        f"migrations/app/{PACKAGES[5]}/ops.json: operation 1 * execute?0? (line 14) holds a lone surrogate*",
     )
-    assert "could not finish" not in result.stdout.str()
-    assert "Traceback" not in result.stdout.str()
 
 
 def test_control_characters_in_op_labels_and_ids_are_printed_escaped(
