@@ -130,8 +130,9 @@ def mask_url(url: str) -> str:
     """``url`` with its password shown as ``***``, for messages that must name the target."""
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return url
+    except ValueError:  # unparseable (``[bad``): hide everything before the last @, the password with it
+        scheme, sep, rest = url.partition("://")
+        return f"{scheme}{sep}{MASK}@{rest.rpartition('@')[2]}" if "@" in rest else url
     if parts.password is None:
         return url
     netloc = parts.netloc.rsplit("@", 1)

@@ -36,3 +36,9 @@ def test_url_passwords_and_their_basic_credential() -> None:
     assert without_credentials(url) == ("https://app.example.com/base", ("deploy", "p@ss"))
     assert url_secrets("https://app.example.com") == []
     assert mask_url("https://app.example.com") == "https://app.example.com"
+
+
+def test_an_unparseable_url_with_a_password_is_masked_too() -> None:
+    """``urlsplit`` raises on ``[bad``: the URL came back whole, password and all, in the usage error."""
+    assert mask_url("https://u:pw-SECRET-3@[bad") == "https://***@[bad"
+    assert mask_url("https://[bad") == "https://[bad"
